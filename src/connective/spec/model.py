@@ -1,0 +1,322 @@
+"""The parsed model: one :class:`ModelSpec` that every engine, simulator and report reads.
+
+Matrices follow lavaan's all-y LISREL notation over the *structural variables* (constructs
+plus observed variables that take part in regressions, each of the latter standing for itself
+with loading 1 and no error):
+
+* ``lambda``: loadings, observed x structural;
+* ``beta``: regressions, target x source (``beta[y, x]`` is the effect of x on y);
+* ``psi``: (residual) variances and covariances of the structural variables;
+* ``theta``: residual variances and covariances of the observed variables;
+
+so that Sigma = Lambda (I - B)^-1 Psi (I - B)^-T Lambda' + Theta.
+
+Example
+-------
+>>> spec = parse_model("M ~ a*X\\nY ~ b*M + cp*X\\nind := a*b")
+>>> spec.structural, spec.exogenous
+(('X', 'M', 'Y'), ('X',))
+>>> spec.indirect_paths()
+[('X', 'M', 'Y')]
+>>> int(spec.pattern("beta").free.sel(target="Y", source="M"))
+2
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from connective.errors import ConnectiveError
+from connective.spec.expressions import Expr
+from connective.spec.parser import parse_formulas
+from connective.spec.partable import build_partable, parameter_name
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A model matrix as patterns: ``free`` (k = k-th free parameter, 0 = fixed),
+    ``value`` (fixed values, 0 where nothing is estimated, NaN where free) and ``name``
+    (the parameter name in each cell, '' where there is none)."""
+
+    free: xr.DataArray
+    value: xr.DataArray
+    name: xr.DataArray
+
+
+@dataclass(frozen=True, eq=False)
+class ModelSpec:
+    """A parsed and checked model. Build it with :func:`parse_model` or :func:`read_model`.
+
+    Attributes
+    ----------
+    text, source: the model text and where it came from (a file path or ``<model>``).
+    std_lv: whether factor variances (not first loadings) identify the scale.
+    partable: the parameter table (see :mod:`connective.spec.partable`).
+    latent: reflective constructs (``=~``); composites: composite constructs (``<~``).
+    indicators: items of every construct, in the order written.
+    observed: all observed variables: indicators first, then observed structural variables.
+    structural: constructs and observed variables in the structural part, topologically sorted.
+    exogenous, endogenous: structural variables without / with predictors.
+    defined: ``:=`` parameters as expression trees.
+    """
+
+    text: str
+    source: str
+    std_lv: bool
+    partable: pd.DataFrame
+    latent: tuple[str, ...]
+    composites: tuple[str, ...]
+    indicators: dict[str, tuple[str, ...]]
+    observed: tuple[str, ...]
+    structural: tuple[str, ...]
+    exogenous: tuple[str, ...]
+    endogenous: tuple[str, ...]
+    defined: dict[str, Expr] = field(default_factory=dict)
+
+    # -- parameters -------------------------------------------------------------------------
+    @property
+    def constructs(self) -> tuple[str, ...]:
+        """Latent and composite constructs, in structural order."""
+        return tuple(v for v in self.structural if v in self.indicators)
+
+    @property
+    def n_free(self) -> int:
+        """Number of free parameters (shared labels count once)."""
+        return int(self.partable["free"].max()) if len(self.partable) else 0
+
+    @property
+    def free_parameters(self) -> pd.DataFrame:
+        """One row per free parameter (the first row carrying it), indexed by free number."""
+        rows = self.partable[self.partable["free"] > 0]
+        return rows.drop_duplicates("free").set_index("free")
+
+    @property
+    def labels(self) -> dict[str, list[str]]:
+        """Label -> names of the parameters that carry it."""
+        rows = self.partable[(self.partable["label"] != "") & (self.partable["op"] != ":=")]
+        return rows.groupby("label", sort=False)["name"].apply(list).to_dict()
+
+    @property
+    def paths(self) -> list[tuple[str, str]]:
+        """Structural regressions as (source, target) pairs, in model order."""
+        rows = self.partable[self.partable["op"] == "~"]
+        return list(zip(rows["rhs"], rows["lhs"]))
+
+    def parameter(self, name: str) -> pd.Series:
+        """The table row of a parameter by name (``CI~IS``) or label."""
+        rows = self.partable[(self.partable["name"] == name) | (self.partable["label"] == name)]
+        if rows.empty:
+            raise ConnectiveError(f"{self.source}: no parameter named {name!r}")
+        return rows.iloc[0]
+
+    # -- matrices ---------------------------------------------------------------------------
+    def pattern(self, matrix: str) -> Pattern:
+        """Pattern of ``lambda``, ``beta``, ``psi`` or ``theta`` as labelled arrays.
+
+        Example
+        -------
+        >>> spec = parse_model("F =~ x1 + x2 + x3")
+        >>> spec.pattern("lambda").value.sel(observed="x1", structural="F").item()
+        1.0
+        """
+        eta, obs = list(self.structural), list(self.observed)
+        shapes = {"lambda": (("observed", obs), ("structural", eta)),
+                  "beta": (("target", eta), ("source", eta)),
+                  "psi": (("row", eta), ("col", eta)),
+                  "theta": (("row", obs), ("col", obs))}
+        if matrix not in shapes:
+            raise ValueError(f"unknown matrix {matrix!r}; expected one of {', '.join(shapes)}")
+        (rdim, rows), (cdim, cols) = shapes[matrix]
+        free = np.zeros((len(rows), len(cols)), dtype=int)
+        value = np.zeros((len(rows), len(cols)))
+        name = np.full((len(rows), len(cols)), "", dtype=object)
+        r_ix, c_ix = {v: i for i, v in enumerate(rows)}, {v: i for i, v in enumerate(cols)}
+
+        def put(r, c, row):
+            free[r, c] = row.free
+            value[r, c] = row.ustart if row.free == 0 else np.nan
+            name[r, c] = row.name
+
+        if matrix == "lambda":
+            for v in eta:
+                if v in r_ix:  # observed structural variable: itself, loading 1, no error
+                    value[r_ix[v], c_ix[v]] = 1.0
+        for row in self.partable.itertuples():
+            if matrix == "lambda" and row.op in ("=~", "<~"):
+                put(r_ix[row.rhs], c_ix[row.lhs], row)
+            elif matrix == "beta" and row.op == "~":
+                put(r_ix[row.lhs], c_ix[row.rhs], row)
+            elif row.op == "~~" and matrix in ("psi", "theta"):
+                # an observed structural variable's variance belongs to psi, not theta
+                in_psi = row.lhs in self.structural and row.rhs in self.structural
+                if in_psi == (matrix == "psi"):
+                    put(r_ix[row.lhs], c_ix[row.rhs], row)
+                    put(r_ix[row.rhs], c_ix[row.lhs], row)
+        coords = {rdim: rows, cdim: cols}
+        dims = (rdim, cdim)
+        return Pattern(xr.DataArray(free, coords, dims), xr.DataArray(value, coords, dims),
+                       xr.DataArray(name, coords, dims))
+
+    # -- structure --------------------------------------------------------------------------
+    def indirect_paths(self, source: str | None = None,
+                       target: str | None = None) -> list[tuple[str, ...]]:
+        """Every directed path of two or more arrows, optionally from ``source`` / to ``target``.
+
+        Example
+        -------
+        >>> spec = parse_model("CI ~ IS\\nCID ~ CI\\nOCA ~ CID + CI")
+        >>> spec.indirect_paths("IS", "OCA")
+        [('IS', 'CI', 'CID', 'OCA'), ('IS', 'CI', 'OCA')]
+        """
+        for v in (source, target):
+            if v is not None and v not in self.structural:
+                raise ConnectiveError(f"{v!r} is not a variable of the structural model; "
+                                      f"expected one of {', '.join(self.structural)}")
+        children: dict[str, list[str]] = {v: [] for v in self.structural}
+        for src, tgt in self.paths:
+            children[src].append(tgt)
+        order = {v: i for i, v in enumerate(self.structural)}
+        for v in children:
+            children[v].sort(key=order.get)
+        found: list[tuple[str, ...]] = []
+
+        def walk(path: tuple[str, ...]) -> None:
+            for child in children[path[-1]]:
+                if child in path:
+                    continue  # a cycle (only with allow_cycles): paths must be simple
+                longer = path + (child,)
+                if len(longer) >= 3 and (target is None or child == target):
+                    found.append(longer)
+                walk(longer)
+
+        for start in self.structural if source is None else [source]:
+            walk((start,))
+        return found
+
+    # -- text ---------------------------------------------------------------------------------
+    def to_syntax(self, *, defaults: bool = False) -> str:
+        """Model text that parses back to the same parameter table (round trip).
+
+        With ``defaults=True`` the rows added by the defaults are written out too.
+
+        Example
+        -------
+        >>> print(parse_model("F =~ x1 + a*x2 + start(0.5)*x3").to_syntax())
+        F =~ x1 + a*x2 + start(0.5)*x3
+        """
+        lines: list[str] = []
+        rows = self.partable if defaults else self.partable[self.partable["user"] == 1]
+        current: tuple | None = None
+        for row in rows.itertuples():
+            if row.op == ":=":
+                lines.append(f"{row.lhs} := {row.rhs}")
+                current = None
+                continue
+            term = _render_term(row, defaults=defaults, user=row.user == 1,
+                                marker=self._is_marker(row))
+            op, rhs = ("~", term) if row.op == "~1" else (row.op, term)
+            if current == (row.lhs, op):
+                lines[-1] += f" + {rhs}"
+            else:
+                lines.append(f"{row.lhs} {op} {rhs}")
+                current = (row.lhs, op)
+        return "\n".join(lines)
+
+    def _is_marker(self, row) -> bool:
+        if row.op != "=~" or self.std_lv:
+            return False
+        return self.indicators[row.lhs][0] == row.rhs
+
+    def describe(self) -> str:
+        """A short text summary: constructs, paths, parameters, defined effects."""
+        out = [f"Model {self.source}"]
+        n_items = sum(len(v) for v in self.indicators.values())
+        out.append(f"  {len(self.latent)} reflective and {len(self.composites)} composite "
+                   f"constructs, {n_items} indicators, {len(self.observed)} observed variables, "
+                   f"{self.n_free} free parameters"
+                   + (" (factor variances fixed: std_lv)" if self.std_lv else
+                      " (first loading of each factor fixed to 1)"))
+        for c in self.constructs:
+            op = "=~" if c in self.latent else "<~"
+            out.append(f"  {c} {op} {' + '.join(self.indicators[c])}")
+        out.append(f"  exogenous: {', '.join(self.exogenous)}")
+        out.append(f"  endogenous: {', '.join(self.endogenous)}")
+        for tgt in self.endogenous:
+            preds = [s for s, t in self.paths if t == tgt]
+            out.append(f"  {tgt} ~ {' + '.join(preds)}")
+        for name, expr in self.defined.items():
+            out.append(f"  {name} := {expr}")
+        return "\n".join(out)
+
+
+def _fmt(x: float) -> str:
+    return repr(int(x)) if float(x).is_integer() else repr(float(x))
+
+
+def _render_term(row, *, defaults: bool, user: bool, marker: bool) -> str:
+    mods: list[str] = []
+    if not math.isnan(row.ustart):
+        # the marker's 1 is implied; write it only when a default rendering asks for all
+        if not (marker and row.ustart == 1.0 and not defaults):
+            mods.append(_fmt(row.ustart))
+    elif marker:
+        mods.append("NA")
+    if row.label:
+        mods.append(row.label)
+    if not math.isnan(row.start):
+        mods.append(f"start({_fmt(row.start)})")
+    if row.prior:
+        mods.append(f'prior("{row.prior}")')
+    rhs = "1" if row.op == "~1" else row.rhs
+    return "*".join([*mods, rhs])
+
+
+def parse_model(text: str, *, source: str = "<model>", std_lv: bool = False,
+                allow_cycles: bool = False) -> ModelSpec:
+    """Parse lavaan-syntax model text into a checked :class:`ModelSpec`.
+
+    Raises :class:`~connective.errors.ModelSyntaxError` (or its subclass ``ModelSpecError``)
+    naming the line and column of the first problem.
+
+    Example
+    -------
+    >>> spec = parse_model("IS =~ is1 + is2 + is3\\nCI =~ ci1 + ci2 + ci3\\nCI ~ IS")
+    >>> spec.latent, spec.indicators["CI"], spec.n_free
+    (('IS', 'CI'), ('ci1', 'ci2', 'ci3'), 13)
+    """
+    b = build_partable(parse_formulas(text, source), text=text, source=source, std_lv=std_lv,
+                       allow_cycles=allow_cycles)
+    return ModelSpec(text=text, source=source, std_lv=std_lv, partable=b.table,
+                     latent=tuple(b.latent), composites=tuple(b.composites),
+                     indicators={c: tuple(v) for c, v in b.indicators.items()},
+                     observed=tuple(b.observed), structural=tuple(b.structural),
+                     exogenous=tuple(b.exogenous), endogenous=tuple(b.endogenous),
+                     defined=b.defined)
+
+
+def read_model(path: str | Path, *, std_lv: bool = False, allow_cycles: bool = False) -> ModelSpec:
+    """Read and parse a model file; errors name the file.
+
+    Example
+    -------
+    >>> from connective.resources import model_path
+    >>> read_model(model_path("simca")).structural
+    ('CID', 'INJ', 'EFF', 'OCA')
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConnectiveError(f"model file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConnectiveError(f"model file {path} cannot be read: {exc}") from None
+    return parse_model(text, source=str(path), std_lv=std_lv, allow_cycles=allow_cycles)
+
+
+__all__ = ["ModelSpec", "Pattern", "parse_model", "read_model", "parameter_name"]

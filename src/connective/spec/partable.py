@@ -1,0 +1,334 @@
+"""Formulas -> lavaan-style parameter table, with identification defaults and model checks.
+
+The parameter table is the one source of truth of a model: one row per parameter with
+``lhs, op, rhs, user, free, ustart, label, start, prior, name, line, column``.
+``user`` is 1 for rows written in the model text and 0 for rows added by the defaults
+below; ``free`` numbers the free parameters from 1 (0 = fixed), and rows that share a label
+share their number (an equality constraint, as in lavaan); ``ustart`` is the value of a fixed
+parameter (NaN when free).
+
+Defaults follow lavaan's ``sem()``:
+
+* the first loading of each factor is fixed to 1 (marker), unless ``std_lv`` is set, which
+  fixes the variance (or residual variance) of every factor to 1 instead;
+* residual variances of all indicators and endogenous variables and variances of exogenous
+  variables are free;
+* exogenous variables covary freely. Exogenous *observed* variables are treated as random
+  (lavaan's ``fixed.x = FALSE``): their variances and covariances are parameters.
+
+Example
+-------
+>>> from connective.spec.parser import parse_formulas
+>>> table = build_partable(parse_formulas("F =~ x1 + x2 + x3"), text="F =~ x1 + x2 + x3").table
+>>> table[["lhs", "op", "rhs", "user", "free", "ustart"]].head(2).to_string(index=False)
+'lhs op rhs  user  free  ustart\\n  F =~ x1     1     0     1.0\\n  F =~ x2     1     1     NaN'
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from connective.errors import ModelSpecError
+from connective.spec.lexer import SourceText, Token
+from connective.spec.parser import Formula
+
+COLUMNS = ["lhs", "op", "rhs", "user", "free", "ustart", "label", "start", "prior", "name",
+           "line", "column"]
+MEASUREMENT_OPS = ("=~", "<~")
+
+
+def parameter_name(lhs: str, op: str, rhs: str) -> str:
+    """Name of a parameter as lavaan's ``coef()`` writes it, e.g. ``CI~IS``, ``IS=~is1``."""
+    if op == ":=":
+        return lhs
+    return f"{lhs}{op}{rhs}"
+
+
+def _err(src: SourceText, message: str, at: Token | tuple[int, int], hint: str | None = None):
+    return src.error(message, at, hint=hint, cls=ModelSpecError)
+
+
+def _row(lhs, op, rhs, *, user, ustart=math.nan, label="", start=math.nan, prior="",
+         line=0, column=0, free_flag=False):
+    return {"lhs": lhs, "op": op, "rhs": rhs, "user": user, "ustart": ustart, "label": label,
+            "start": start, "prior": prior, "line": line, "column": column,
+            "_free_flag": free_flag}
+
+
+def _key(lhs: str, op: str, rhs: str) -> tuple:
+    # a ~~ b and b ~~ a are the same parameter
+    return (op, *sorted((lhs, rhs))) if op == "~~" else (lhs, op, rhs)
+
+
+class _Builder:
+    def __init__(self, formulas: list[Formula], src: SourceText, std_lv: bool,
+                 allow_cycles: bool):
+        self.formulas = formulas
+        self.src = src
+        self.std_lv = std_lv
+        self.allow_cycles = allow_cycles
+        self.rows: list[dict] = []
+        self.tokens: dict[int, Token] = {}  # row index -> the token of its right-hand side
+        self.lhs_tokens: dict[int, Token] = {}  # row index -> the token of its left-hand side
+
+    # -- user rows -------------------------------------------------------------------------
+    def collect(self) -> None:
+        seen: dict[tuple, Token] = {}
+        for f in self.formulas:
+            if f.op == ":=":
+                continue
+            for lhs_tok, term in itertools.product(f.lhs_tokens, f.terms):
+                op, rhs = ("~1", "") if term.name == "1" else (f.op, term.name)
+                key = _key(lhs_tok.value, op, rhs)
+                if key in seen:
+                    first = seen[key]
+                    raise _err(self.src, f"duplicate definition of '{lhs_tok.value} {f.op} "
+                               f"{term.name}'", term.token,
+                               hint=f"it is already defined on line {first.line}; keep one")
+                seen[key] = term.token
+                self.tokens[len(self.rows)] = term.token
+                self.lhs_tokens[len(self.rows)] = lhs_tok
+                self.rows.append(_row(
+                    lhs_tok.value, op, rhs, user=1,
+                    ustart=term.fixed if term.fixed is not None else math.nan,
+                    label=term.label or "", start=term.start if term.start is not None else math.nan,
+                    prior=term.prior or "", line=term.token.line, column=term.token.column,
+                    free_flag=term.free))
+
+    def user_rows(self, *ops: str):
+        return [(i, r) for i, r in enumerate(self.rows) if r["op"] in ops]
+
+    # -- variables ----------------------------------------------------------------------------
+    def classify(self) -> None:
+        self.latent = list(dict.fromkeys(r["lhs"] for _, r in self.user_rows("=~")))
+        self.composites = list(dict.fromkeys(r["lhs"] for _, r in self.user_rows("<~")))
+        constructs = set(self.latent) | set(self.composites)
+        for i, r in self.user_rows("<~"):
+            if r["lhs"] in self.latent:
+                first = next(r2 for r2 in self.rows if r2["op"] == "=~" and r2["lhs"] == r["lhs"])
+                raise _err(self.src, f"{r['lhs']!r} is defined both as a reflective factor (=~, "
+                           f"line {first['line']}) and as a composite (<~)",
+                           self.lhs_tokens[i], hint="choose one measurement model per construct")
+        self.indicators: dict[str, list[str]] = {c: [] for c in [*self.latent, *self.composites]}
+        for i, r in self.user_rows(*MEASUREMENT_OPS):
+            if r["rhs"] == r["lhs"]:
+                raise _err(self.src, f"{r['lhs']!r} is both a factor and an indicator of itself",
+                           self.tokens[i], hint="an indicator must be an observed variable")
+            if r["rhs"] in constructs:
+                raise _err(self.src, f"{r['rhs']!r} is a construct used as an indicator "
+                           "(a higher-order model), which is not supported", self.tokens[i],
+                           hint="measure each construct by observed items")
+            self.indicators[r["lhs"]].append(r["rhs"])
+        items = list(dict.fromkeys(x for xs in self.indicators.values() for x in xs))
+        item_set = set(items)
+        for i, r in self.user_rows("~", "~1"):
+            for name, tok in ((r["lhs"], self.lhs_tokens[i]), (r["rhs"], self.tokens[i])):
+                if name in item_set:
+                    raise _err(self.src, f"{name!r} is an indicator and also appears in a "
+                               "regression, which is not supported", tok,
+                               hint="regress on the construct it measures instead")
+        structural = [*self.latent, *self.composites]
+        for _, r in self.user_rows("~", "~~", "~1"):
+            for name in (r["lhs"], r["rhs"]):
+                if name and name not in item_set and name not in structural:
+                    structural.append(name)
+        self.items = items
+        self.structural_unordered = structural
+        self.observed = items + [v for v in structural if v not in constructs]
+
+    def order(self) -> None:
+        """Topological order of the structural variables; cycles are an error unless allowed."""
+        parents: dict[str, list[str]] = {v: [] for v in self.structural_unordered}
+        edge_row: dict[tuple[str, str], int] = {}
+        for i, r in self.user_rows("~"):
+            parents[r["lhs"]].append(r["rhs"])
+            edge_row[(r["rhs"], r["lhs"])] = i
+        order: list[str] = []
+        placed: set[str] = set()
+        remaining = list(self.structural_unordered)
+        while remaining:
+            ready = [v for v in remaining if all(p in placed for p in parents[v])]
+            if not ready:
+                if self.allow_cycles:
+                    order.extend(remaining)
+                    break
+                cycle = _find_cycle(remaining, parents)
+                i = edge_row[(cycle[0], cycle[1])]
+                raise _err(self.src, "the structural model is non-recursive (it has the cycle "
+                           f"{' -> '.join(cycle)}), which is not supported", self.tokens[i],
+                           hint="remove one path of the cycle")
+            for v in ready:
+                order.append(v)
+                placed.add(v)
+                remaining.remove(v)
+        self.structural = order
+        self.endogenous = [v for v in order if parents[v]]
+        self.exogenous = [v for v in order if not parents[v]]
+
+    # -- defaults -----------------------------------------------------------------------------
+    def add_defaults(self) -> None:
+        existing = {_key(r["lhs"], r["op"], r["rhs"]): i for i, r in enumerate(self.rows)}
+        for factor in self.latent:
+            first = next(r for r in self.rows if r["op"] == "=~" and r["lhs"] == factor)
+            # marker identification, as lavaan: NA*x or a fixed value opts out
+            if not self.std_lv and math.isnan(first["ustart"]) and not first["_free_flag"]:
+                first["ustart"] = 1.0
+
+        def add(lhs, rhs, value=math.nan):
+            if _key(lhs, "~~", rhs) not in existing:
+                existing[_key(lhs, "~~", rhs)] = len(self.rows)
+                self.rows.append(_row(lhs, "~~", rhs, user=0, ustart=value))
+
+        for item in self.items:
+            add(item, item)
+        for v in self.structural:
+            if v in self.composites:
+                continue
+            add(v, v, 1.0 if (self.std_lv and v in self.latent) else math.nan)
+        exo = [v for v in self.exogenous if v not in self.composites]
+        for a, b in itertools.combinations(exo, 2):
+            add(a, b)
+
+    # -- identification checks ---------------------------------------------------------------
+    def check_identification(self) -> None:
+        by_key = {_key(r["lhs"], r["op"], r["rhs"]): r for r in self.rows}
+        for factor in self.latent:
+            loadings = [(i, r) for i, r in self.user_rows("=~") if r["lhs"] == factor]
+            variance = by_key[_key(factor, "~~", factor)]
+            any_fixed = any(not math.isnan(r["ustart"]) and r["ustart"] != 0 for _, r in loadings)
+            if not any_fixed and math.isnan(variance["ustart"]):
+                i = loadings[0][0]
+                raise _err(self.src, f"factor {factor!r} has no fixed loading and a free "
+                           "variance, so its scale is not identified", self.tokens[i],
+                           hint=f"fix a loading (1*{loadings[0][1]['rhs']}), fix the variance "
+                                f"({factor} ~~ 1*{factor}) or use the std_lv option")
+            if len(loadings) == 1:
+                item = loadings[0][1]["rhs"]
+                if math.isnan(by_key[_key(item, "~~", item)]["ustart"]):
+                    i = loadings[0][0]
+                    raise _err(self.src, f"factor {factor!r} has one indicator and a free error "
+                               f"variance, which cannot be identified", self.tokens[i],
+                               hint=f"fix its error variance (e.g. {item} ~~ 0*{item}) or use "
+                                    f"{item!r} directly as an observed variable")
+
+    # -- defined parameters -------------------------------------------------------------------
+    def defined(self) -> dict:
+        labels = {r["label"] for r in self.rows if r["label"]}
+        variables = set(self.observed) | set(self.structural)
+        defined: dict = {}
+        lines: dict[str, int] = {}
+        for f in self.formulas:
+            if f.op != ":=":
+                continue
+            name, tok = f.lhs[0], f.lhs_tokens[0]
+            if name in defined:
+                raise _err(self.src, f"duplicate definition of {name!r}", tok,
+                           hint=f"it is already defined on line {lines[name]}; keep one")
+            if name in labels:
+                raise _err(self.src, f"{name!r} is already a parameter label", tok,
+                           hint="give the defined parameter another name")
+            if name in variables:
+                raise _err(self.src, f"{name!r} is already a variable of the model", tok,
+                           hint="give the defined parameter another name")
+            for ref in f.expression.name_tokens():
+                if ref.value not in labels and ref.value not in defined:
+                    later = [g.lhs_tokens[0].line for g in self.formulas
+                             if g.op == ":=" and g.lhs[0] == ref.value]
+                    hint = (f"{ref.value!r} is defined later (line {later[0]}); define it first"
+                            if later else "label a path first, e.g. 'OCA ~ b*EFF', then use b here"
+                            + (f"; labels in this model: {', '.join(sorted(labels))}"
+                               if labels else ""))
+                    raise _err(self.src, f"label {ref.value!r} is not carried by any parameter",
+                               ref, hint=hint)
+            defined[name] = f.expression
+            lines[name] = tok.line
+            self.rows.append(_row(name, ":=", f.expression_text, user=1, line=tok.line,
+                                  column=tok.column))
+        return defined
+
+    # -- numbering ------------------------------------------------------------------------------
+    def table(self) -> pd.DataFrame:
+        label_index: dict[str, int] = {}
+        label_fixed: dict[str, tuple[bool, int]] = {}
+        n_free = 0
+        for i, r in enumerate(self.rows):
+            fixed = not math.isnan(r["ustart"]) or r["op"] == ":="
+            if r["label"]:
+                if r["label"] in label_fixed and label_fixed[r["label"]][0] != fixed:
+                    first_line = label_fixed[r["label"]][1]
+                    raise _err(self.src, f"label {r['label']!r} is on a fixed and on a free "
+                               "parameter", self.tokens.get(i, (r["line"], r["column"])),
+                               hint=f"see line {first_line}; a shared label means equal values")
+                label_fixed.setdefault(r["label"], (fixed, r["line"]))
+            if fixed:
+                r["free"] = 0
+            elif r["label"] and r["label"] in label_index:
+                r["free"] = label_index[r["label"]]
+            else:
+                n_free += 1
+                r["free"] = n_free
+                if r["label"]:
+                    label_index[r["label"]] = n_free
+            r["name"] = parameter_name(r["lhs"], r["op"], r["rhs"])
+        table = pd.DataFrame(self.rows).drop(columns="_free_flag")
+        return table[COLUMNS].astype({"user": int, "free": int, "line": int, "column": int})
+
+
+def _find_cycle(nodes: list[str], parents: dict[str, list[str]]) -> list[str]:
+    """One cycle among nodes that cannot be ordered, as [a, b, ..., a] along the arrows."""
+    children = {v: [c for c in nodes if v in parents[c]] for v in nodes}
+    path: list[str] = []
+
+    def visit(v: str) -> list[str] | None:
+        if v in path:
+            return path[path.index(v):] + [v]
+        path.append(v)
+        for c in children[v]:
+            if (found := visit(c)) is not None:
+                return found
+        path.pop()
+        return None
+
+    for v in nodes:
+        if (found := visit(v)) is not None:
+            return found
+    raise AssertionError("no cycle found among nodes that cannot be ordered")
+
+
+@dataclass(frozen=True)
+class BuiltTable:
+    """A parameter table with what was learnt building it."""
+
+    table: pd.DataFrame
+    defined: dict
+    latent: list[str]
+    composites: list[str]
+    indicators: dict[str, list[str]]
+    observed: list[str]
+    structural: list[str]
+    exogenous: list[str]
+    endogenous: list[str]
+
+
+def build_partable(formulas: list[Formula], *, text: str, source: str = "<model>",
+                   std_lv: bool = False, allow_cycles: bool = False) -> BuiltTable:
+    """The parameter table of parsed formulas, with defaults added and the model checked.
+
+    :func:`connective.spec.model.parse_model` wraps the result into a ``ModelSpec``.
+    """
+    b = _Builder(formulas, SourceText(text, source), std_lv, allow_cycles)
+    if not formulas:
+        raise _err(b.src, "the model is empty", (1, 1),
+                   hint="write at least one formula, e.g. 'F =~ x1 + x2 + x3'")
+    b.collect()
+    b.classify()
+    b.order()
+    b.add_defaults()
+    b.check_identification()
+    defined = b.defined()
+    return BuiltTable(b.table(), defined, b.latent, b.composites, b.indicators, b.observed,
+                      b.structural, b.exogenous, b.endogenous)
