@@ -20,8 +20,8 @@ Example
 -------
 >>> from connective.spec.parser import parse_formulas
 >>> table = build_partable(parse_formulas("F =~ x1 + x2 + x3"), text="F =~ x1 + x2 + x3").table
->>> table[["lhs", "op", "rhs", "user", "free", "ustart"]].head(2).to_string(index=False)
-'lhs op rhs  user  free  ustart\\n  F =~ x1     1     0     1.0\\n  F =~ x2     1     1     NaN'
+>>> table.loc[0, ["lhs", "op", "rhs"]].tolist(), int(table.loc[0, "free"]), table.loc[0, "ustart"]
+(['F', '=~', 'x1'], 0, np.float64(1.0))
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Survey data: reading, validation against a model, simulation from a model."""
