@@ -1,0 +1,33 @@
+"""Shared fixtures. Data sets with published reference numbers are read from
+``../shared/benchmarks`` beside the repository (or $CONNECTIVE_BENCHMARKS); they are never
+copied into the repository. Without that folder the tests that need it are skipped, unless
+CONNECTIVE_REQUIRE_BENCHMARKS=1 (set by CI), which makes its absence an error."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _benchmarks_dir() -> Path:
+    return Path(os.environ.get("CONNECTIVE_BENCHMARKS", REPO.parent / "shared" / "benchmarks"))
+
+
+@pytest.fixture(scope="session")
+def benchmarks() -> Path:
+    """The benchmarks folder (``data/`` and ``reference/`` inside)."""
+    path = _benchmarks_dir()
+    if not (path / "data").is_dir():
+        if os.environ.get("CONNECTIVE_REQUIRE_BENCHMARKS") == "1":
+            pytest.fail(f"benchmark data sets not found at {path}")
+        pytest.skip(f"benchmark data sets not found at {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    return REPO
