@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "and connective action, from one lavaan-style model file.")
     parser.add_argument("--version", action="version", version=f"connective {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    names = [m.name for m in pkgutil.iter_modules(_commands.__path__)]
+    names = [m.name for m in pkgutil.iter_modules(_commands.__path__) if not m.name.startswith("_")]
     names.sort(key=lambda n: (_ORDER.index(n) if n in _ORDER else len(_ORDER), n))
     for name in names:
         importlib.import_module(f"connective.commands.{name}").register(sub)

@@ -43,6 +43,28 @@ def model_path(name: str) -> Path:
     return path
 
 
+def resolve_model(name_or_path: str | Path) -> Path:
+    """A model file given as a path, or a bundled model given by name.
+
+    Example
+    -------
+    >>> resolve_model("simca").name
+    'simca.lav'
+    """
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    if path.parent == Path(".") and (models_dir() / f"{path.stem}.lav").is_file():
+        return model_path(path.stem)
+    raise ConnectiveError(f"model file {name_or_path} does not exist, and it is not a bundled "
+                          f"model ({', '.join(bundled_models())})")
+
+
+def flagship_values_path() -> Path:
+    """The population values the flagship survey was simulated from."""
+    return _PACKAGE / "datasets" / "flagship_values.toml"
+
+
 def flagship_data_path() -> Path:
     """The bundled synthetic survey (N = 194, 7-point items, connective-action model)."""
     return _PACKAGE / "datasets" / "flagship_survey_synthetic.csv"

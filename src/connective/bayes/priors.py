@@ -1,0 +1,210 @@
+"""Priors of the Bayesian engine: the defaults (documented here, and only here) and the
+small prior language of the model file's ``prior("...")`` modifier.
+
+Default priors
+--------------
+Data are analysed on their raw scale, so the defaults are *scaled by the data*: ``s_j`` is
+the sample standard deviation of observed variable ``j``, and the scale of a structural
+variable ``s_k`` is the standard deviation of its marker (first) indicator under marker
+identification, 1 for a factor under ``std_lv``, and its own standard deviation for an
+observed structural variable. Every default is weak (a 95% range several times wider than
+any plausible value) so that the likelihood decides; they only keep the sampler away from
+absurd regions (loadings of 1,000, variances of 0 or infinity).
+
+===================  ====================================================================
+parameter            default prior
+===================  ====================================================================
+loading j on k       ``normal(0, 2.5 * s_j / s_k)``; the sign anchor (the first loading of
+                     each factor under ``std_lv``) is ``halfnormal(2.5 * s_j / s_k)``
+regression t on s    ``normal(0, 2.5 * s_t / s_s)``
+residual variance    on the standard deviation: ``halfnormal(s_j)`` (items) or
+                     ``halfnormal(s_k)`` (factors and observed structural variables)
+covariance           scale times correlation: the correlation ``r`` has ``(r + 1) / 2 ~
+                     beta(1, 1)`` (uniform on -1..1, as blavaan); a block of three or more
+                     variables whose covariances are all free gets ``lkj(1)`` instead, which
+                     keeps the block positive definite
+intercept            ``normal(mean_j, 10 * s_j)`` (practically flat)
+===================  ====================================================================
+
+Model-file priors
+-----------------
+``prior("normal(0, 0.5)")`` on a term replaces its default. Families (Stan's
+parameterisation, as blavaan writes them): ``normal(mu, sigma)``, ``halfnormal(sigma)``,
+``lognormal(mu, sigma)``, ``gamma(alpha, beta)`` (shape, rate), ``beta(a, b)``,
+``uniform(lower, upper)``, ``student_t(nu, mu, sigma)``. A variance's prior is on its
+standard deviation unless the text ends in ``[var]`` (``gamma(1, 0.5)[sd]`` is also
+accepted); a covariance's prior is on its correlation ``r`` and must be ``beta(a, b)`` for
+``(r + 1) / 2`` (blavaan's convention). The text is parsed, never evaluated.
+
+Example
+-------
+>>> p = parse_prior("normal(0, 0.5)")
+>>> p.family, p.args
+('normal', (0.0, 0.5))
+>>> parse_prior("gamma(1, .5)[sd]").on
+'sd'
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from connective.errors import ModelError
+
+#: family -> names of its arguments, in order
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "normal": ("mu", "sigma"),
+    "halfnormal": ("sigma",),
+    "lognormal": ("mu", "sigma"),
+    "gamma": ("alpha", "beta"),
+    "beta": ("alpha", "beta"),
+    "uniform": ("lower", "upper"),
+    "student_t": ("nu", "mu", "sigma"),
+}
+_ALIASES = {"half_normal": "halfnormal", "studentt": "student_t", "t": "student_t",
+            "student": "student_t"}
+POSITIVE_FAMILIES = ("halfnormal", "lognormal", "gamma")
+
+#: default multipliers (see the table in the module docstring)
+LOADING_SCALE = 2.5
+REGRESSION_SCALE = 2.5
+SD_SCALE = 1.0
+INTERCEPT_SCALE = 10.0
+CORRELATION_ETA = 1.0
+
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_PRIOR_RE = re.compile(r"^\s*([A-Za-z_]+)\s*\(([^()]*)\)\s*(?:\[\s*(sd|var)\s*\])?\s*$")
+
+
+@dataclass(frozen=True)
+class Prior:
+    """A prior distribution: ``family``, numeric ``args`` (in :data:`FAMILIES` order) and
+    ``on`` (``value``, ``sd`` or ``var``: what the distribution is placed on).
+
+    Example
+    -------
+    >>> Prior("normal", (0.0, 1.0)).text()
+    'normal(0, 1)'
+    """
+
+    family: str
+    args: tuple[float, ...]
+    on: str = "value"
+
+    def text(self) -> str:
+        """The prior written back in the model-file language."""
+        args = ", ".join(f"{a:g}" for a in self.args)
+        suffix = f"[{self.on}]" if self.on in ("sd", "var") else ""
+        return f"{self.family}({args}){suffix}"
+
+    @property
+    def positive(self) -> bool:
+        """Whether the distribution only has positive values."""
+        return self.family in POSITIVE_FAMILIES or (
+            self.family in ("uniform", "beta") and (self.family == "beta" or self.args[0] >= 0))
+
+
+def parse_prior(text: str, *, where: str = "prior") -> Prior:
+    """Parse a prior's text (``"normal(0, 0.5)"``) into a :class:`Prior`; never evaluates it.
+
+    Example
+    -------
+    >>> parse_prior("student_t(3, 0, 2.5)").args
+    (3.0, 0.0, 2.5)
+    """
+    match = _PRIOR_RE.match(text or "")
+    if not match:
+        raise ModelError(f"{where}: cannot read the prior {text!r}; write e.g. "
+                         f"\"normal(0, 0.5)\" with one of {', '.join(FAMILIES)}")
+    family, body, on = match.groups()
+    family = _ALIASES.get(family.lower(), family.lower())
+    if family not in FAMILIES:
+        raise ModelError(f"{where}: unknown prior family {match.group(1)!r} in {text!r}; "
+                         f"expected one of {', '.join(FAMILIES)}")
+    parts = [p.strip() for p in body.split(",")] if body.strip() else []
+    for p in parts:
+        if not re.fullmatch(_NUMBER, p):
+            raise ModelError(f"{where}: the prior {text!r} has the argument {p!r}, which is "
+                             "not a number")
+    args = tuple(float(p) for p in parts)
+    names = FAMILIES[family]
+    if len(args) != len(names):
+        raise ModelError(f"{where}: {family} takes {len(names)} argument(s) "
+                         f"({', '.join(names)}); {text!r} has {len(args)}")
+    _check_args(family, args, text, where)
+    return Prior(family, args, on or "value")
+
+
+def _check_args(family: str, args: tuple[float, ...], text: str, where: str) -> None:
+    bad = None
+    if family in ("normal", "lognormal") and args[1] <= 0:
+        bad = "sigma must be positive"
+    elif family == "halfnormal" and args[0] <= 0:
+        bad = "sigma must be positive"
+    elif family in ("gamma", "beta") and min(args) <= 0:
+        bad = "both arguments must be positive"
+    elif family == "uniform" and args[1] <= args[0]:
+        bad = "upper must exceed lower"
+    elif family == "student_t" and (args[0] <= 0 or args[2] <= 0):
+        bad = "nu and sigma must be positive"
+    if bad:
+        raise ModelError(f"{where}: in the prior {text!r}, {bad}")
+
+
+# -- defaults -----------------------------------------------------------------------------
+
+def default_loading(s_item: float, s_factor: float, *, anchor: bool) -> Prior:
+    """Default prior of a loading (see the module table).
+
+    Example
+    -------
+    >>> default_loading(2.0, 1.0, anchor=False).text()
+    'normal(0, 5)'
+    """
+    scale = LOADING_SCALE * s_item / s_factor
+    return Prior("halfnormal", (scale,)) if anchor else Prior("normal", (0.0, scale))
+
+
+def default_regression(s_target: float, s_source: float) -> Prior:
+    """Default prior of a regression coefficient: ``normal(0, 2.5 s_t / s_s)``."""
+    return Prior("normal", (0.0, REGRESSION_SCALE * s_target / s_source))
+
+
+def default_sd(scale: float) -> Prior:
+    """Default prior of a (residual) standard deviation: ``halfnormal(scale)``."""
+    return Prior("halfnormal", (SD_SCALE * scale,), on="sd")
+
+
+def default_correlation() -> Prior:
+    """Default prior of a correlation r: ``(r + 1) / 2 ~ beta(1, 1)``."""
+    return Prior("beta", (CORRELATION_ETA, CORRELATION_ETA))
+
+
+def default_intercept(mean: float, sd: float) -> Prior:
+    """Default prior of an intercept: ``normal(mean, 10 sd)``."""
+    return Prior("normal", (float(mean), INTERCEPT_SCALE * sd))
+
+
+def prior_moment(prior: Prior) -> float:
+    """A central value of a prior (used as a fallback starting value).
+
+    Example
+    -------
+    >>> prior_moment(Prior("gamma", (2.0, 1.0)))
+    2.0
+    """
+    f, a = prior.family, prior.args
+    if f in ("normal", "student_t"):
+        return a[-2]
+    if f == "halfnormal":
+        return a[0] * np.sqrt(2 / np.pi)
+    if f == "lognormal":
+        return float(np.exp(a[0]))
+    if f == "gamma":
+        return a[0] / a[1]
+    if f == "beta":
+        return a[0] / (a[0] + a[1])
+    return (a[0] + a[1]) / 2

@@ -1,0 +1,58 @@
+"""``connective validate MODEL --data FILE``: the model, the data check, the indirect paths."""
+
+from __future__ import annotations
+
+import argparse
+
+from connective.commands._options import (add_data_check_arguments, add_model_argument,
+                                          load_data, load_model)
+from connective.effects import effect_table
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("validate", help="check a model file and a survey against each other",
+                       description="Parse MODEL, check the survey FILE against it (columns, "
+                                   "numbers, Likert ranges, missing codes, sample size) and list "
+                                   "the model's indirect paths. Nothing is estimated and the "
+                                   "data file is never modified.")
+    add_model_argument(p)
+    p.add_argument("--data", required=True, metavar="FILE",
+                   help="survey data: .csv, .tsv, .xlsx, .sav (SPSS) or .dta (Stata)")
+    add_data_check_arguments(p)
+    p.set_defaults(run=run)
+
+
+def indirect_paths_text(spec, population: dict | None = None) -> str:
+    """The model's specific indirect paths, with population values when the data are simulated."""
+    table = effect_table(spec)
+    indirect = table[table["kind"] == "indirect"]
+    lines = [f"Indirect paths ({len(indirect)}):"]
+    values = None
+    if population:
+        from connective.effects import compute_effects
+
+        effects = compute_effects(spec, population, kinds=("indirect", "defined"))
+        values = dict(zip(effects["effect"].values.tolist(), effects.values.tolist()))
+        lines[0] = (f"Indirect paths ({len(indirect)}) with their population values "
+                    "(standardised; the data are synthetic):")
+    width = max([len(e) for e in indirect["effect"]] + [len(d) for d in spec.defined], default=0)
+
+    def line(name: str, tail: str = "") -> str:
+        value = f"  {values[name]: .3f}" if values else ""
+        return f"  {name:<{width}}{value}{tail}"
+
+    lines += [line(effect) for effect in indirect["effect"]]
+    if spec.defined:
+        lines.append("Defined parameters:")
+        lines += [line(name, f"   := {expr}") for name, expr in spec.defined.items()]
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    spec = load_model(args)
+    print(spec.describe())
+    print()
+    checked = load_data(args, spec)
+    print()
+    print(indirect_paths_text(spec))
+    return 0 if checked.report.ok else 2

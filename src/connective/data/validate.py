@@ -1,0 +1,283 @@
+"""Checking a survey against a model before anything is estimated.
+
+:func:`validate_survey` never touches the user's file or DataFrame: it works on a copy,
+turns missing-value codes into missing, reverses reverse-coded items, and returns the cleaned
+copy with a :class:`DataReport` of everything it found. Errors (a missing column, text in a
+numeric column, an answer outside the declared Likert scale, a constant item, too few
+complete rows) raise :class:`DataValidationError`, which carries the whole report.
+
+Rows are numbered from 1 after the header, as in a spreadsheet without its header line.
+
+Example
+-------
+>>> import pandas as pd
+>>> from connective.spec import parse_model
+>>> spec = parse_model("F =~ x1 + x2 + x3")
+>>> df = pd.DataFrame({"x1": [1, 2, 3, 4, -99], "x2": [2, 3, 3, 5, 4], "x3": [1, 1, 2, 4, 5]})
+>>> checked = validate_survey(df, spec, missing_codes=[-99], scale=(1, 5))
+>>> int(checked.frame["x1"].isna().sum()), checked.report.n_complete
+(1, 4)
+>>> df.loc[4, "x1"]   # the caller's data are untouched
+np.int64(-99)
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from connective.data.readers import Survey
+from connective.errors import DataError
+from connective.spec import ModelSpec
+
+Scale = tuple[float, float]
+_SHOW = 8  # rows listed per finding before "and N more"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing the check found: ``level`` is error, warning or note."""
+
+    level: str
+    check: str
+    message: str
+    column: str = ""
+    rows: tuple[int, ...] = ()
+
+
+@dataclass
+class DataReport:
+    """What validation found, for a person (``text()``) and for a program (``to_frame()``)."""
+
+    source: str
+    model: str
+    n_rows: int = 0
+    n_complete: int = 0
+    model_columns: tuple[str, ...] = ()
+    other_columns: tuple[str, ...] = ()
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.level == "error"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def add(self, level: str, check: str, message: str, column: str = "",
+            rows: Iterable[int] = ()) -> None:
+        self.findings.append(Finding(level, check, message, column, tuple(rows)))
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([f.__dict__ for f in self.findings],
+                            columns=["level", "check", "message", "column", "rows"])
+
+    def text(self) -> str:
+        lines = [f"Data check of {self.source} against {self.model}",
+                 f"  {self.n_rows} rows, {self.n_complete} complete on the model's "
+                 f"{len(self.model_columns)} columns"
+                 + (f"; other columns kept: {', '.join(self.other_columns)}"
+                    if self.other_columns else "")]
+        for level in ("error", "warning", "note"):
+            for f in (f for f in self.findings if f.level == level):
+                lines.append(f"  {level.upper():7s} {f.message}")
+        if not self.findings:
+            lines.append("  no problems found")
+        return "\n".join(lines)
+
+
+class DataValidationError(DataError):
+    """Data that do not fit the model; ``report`` holds every finding."""
+
+    def __init__(self, report: DataReport):
+        self.report = report
+        errors = "\n".join(f"  - {f.message}" for f in report.errors)
+        super().__init__(f"{report.source} does not fit {report.model} "
+                         f"({len(report.errors)} problem{'s' * (len(report.errors) > 1)}):\n"
+                         f"{errors}")
+
+
+@dataclass
+class ValidatedSurvey:
+    """A cleaned copy of the data (model columns numeric, codes turned missing) and its report."""
+
+    frame: pd.DataFrame
+    report: DataReport
+    source: str
+    fingerprint: str = ""
+    synthetic: bool = False
+
+
+def _rows(mask: pd.Series) -> list[int]:
+    return [int(i) + 1 for i in np.flatnonzero(mask.to_numpy())]
+
+
+def _list_rows(rows: list[int], values: list | None = None) -> str:
+    shown = rows[:_SHOW]
+    parts = [f"{r} ({v!r})" for r, v in zip(shown, values)] if values else [str(r) for r in shown]
+    more = f" and {len(rows) - _SHOW} more" if len(rows) > _SHOW else ""
+    return ", ".join(parts) + more
+
+
+def _scales(spec: ModelSpec, scale: Scale | Mapping[str, Scale] | None) -> dict[str, Scale]:
+    items = [v for v in spec.observed if v not in spec.structural]
+    if scale is None:
+        return {}
+    if isinstance(scale, Mapping):
+        unknown = sorted(set(scale) - set(spec.observed))
+        if unknown:
+            raise DataError(f"a Likert scale is declared for {', '.join(unknown)}, which "
+                            f"{'is' if len(unknown) == 1 else 'are'} not in {spec.source}")
+        out = dict(scale)
+    else:
+        out = {item: tuple(scale) for item in items}
+    for col, (lo, hi) in out.items():
+        if not lo < hi:
+            raise DataError(f"the Likert scale of {col} must run from a lower to a higher "
+                            f"value, not {lo} to {hi}")
+    return out
+
+
+def validate_survey(data: Survey | pd.DataFrame, spec: ModelSpec, *,
+                    scale: Scale | Mapping[str, Scale] | None = None,
+                    missing_codes: Iterable[float | str] = (),
+                    reverse: Iterable[str] = (),
+                    keep: Iterable[str] = (),
+                    source: str | None = None,
+                    raise_on_error: bool = True) -> ValidatedSurvey:
+    """Check ``data`` against ``spec`` and return a cleaned copy with a report.
+
+    Parameters
+    ----------
+    scale: Likert range ``(1, 7)`` for every indicator, or a mapping item -> range.
+        Answers outside it or between categories are errors; reverse coding needs it.
+    missing_codes: values meaning "no answer" (e.g. -99, or "." in SPSS exports).
+    reverse: reverse-coded items, recoded as ``min + max - answer`` in the copy.
+    keep: further columns to carry along unchecked (e.g. a group column); they must exist.
+    raise_on_error: raise :class:`DataValidationError` when anything is an error.
+    """
+    if isinstance(data, Survey):
+        frame, source = data.frame, source or data.source
+        fingerprint, synthetic = data.fingerprint, data.synthetic
+    else:
+        frame, source, fingerprint, synthetic = data, source or "<data>", "", False
+    report = DataReport(source=source, model=spec.source, n_rows=len(frame))
+    scales = _scales(spec, scale)
+    model_cols = list(spec.observed)
+    keep = list(dict.fromkeys(keep))
+    report.model_columns = tuple(model_cols)
+    report.other_columns = tuple(c for c in keep if c not in model_cols)
+
+    _check_columns(frame, [*model_cols, *report.other_columns], report)
+    present = [c for c in model_cols if c in frame.columns]
+    clean = frame[[c for c in [*present, *report.other_columns] if c in frame.columns]].copy()
+    codes = list(missing_codes)
+    for col in present:
+        clean[col] = _numeric(frame[col], col, codes, report)
+    for col in present:
+        if col in scales:
+            _check_scale(clean[col], col, scales[col], report)
+    for col in reverse:
+        if col not in model_cols:
+            report.add("error", "reverse", f"reverse-coded item {col!r} is not in the model")
+        elif col not in scales:
+            report.add("error", "reverse", f"reversing {col} needs its Likert scale (e.g. 1-7)",
+                       col)
+        elif col in present:
+            lo, hi = scales[col]
+            clean[col] = lo + hi - clean[col]
+            report.add("note", "reverse", f"{col} reverse-coded as {lo + hi:g} - answer", col)
+    for col in present:
+        values = clean[col].dropna()
+        if values.empty:
+            report.add("error", "empty", f"column {col} has no answers at all", col)
+        elif values.nunique() == 1:
+            report.add("error", "constant", f"column {col} has the same value ({values.iloc[0]:g})"
+                       " in every answered row, so it carries no information; drop it from the "
+                       "model or check the data", col)
+        n_missing = int(clean[col].isna().sum())
+        if n_missing:
+            report.add("note", "missing", f"{col}: {n_missing} missing "
+                       f"answer{'s' * (n_missing > 1)} (rows {_list_rows(_rows(clean[col].isna()))})",
+                       col, _rows(clean[col].isna()))
+    report.n_complete = int(clean[present].notna().all(axis=1).sum()) if present else 0
+    _check_size(report, spec, len(present) == len(model_cols))
+    if raise_on_error and not report.ok:
+        raise DataValidationError(report)
+    return ValidatedSurvey(frame=clean, report=report, source=source, fingerprint=fingerprint,
+                           synthetic=synthetic)
+
+
+def _check_columns(frame: pd.DataFrame, wanted: list[str], report: DataReport) -> None:
+    columns = [str(c) for c in frame.columns]
+    lower = {c.lower(): c for c in columns}
+    for col in wanted:
+        if col in columns:
+            continue
+        close = ([lower[col.lower()]] if col.lower() in lower
+                 else difflib.get_close_matches(col, columns, n=3, cutoff=0.6))
+        hint = (f"; did you mean {' or '.join(repr(c) for c in close)}?" if close
+                else "; rename the column in the data or the variable in the model")
+        report.add("error", "missing_column", f"column {col!r} is not in the data{hint}", col)
+
+
+def _numeric(series: pd.Series, col: str, codes: list, report: DataReport) -> pd.Series:
+    """Numeric copy of a column: missing codes -> NaN; text that is no number is an error."""
+    values = series.copy()
+    if codes:
+        text_codes = {str(c).strip() for c in codes}
+        as_text = values.astype(str).str.strip()
+        numeric_codes = pd.to_numeric(pd.Series(codes, dtype=object), errors="coerce").dropna()
+        hit = as_text.isin(text_codes) | pd.to_numeric(values, errors="coerce").isin(
+            numeric_codes.tolist())
+        hit &= values.notna()
+        if hit.any():
+            report.add("note", "missing_code", f"{col}: {int(hit.sum())} missing-value "
+                       f"code{'s' * (int(hit.sum()) > 1)} turned into missing", col, _rows(hit))
+            values = values.mask(hit)
+    number = pd.to_numeric(values, errors="coerce")
+    bad = number.isna() & values.notna() & (values.astype(str).str.strip() != "")
+    if bad.any():
+        rows = _rows(bad)
+        shown = [values.iloc[r - 1] for r in rows[:_SHOW]]
+        report.add("error", "non_numeric", f"column {col} has values that are not numbers in "
+                   f"rows {_list_rows(rows, shown)}; fix them or declare them as missing-value "
+                   "codes", col, rows)
+    return number.astype(float)
+
+
+def _check_scale(values: pd.Series, col: str, scale: Scale, report: DataReport) -> None:
+    lo, hi = scale
+    answered = values.notna()
+    outside = answered & ((values < lo) | (values > hi))
+    between = answered & ~outside & (values != values.round())
+    if outside.any():
+        rows = _rows(outside)
+        shown = [values.iloc[r - 1] for r in rows[:_SHOW]]
+        report.add("error", "out_of_range", f"column {col} has answers outside its scale "
+                   f"{lo:g}-{hi:g} in rows {_list_rows(rows, shown)}; if these are "
+                   "missing-value codes, declare them as such", col, rows)
+    if between.any():
+        rows = _rows(between)
+        shown = [values.iloc[r - 1] for r in rows[:_SHOW]]
+        report.add("error", "not_a_category", f"column {col} has answers between the categories "
+                   f"of its {lo:g}-{hi:g} scale in rows {_list_rows(rows, shown)}", col, rows)
+
+
+def _check_size(report: DataReport, spec: ModelSpec, all_present: bool) -> None:
+    p = len(spec.observed)
+    if not all_present:
+        return
+    if report.n_complete <= p:
+        report.add("error", "too_few_rows", f"only {report.n_complete} complete rows for "
+                   f"{p} observed variables; the sample covariance matrix needs at least "
+                   f"{p + 1} (more rows, or a smaller model)")
+    elif report.n_complete < 5 * spec.n_free:
+        report.add("warning", "small_sample", f"{report.n_complete} complete rows for "
+                   f"{spec.n_free} free parameters (fewer than 5 per parameter): estimates "
+                   "will lean on the priors (Bayes) and be unstable (ML/PLS)")
