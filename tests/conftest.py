@@ -31,3 +31,23 @@ def benchmarks() -> Path:
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO
+
+
+#: the classic PoliticalDemocracy model (lavaan tutorial; shared/benchmarks/REFERENCE.md)
+POLITICAL_DEMOCRACY = """
+ind60 =~ x1 + x2 + x3
+dem60 =~ y1 + y2 + y3 + y4
+dem65 =~ y5 + y6 + y7 + y8
+dem60 ~ ind60
+dem65 ~ ind60 + dem60
+y1 ~~ y5
+y2 ~~ y4 + y6
+y3 ~~ y7
+y4 ~~ y8
+y6 ~~ y8
+"""
+
+
+@pytest.fixture(scope="session")
+def political_democracy_model() -> str:
+    return POLITICAL_DEMOCRACY

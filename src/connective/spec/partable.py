@@ -138,7 +138,6 @@ class _Builder:
                     structural.append(name)
         self.items = items
         self.structural_unordered = structural
-        self.observed = items + [v for v in structural if v not in constructs]
 
     def order(self) -> None:
         """Topological order of the structural variables; cycles are an error unless allowed."""
@@ -166,6 +165,9 @@ class _Builder:
                 placed.add(v)
                 remaining.remove(v)
         self.structural = order
+        # observed variables: indicators, then observed structural variables in causal order
+        constructs = set(self.latent) | set(self.composites)
+        self.observed = self.items + [v for v in order if v not in constructs]
         self.endogenous = [v for v in order if parents[v]]
         self.exogenous = [v for v in order if not parents[v]]
 
@@ -238,12 +240,14 @@ class _Builder:
                 if ref.value not in labels and ref.value not in defined:
                     later = [g.lhs_tokens[0].line for g in self.formulas
                              if g.op == ":=" and g.lhs[0] == ref.value]
-                    hint = (f"{ref.value!r} is defined later (line {later[0]}); define it first"
-                            if later else "label a path first, e.g. 'OCA ~ b*EFF', then use b here"
-                            + (f"; labels in this model: {', '.join(sorted(labels))}"
-                               if labels else ""))
+                    if later:
+                        raise _err(self.src, f"{ref.value!r} is used before it is defined",
+                                   ref, hint=f"{ref.value!r} is defined later (line {later[0]}); "
+                                             "move its definition up")
+                    known = f"; labels in this model: {', '.join(sorted(labels))}" if labels else ""
                     raise _err(self.src, f"label {ref.value!r} is not carried by any parameter",
-                               ref, hint=hint)
+                               ref, hint="label a path first, e.g. 'OCA ~ b*EFF', then use b "
+                                         f"here{known}")
             defined[name] = f.expression
             lines[name] = tok.line
             self.rows.append(_row(name, ":=", f.expression_text, user=1, line=tok.line,
