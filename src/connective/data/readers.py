@@ -69,10 +69,12 @@ def read_frame(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
     if not path.is_file():
         raise DataError(f"data file {path} does not exist")
     try:
-        if kind == "CSV":
-            frame = pd.read_csv(path, sep=_sniff_separator(path))
-        elif kind == "TSV":
-            frame = pd.read_csv(path, sep="\t")
+        if kind in ("CSV", "TSV"):
+            sep = _sniff_separator(path) if kind == "CSV" else "\t"
+            # pandas renames repeated header names (x1, x1.1); read the header to catch them
+            header = pd.read_csv(path, sep=sep, header=None, nrows=1).iloc[0].astype(str)
+            frame = pd.read_csv(path, sep=sep)
+            frame.columns = list(header) if header.duplicated().any() else frame.columns
         elif kind == "Excel":
             frame = pd.read_excel(path, sheet_name=sheet)
         elif kind == "SPSS":

@@ -118,10 +118,15 @@ def _rows(mask: pd.Series) -> list[int]:
 
 
 def _list_rows(rows: list[int], values: list | None = None) -> str:
+    """'row 3' or 'rows 3 ('abc'), 17 (9)' with at most _SHOW rows shown."""
     shown = rows[:_SHOW]
-    parts = [f"{r} ({v!r})" for r, v in zip(shown, values)] if values else [str(r) for r in shown]
+
+    def show(v) -> str:
+        return f"{v:g}" if isinstance(v, (int, float, np.number)) else repr(str(v))
+
+    parts = [f"{r} ({show(v)})" for r, v in zip(shown, values)] if values else list(map(str, shown))
     more = f" and {len(rows) - _SHOW} more" if len(rows) > _SHOW else ""
-    return ", ".join(parts) + more
+    return f"row{'s' * (len(rows) > 1)} " + ", ".join(parts) + more
 
 
 def _scales(spec: ModelSpec, scale: Scale | Mapping[str, Scale] | None) -> dict[str, Scale]:
@@ -203,7 +208,7 @@ def validate_survey(data: Survey | pd.DataFrame, spec: ModelSpec, *,
         n_missing = int(clean[col].isna().sum())
         if n_missing:
             report.add("note", "missing", f"{col}: {n_missing} missing "
-                       f"answer{'s' * (n_missing > 1)} (rows {_list_rows(_rows(clean[col].isna()))})",
+                       f"answer{'s' * (n_missing > 1)} ({_list_rows(_rows(clean[col].isna()))})",
                        col, _rows(clean[col].isna()))
     report.n_complete = int(clean[present].notna().all(axis=1).sum()) if present else 0
     _check_size(report, spec, len(present) == len(model_cols))
@@ -246,7 +251,7 @@ def _numeric(series: pd.Series, col: str, codes: list, report: DataReport) -> pd
         rows = _rows(bad)
         shown = [values.iloc[r - 1] for r in rows[:_SHOW]]
         report.add("error", "non_numeric", f"column {col} has values that are not numbers in "
-                   f"rows {_list_rows(rows, shown)}; fix them or declare them as missing-value "
+                   f"{_list_rows(rows, shown)}; fix them or declare them as missing-value "
                    "codes", col, rows)
     return number.astype(float)
 
@@ -260,13 +265,13 @@ def _check_scale(values: pd.Series, col: str, scale: Scale, report: DataReport) 
         rows = _rows(outside)
         shown = [values.iloc[r - 1] for r in rows[:_SHOW]]
         report.add("error", "out_of_range", f"column {col} has answers outside its scale "
-                   f"{lo:g}-{hi:g} in rows {_list_rows(rows, shown)}; if these are "
+                   f"{lo:g}-{hi:g} in {_list_rows(rows, shown)}; if these are "
                    "missing-value codes, declare them as such", col, rows)
     if between.any():
         rows = _rows(between)
         shown = [values.iloc[r - 1] for r in rows[:_SHOW]]
         report.add("error", "not_a_category", f"column {col} has answers between the categories "
-                   f"of its {lo:g}-{hi:g} scale in rows {_list_rows(rows, shown)}", col, rows)
+                   f"of its {lo:g}-{hi:g} scale in {_list_rows(rows, shown)}", col, rows)
 
 
 def _check_size(report: DataReport, spec: ModelSpec, all_present: bool) -> None:

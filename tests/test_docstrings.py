@@ -1,0 +1,21 @@
+"""The examples in the docstrings of the core modules run and print what they say."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = ["connective.errors", "connective.io", "connective.provenance", "connective.resources",
+           "connective.moments", "connective.effects", "connective.spec.lexer",
+           "connective.spec.parser", "connective.spec.expressions", "connective.spec.partable",
+           "connective.spec.model", "connective.data.readers", "connective.data.validate",
+           "connective.data.population", "connective.data.simulate"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0, f"{name} has no examples"
+    assert result.failed == 0
