@@ -178,3 +178,19 @@ def test_report_without_raising_and_kept_columns():
     bad = validate_survey(frame, SPEC, keep=["group"], raise_on_error=False)
     assert not bad.report.ok and bad.report.errors[0].column == "group"
     assert set(bad.report.to_frame().columns) == {"level", "check", "message", "column", "rows"}
+
+
+def test_corporate_reputation_missing_codes(benchmarks):
+    """The Hair et al. primer data code missing answers as -99 (seminr's corp_rep_data)."""
+    spec = parse_model("COMP =~ comp_1 + comp_2 + comp_3\nLIKE =~ like_1 + like_2 + like_3\n"
+                       "CUSA =~ cusa\ncusa ~~ 0*cusa\nCUSL =~ cusl_1 + cusl_2 + cusl_3\n"
+                       "CUSA ~ COMP + LIKE\nCUSL ~ COMP + LIKE + CUSA")
+    survey = read_survey(benchmarks / "data/corp_rep_data.csv")
+    raw = survey.frame[list(spec.observed)]
+    n_codes = int((raw == -99).sum().sum())
+    with pytest.raises(DataValidationError, match=r"cusl_1 has answers outside its scale 1-7"):
+        validate_survey(survey, spec, scale=(1, 7))
+    checked = validate_survey(survey, spec, scale=(1, 7), missing_codes=[-99])
+    assert n_codes == 11 and int(checked.frame.isna().sum().sum()) == n_codes
+    assert checked.report.n_complete == 344 - int((raw == -99).any(axis=1).sum())
+    assert survey.synthetic is False
