@@ -261,17 +261,16 @@ def _check_scale(values: pd.Series, col: str, scale: Scale, report: DataReport) 
     answered = values.notna()
     outside = answered & ((values < lo) | (values > hi))
     between = answered & ~outside & (values != values.round())
-    if outside.any():
-        rows = _rows(outside)
-        shown = [values.iloc[r - 1] for r in rows[:_SHOW]]
-        report.add("error", "out_of_range", f"column {col} has answers outside its scale "
-                   f"{lo:g}-{hi:g} in {_list_rows(rows, shown)}; if these are "
-                   "missing-value codes, declare them as such", col, rows)
-    if between.any():
-        rows = _rows(between)
-        shown = [values.iloc[r - 1] for r in rows[:_SHOW]]
-        report.add("error", "not_a_category", f"column {col} has answers between the categories "
-                   f"of its {lo:g}-{hi:g} scale in {_list_rows(rows, shown)}", col, rows)
+    for mask, check, what, hint in (
+            (outside, "out_of_range", f"answers outside its scale {lo:g}-{hi:g}",
+             "; if these are missing-value codes, declare them as such"),
+            (between, "not_a_category", f"answers between the categories of its {lo:g}-{hi:g} "
+             "scale", "")):
+        if mask.any():
+            rows = _rows(mask)
+            shown = [values.iloc[r - 1] for r in rows[:_SHOW]]
+            report.add("error", check, f"column {col} has {what} in {_list_rows(rows, shown)}"
+                       f"{hint}", col, rows)
 
 
 def _check_size(report: DataReport, spec: ModelSpec, all_present: bool) -> None:
