@@ -11,7 +11,8 @@ MODULES = ["connective.errors", "connective.io", "connective.provenance", "conne
            "connective.moments", "connective.effects", "connective.spec.lexer",
            "connective.spec.parser", "connective.spec.expressions", "connective.spec.partable",
            "connective.spec.model", "connective.data.readers", "connective.data.validate",
-           "connective.data.population", "connective.data.simulate", "connective.mediation", "connective.diagnostics"]
+           "connective.data.population", "connective.data.simulate", "connective.mediation", "connective.diagnostics",
+           "connective.report.diagram"]
 
 
 @pytest.mark.parametrize("name", MODULES)

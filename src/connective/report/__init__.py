@@ -1,0 +1,1 @@
+"""Reports: path diagrams, APA tables, HTML and Markdown documents."""
