@@ -12,7 +12,7 @@ MODULES = ["connective.errors", "connective.io", "connective.provenance", "conne
            "connective.spec.parser", "connective.spec.expressions", "connective.spec.partable",
            "connective.spec.model", "connective.data.readers", "connective.data.validate",
            "connective.data.population", "connective.data.simulate", "connective.mediation", "connective.diagnostics",
-           "connective.report.diagram"]
+           "connective.report.diagram", "connective.report.document"]
 
 
 @pytest.mark.parametrize("name", MODULES)
