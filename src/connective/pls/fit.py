@@ -1,0 +1,96 @@
+"""``estimate_pls``: one PLS (or PLSc) estimation of a model on a data frame.
+
+Example
+-------
+>>> from connective.pls import estimate_pls, example_data
+>>> spec, frame = example_data()
+>>> res = estimate_pls(spec, frame, scheme="centroid")
+>>> res.settings["scheme"], res.r_squared.index.tolist()
+('centroid', ['CI'])
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from connective.pls.algorithm import SCHEMES
+from connective.pls.consistent import inadmissible
+from connective.pls.data import prepare_data
+from connective.pls.errors import ConvergenceError, InadmissibleWarning
+from connective.pls.estimate import fit_correlations
+from connective.pls.model import PLSModel
+from connective.pls.results import PLSResult
+from connective.spec import ModelSpec
+
+
+def estimate_pls(spec: ModelSpec, frame: pd.DataFrame, *, scheme: str = "path",
+                 consistent: bool = False, missing: str | None = None, tol: float = 1e-7,
+                 max_iter: int = 300) -> PLSResult:
+    """Estimate a PLS path model (Wold/Lohmoeller; PLSc with ``consistent=True``).
+
+    ``=~`` blocks are estimated in mode A, ``<~`` blocks in mode B; observed variables in the
+    structural part are single-indicator blocks. Indicators are standardised with the sample
+    SD. ``scheme``: inner weighting, ``"path"`` (default), ``"centroid"`` or ``"factorial"``.
+    ``missing``: ``None`` (missing values are an error), ``"mean"`` or ``"casewise"``.
+    Stops when no weight changes by ``tol`` or more; raises
+    :class:`~connective.pls.errors.ConvergenceError` after ``max_iter`` iterations.
+
+    Under PLSc, inadmissible estimates (|correlation| > 1, loading > 1, rho_A > 1 or not
+    positive, |path| > 1, R^2 > 1) give an :class:`~connective.pls.errors.InadmissibleWarning`
+    and are listed in ``result.warnings``.
+
+    Example
+    -------
+    >>> from connective.pls import example_data
+    >>> spec, frame = example_data()
+    >>> plain = estimate_pls(spec, frame)
+    >>> pc = estimate_pls(spec, frame, consistent=True)
+    >>> bool(pc.paths.loc[("IS", "CI"), "est"] > plain.paths.loc[("IS", "CI"), "est"])
+    True
+    """
+    if scheme not in SCHEMES:
+        raise ValueError(f"unknown inner weighting scheme {scheme!r}; expected one of {SCHEMES}")
+    if not (tol > 0) or int(max_iter) < 1:
+        raise ValueError("tol must be positive and max_iter at least 1")
+    model = PLSModel.from_spec(spec)
+    data = prepare_data(model, frame, missing=missing)
+    R = np.corrcoef(data.X, rowvar=False)
+    fit = fit_correlations(R, model, scheme=scheme, consistent=consistent, tol=tol,
+                           max_iter=int(max_iter))
+    if not bool(fit["converged"]):
+        raise ConvergenceError(
+            f"{spec.source}: the PLS weights did not converge within {max_iter} iterations "
+            f"(stop criterion {tol:g}, {scheme} scheme); raise max_iter, try another inner "
+            "weighting scheme, or check blocks whose indicators barely correlate")
+    settings = {"scheme": scheme, "consistent": bool(consistent), "missing": missing,
+                "tol": tol, "max_iter": int(max_iter), "iterations": int(fit["iterations"]),
+                "standardisation": "sample SD (ddof=1)"}
+    result = PLSResult(spec=spec, model=model, data=data, R=R, fit=fit, settings=settings,
+                       notes=_ignored(spec))
+    if consistent:
+        result.warnings = inadmissible(fit["corr"], fit["loadings"], fit["rho"], fit["paths"],
+                                       fit["r2"], model)
+        for message in result.warnings:
+            warnings.warn(f"PLSc inadmissible: {message}", InadmissibleWarning, stacklevel=2)
+    return result
+
+
+def _ignored(spec: ModelSpec) -> list[str]:
+    """What the model text says that PLS path modelling does not use."""
+    table = spec.partable
+    user = table[table["user"] == 1]
+    notes = []
+    cov = user[user["op"] == "~~"]
+    if len(cov):
+        notes.append(f"PLS ignores the {len(cov)} covariance / variance statement(s) (~~)")
+    fixed = user[(user["op"].isin(["=~", "<~", "~"])) & (user["free"] == 0)
+                 & ~((user["op"] == "=~") & (user["ustart"] == 1.0))]
+    if len(fixed):
+        notes.append("PLS estimates every loading, weight and path freely; fixed values "
+                     f"({', '.join(fixed['name'])}) are ignored")
+    if (user["op"] == "~1").any():
+        notes.append("PLS works on standardised data; intercepts (~1) are ignored")
+    return notes

@@ -1,0 +1,140 @@
+"""The PLS view of a :class:`~connective.spec.ModelSpec`: blocks, modes and the inner model.
+
+Every structural variable becomes a block: ``=~`` constructs are estimated with mode A,
+``<~`` constructs with mode B, and an observed variable in the structural part (a pure path
+model) is a block of one indicator, itself. Indicator columns are laid out block after block
+(an indicator used by two blocks appears twice), which is the order of every matrix the
+algorithm works on.
+
+Example
+-------
+>>> from connective.spec import parse_model
+>>> m = PLSModel.from_spec(parse_model("F =~ a + b\\nG <~ c + d\\nG ~ F"))
+>>> m.constructs, m.modes, m.columns
+(('F', 'G'), ('A', 'B'), ('a', 'b', 'c', 'd'))
+>>> m.adjacency.tolist()  # adjacency[target, source]
+[[False, False], [True, False]]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from connective.pls.errors import NonRecursiveModelError, PLSModelError
+from connective.spec import ModelSpec
+
+
+@dataclass(frozen=True, eq=False)
+class PLSModel:
+    """Blocks and inner model of a spec, as index arrays the algorithm uses.
+
+    Attributes
+    ----------
+    constructs: structural variables in topological order.
+    modes: ``"A"`` or ``"B"`` per construct (single-indicator blocks are ``"A"``).
+    reflective: whether a construct is a common factor (``=~``), i.e. corrected by PLSc.
+    observed_structural: whether a construct is an observed variable standing for itself.
+    columns: the indicator of each column, block after block.
+    block: the construct index of each column.
+    adjacency: boolean ``[target, source]`` matrix of the structural paths.
+    """
+
+    spec: ModelSpec
+    constructs: tuple[str, ...]
+    modes: tuple[str, ...]
+    reflective: tuple[bool, ...]
+    observed_structural: tuple[bool, ...]
+    columns: tuple[str, ...]
+    block: np.ndarray
+    adjacency: np.ndarray
+
+    @classmethod
+    def from_spec(cls, spec: ModelSpec) -> "PLSModel":
+        """Build the PLS view; raises on non-recursive models and isolated constructs."""
+        constructs = tuple(spec.structural)
+        index = {c: i for i, c in enumerate(constructs)}
+        adjacency = np.zeros((len(constructs), len(constructs)), dtype=bool)
+        for src, tgt in spec.paths:
+            adjacency[index[tgt], index[src]] = True
+        _check_recursive(constructs, adjacency)
+        linked = adjacency.any(axis=0) | adjacency.any(axis=1)
+        if len(constructs) > 1 and not linked.all():
+            lonely = [c for c, ok in zip(constructs, linked) if not ok]
+            raise PLSModelError(
+                f"{spec.source}: the construct(s) {', '.join(lonely)} take part in no structural "
+                "path; PLS path modelling needs every construct in the inner model (add a path "
+                "or remove the construct)")
+        if not constructs:
+            raise PLSModelError(f"{spec.source}: the model has no constructs to estimate")
+        columns, block, modes, reflective, observed = [], [], [], [], []
+        for j, c in enumerate(constructs):
+            items = spec.indicators.get(c)
+            observed.append(items is None)
+            items = (c,) if items is None else items
+            columns += items
+            block += [j] * len(items)
+            modes.append("B" if c in spec.composites and len(items) > 1 else "A")
+            reflective.append(c in spec.latent and len(items) > 1)
+        return cls(spec=spec, constructs=constructs, modes=tuple(modes),
+                   reflective=tuple(reflective), observed_structural=tuple(observed),
+                   columns=tuple(columns), block=np.asarray(block), adjacency=adjacency)
+
+    @property
+    def n_constructs(self) -> int:
+        return len(self.constructs)
+
+    @property
+    def membership(self) -> np.ndarray:
+        """0/1 matrix ``[column, construct]``."""
+        m = np.zeros((len(self.columns), self.n_constructs))
+        m[np.arange(len(self.columns)), self.block] = 1.0
+        return m
+
+    def block_columns(self, j: int) -> np.ndarray:
+        """Column positions of construct ``j``'s indicators."""
+        return np.flatnonzero(self.block == j)
+
+    def predecessors(self, j: int) -> np.ndarray:
+        """Indices of the constructs with a path into construct ``j``."""
+        return np.flatnonzero(self.adjacency[j])
+
+    @property
+    def endogenous(self) -> list[int]:
+        return [j for j in range(self.n_constructs) if self.adjacency[j].any()]
+
+    @property
+    def indicator_names(self) -> list[tuple[str, str]]:
+        """(construct, indicator) per column."""
+        return [(self.constructs[b], c) for b, c in zip(self.block, self.columns)]
+
+
+def _check_recursive(constructs: tuple[str, ...], adjacency: np.ndarray) -> None:
+    """Raise :class:`NonRecursiveModelError` naming one cycle if the inner model has one."""
+    n = len(constructs)
+    state = [0] * n  # 0 new, 1 on stack, 2 done
+    stack: list[int] = []
+
+    def visit(v: int) -> list[int] | None:
+        state[v] = 1
+        stack.append(v)
+        for w in np.flatnonzero(adjacency[:, v]):  # v -> w
+            if state[w] == 1:
+                return stack[stack.index(w):] + [int(w)]
+            if state[w] == 0:
+                found = visit(int(w))
+                if found:
+                    return found
+        stack.pop()
+        state[v] = 2
+        return None
+
+    for v in range(n):
+        if state[v] == 0:
+            cycle = visit(v)
+            if cycle:
+                names = " -> ".join(constructs[i] for i in cycle)
+                raise NonRecursiveModelError(
+                    f"the inner model is non-recursive (it has the cycle {names}); PLS path "
+                    "modelling estimates recursive models only: remove one path of the cycle")
