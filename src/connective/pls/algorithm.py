@@ -63,7 +63,7 @@ def construct_correlations(R: np.ndarray, w: np.ndarray, model: PLSModel) -> np.
 def normalise(w: np.ndarray, R: np.ndarray, model: PLSModel) -> np.ndarray:
     """Rescale each block's weights so that its composite has unit variance."""
     W = weight_matrix(w, model)
-    var = np.einsum("...pj,...pq,...qj->...j", W, R, W)
+    var = np.sum(W * (R @ W), axis=-2)
     return w / np.sqrt(var)[..., model.block]
 
 

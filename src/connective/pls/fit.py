@@ -73,8 +73,9 @@ def estimate_pls(spec: ModelSpec, frame: pd.DataFrame, *, scheme: str = "path",
     if consistent:
         result.warnings = inadmissible(fit["corr"], fit["loadings"], fit["rho"], fit["paths"],
                                        fit["r2"], model)
-        for message in result.warnings:
-            warnings.warn(f"PLSc inadmissible: {message}", InadmissibleWarning, stacklevel=2)
+        if result.warnings:
+            warnings.warn("PLSc gave an inadmissible solution: " + "; ".join(result.warnings),
+                          InadmissibleWarning, stacklevel=2)
     return result
 
 
