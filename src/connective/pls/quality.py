@@ -90,7 +90,8 @@ def htmt(R: np.ndarray, model: PLSModel, *, geometric: bool = False,
         for j in eligible[:a]:
             ii, jj = model.block_columns(i), model.block_columns(j)
             hetero = R[..., ii[:, None], jj[None, :]].reshape(R.shape[:-2] + (-1,))
-            out[..., i, j] = _mean(hetero, geometric) / np.sqrt(mono[i] * mono[j])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out[..., i, j] = _mean(hetero, geometric) / np.sqrt(mono[i] * mono[j])
     return out
 
 
