@@ -143,8 +143,10 @@ def bootstrap_pls(result: PLSResult, n_boot: int = 5000, *, seed: int | None = N
     from the OS when None), with the result's scheme, PLSc setting and stop criterion.
 
     ``progress``: True prints a progress line to stderr; a callable gets (done, total).
-    Replicates that fail (a constant column, a singular formative block, no convergence)
-    are dropped with a :class:`~connective.pls.errors.BootstrapWarning`.
+    Replicates that fail (a constant column, a singular formative block, no convergence, or
+    under PLSc a rho_A that is not positive) are dropped with a
+    :class:`~connective.pls.errors.BootstrapWarning`; the count is ``failed``. Other
+    inadmissible PLSc replicates (e.g. a corrected correlation above 1) are kept.
 
     Example
     -------
@@ -183,9 +185,11 @@ def bootstrap_pls(result: PLSResult, n_boot: int = 5000, *, seed: int | None = N
         report(done)
     reps = {k: np.concatenate([s[k] for s in parts]) for k in parts[0]}
     if failed:
-        warnings.warn(f"{failed} of {n_boot} bootstrap replicates failed (a constant column, "
-                      "a singular block or no convergence) and were dropped", BootstrapWarning,
-                      stacklevel=2)
+        reasons = "a constant column, a singular formative block, no convergence"
+        if result.settings["consistent"]:
+            reasons += " or a PLSc reliability rho_A that is not positive"
+        warnings.warn(f"{failed} of {n_boot} bootstrap replicates failed ({reasons}) and were "
+                      "dropped", BootstrapWarning, stacklevel=2)
     original = _collect(result, {k: v[None] for k, v in _point_stats(result).items()})
     if sign_change == "individual":
         sign = np.sign(original["params"].values)
