@@ -99,3 +99,19 @@ def test_pls_missing_values_need_a_choice(tmp_path, capsys):
     assert summary["settings"]["missing"] == "mean"
     assert summary["settings"]["missing_by_column"] == {"ci1": 1}
     assert summary["settings"]["ci"] == "bca"
+
+
+def test_pls_missing_codes(benchmarks, tmp_path):
+    """corp_rep_data codes missing answers as -99: they become missing values."""
+    model = tmp_path / "corp.lav"
+    model.write_text("COMP =~ comp_1 + comp_2 + comp_3\nLIKE =~ like_1 + like_2 + like_3\n"
+                     "cusa ~ COMP + LIKE\n")
+    data = benchmarks / "data" / "corp_rep_data.csv"
+    out = tmp_path / "out"
+    assert main(["pls", str(model), "--data", str(data), "--out", str(out), "--quiet",
+                 "--missing-codes", "-99", "--missing", "casewise"]) == 0
+    settings = json.loads((out / "summary.json").read_text())["settings"]
+    assert settings["missing_codes"] == [-99.0]
+    assert settings["missing_cells"] > 0 and settings["n_used"] < settings["n_rows"] == 344
+    params = pd.read_csv(out / "parameters.csv")
+    assert (params.loc[params["op"] == "=~", "est"] > 0.5).all()

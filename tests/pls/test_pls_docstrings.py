@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["connective.pls", "connective.pls.algorithm", "connective.pls.bootstrap",
+MODULES = ["connective.commands.pls", "connective.pls", "connective.pls.algorithm", "connective.pls.bootstrap",
            "connective.pls.consistent", "connective.pls.data", "connective.pls.errors",
            "connective.pls.estimate", "connective.pls.fit", "connective.pls.model",
            "connective.pls.quality", "connective.pls.results"]

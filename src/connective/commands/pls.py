@@ -6,8 +6,11 @@ est, plus se, ci.lower, ci.upper when bootstrapped), ``effects.csv``, ``reliabil
 
 Example
 -------
->>> main_args = ["pls", "connective_action", "--data", "survey.csv", "--out", "pls_out",
-...              "--boot", "5000", "--seed", "1"]  # connective.cli.main(main_args)
+>>> from connective.cli import build_parser
+>>> args = build_parser().parse_args(["pls", "connective_action", "--data", "survey.csv",
+...                                   "--out", "pls_out", "--boot", "5000", "--seed", "1"])
+>>> args.boot, args.scheme, args.missing, args.ci
+(5000, 'path', None, 'percentile')
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ EFFECT_COLUMNS = ["effect", "kind", "source", "target", "est", "ci.lower", "ci.u
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``pls`` subcommand (see the module example)."""
     p = sub.add_parser(
         "pls", help="estimate the model with PLS path modelling (PLS-SEM, PLSc, bootstrap)",
         description="Estimate MODEL on the survey FILE with PLS path modelling: =~ blocks in "
@@ -52,6 +56,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--missing", choices=["mean", "casewise"],
                    help="treatment of missing values: mean replacement or casewise deletion "
                         "(without it, missing values are an error)")
+    p.add_argument("--missing-codes", metavar="CODES", default="",
+                   help="comma-separated values meaning 'no answer', e.g. -99,-98 (treated as "
+                        "missing, so they need --missing)")
     p.add_argument("--ci", choices=["percentile", "bca"], default="percentile",
                    help="bootstrap interval (default: percentile)")
     p.add_argument("--level", type=float, default=0.95, help="interval level (default 0.95)")
@@ -64,16 +71,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Estimate, bootstrap if asked, and write the five result files; returns 0.
+
+    Example: ``connective pls connective_action --data survey.csv --out pls --boot 5000``.
+    """
     path = resolve_model(args.model)
     spec = read_model(path)
     survey = read_survey(args.data)
     out = Path(args.out)
     if not args.quiet:
         print(survey.describe())
+    codes = _codes(args.missing_codes)
+    frame = survey.frame.replace(codes, float("nan")) if codes else survey.frame
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", InadmissibleWarning)
         warnings.simplefilter("always", BootstrapWarning)
-        result = estimate_pls(spec, survey.frame, scheme=args.scheme, consistent=args.consistent,
+        result = estimate_pls(spec, frame, scheme=args.scheme, consistent=args.consistent,
                               missing=args.missing, tol=args.tol, max_iter=args.max_iter)
         boot = None
         if args.boot:
@@ -101,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
                     sign_change=args.sign_change if args.boot else None,
                     n_rows=result.data.report["n_rows"], n_used=result.n,
                     missing_cells=result.data.report["missing_cells"],
+                    missing_codes=codes,
                     missing_by_column=result.data.report["missing_by_column"])
     if boot is not None:
         settings.update(replicates_used=boot.n_boot, replicates_failed=boot.failed)
@@ -123,6 +137,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote parameters.csv, effects.csv, reliability.csv, htmt.csv, summary.json "
               f"to {out}" + (" [SYNTHETIC data]" if survey.synthetic else ""))
     return 0
+
+
+def _codes(text: str) -> list:
+    out: list = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            out.append(float(part))
+        except ValueError:
+            out.append(part)
+    return out
 
 
 __all__ = ["register", "run"]
