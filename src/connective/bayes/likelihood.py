@@ -1,0 +1,285 @@
+"""The continuous (multivariate normal) likelihood, written with sufficient statistics.
+
+For the rows that share a missingness pattern g (complete data: one pattern) only the count
+``n_g``, the mean ``ybar_g`` and the (divide-by-n) covariance ``S_g`` of the observed
+columns enter:
+
+    log L = sum_g -n_g / 2 [p_g log 2 pi + log|Sigma_g| + tr(Sigma_g^-1 (S_g + d_g d_g'))],
+
+with ``d_g = ybar_g - mu_g`` and ``Sigma_g, mu_g`` the implied moments restricted to the
+observed columns (the full-information likelihood by pattern). The cost per gradient does
+not grow with N.
+
+The per-respondent log-likelihood (for LOO) and the chi-square discrepancy of the posterior
+predictive p-value (blavaan's PPP) are computed after sampling, with numpy, from the draws.
+
+Example
+-------
+>>> import numpy as np, pandas as pd
+>>> frame = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "b": [2.0, 1.0, 4.0, 3.0]})
+>>> stats = sufficient_statistics(frame, ["a", "b"])
+>>> stats.n, stats.patterns[0].mean.tolist()
+(4, [2.5, 2.5])
+>>> ll = pointwise_loglik(stats, np.array([2.5, 2.5]), np.eye(2) * 1.25)
+>>> bool(np.isclose(ll.sum(), loglik_numpy(stats, np.array([2.5, 2.5]), np.eye(2) * 1.25)))
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from connective.errors import DataError
+
+LOG_2PI = float(np.log(2 * np.pi))
+
+
+@dataclass
+class Pattern:
+    """Rows sharing one missingness pattern: observed column indices, rows, count, mean,
+    covariance (divide by n) and a factor of it."""
+
+    columns: np.ndarray
+    rows: np.ndarray
+    n: int
+    mean: np.ndarray
+    cov: np.ndarray
+    factor: np.ndarray
+
+
+@dataclass
+class SufficientStatistics:
+    """The data as the likelihood sees them. Build with :func:`sufficient_statistics`."""
+
+    variables: list[str]
+    values: np.ndarray  # n x p, NaN = missing
+    patterns: list[Pattern]
+
+    @property
+    def n(self) -> int:
+        return int(self.values.shape[0])
+
+    @property
+    def complete(self) -> bool:
+        return len(self.patterns) == 1 and len(self.patterns[0].columns) == self.values.shape[1]
+
+    @property
+    def mean(self) -> np.ndarray:
+        return np.nanmean(self.values, axis=0)
+
+    @property
+    def sd(self) -> np.ndarray:
+        return np.nanstd(self.values, axis=0, ddof=1)
+
+
+def sufficient_statistics(frame: pd.DataFrame, variables: list[str]) -> SufficientStatistics:
+    """Counts, means and covariances by missingness pattern of ``variables`` in ``frame``.
+
+    Raises :class:`~connective.errors.DataError` for missing or non-numeric columns, rows
+    with no answers, constant variables and a covariance matrix that is not positive definite
+    (collinear items, fewer complete rows than variables).
+
+    Example
+    -------
+    >>> frame = pd.DataFrame({"a": [1.0, 2.0, None, 4.0], "b": [2.0, 1.0, 4.0, 3.0]})
+    >>> len(sufficient_statistics(frame, ["a", "b"]).patterns)
+    2
+    """
+    missing = [v for v in variables if v not in frame.columns]
+    if missing:
+        raise DataError(f"the data have no column(s) {', '.join(missing)}, which the model "
+                        f"uses; the data have {', '.join(map(str, frame.columns))}")
+    cols = {}
+    for v in variables:
+        values = pd.to_numeric(frame[v], errors="coerce")
+        bad = values.isna() & frame[v].notna()
+        if bad.any():
+            example = frame[v][bad].iloc[0]
+            raise DataError(f"column {v!r} has non-numeric values (e.g. {example!r}); code "
+                            "answers as numbers and missing answers as empty cells")
+        cols[v] = values.to_numpy(dtype=float)
+    Y = np.column_stack([cols[v] for v in variables])
+    observed = ~np.isnan(Y)
+    empty = np.flatnonzero(~observed.any(axis=1))
+    if len(empty):
+        raise DataError(f"{len(empty)} row(s) have no answer on any model variable (first: row "
+                        f"{empty[0] + 1}); drop them from the data")
+    sd = np.nanstd(Y, axis=0)
+    constant = [v for v, s in zip(variables, sd) if not s > 0]
+    if constant:
+        raise DataError(f"the variable(s) {', '.join(constant)} have the same value in every "
+                        "row; a constant item carries no information: drop it from the model")
+    _check_covariance(Y, variables)
+    keys, inverse = np.unique(observed, axis=0, return_inverse=True)
+    patterns = []
+    order = np.argsort(-observed.sum(axis=1)[[np.flatnonzero(inverse == g)[0]
+                                                for g in range(len(keys))]], kind="stable")
+    for g in order:
+        rows = np.flatnonzero(inverse.ravel() == g)
+        columns = np.flatnonzero(keys[g])
+        sub = Y[np.ix_(rows, columns)]
+        mean = sub.mean(axis=0)
+        centred = sub - mean
+        cov = centred.T @ centred / len(rows)
+        w, V = np.linalg.eigh(cov)
+        factor = V * np.sqrt(np.clip(w, 0.0, None))
+        patterns.append(Pattern(columns, rows, len(rows), mean, cov, factor))
+    return SufficientStatistics(list(variables), Y, patterns)
+
+
+def _check_covariance(Y: np.ndarray, variables: list[str]) -> None:
+    complete = ~np.isnan(Y).any(axis=1)
+    n, p = int(complete.sum()), Y.shape[1]
+    if complete.all() and n <= p:
+        raise DataError(f"the data have {n} rows but the model has {p} observed variables; the "
+                        "sample covariance matrix cannot be positive definite: collect more "
+                        "data or use fewer items")
+    # pairwise covariance (complete rows if all complete)
+    cov = pd.DataFrame(Y).cov().to_numpy()
+    if np.isnan(cov).any():
+        i, j = np.argwhere(np.isnan(cov))[0]
+        raise DataError(f"the variables {variables[i]} and {variables[j]} are never answered "
+                        "together, so their covariance cannot be estimated")
+    w, V = np.linalg.eigh(cov)
+    if w[0] <= 1e-10 * max(w[-1], 1e-300):
+        vec = V[:, 0]
+        involved = [variables[k] for k in np.argsort(-np.abs(vec))[:4] if abs(vec[k]) > 0.1]
+        corr = pd.DataFrame(Y, columns=variables).corr().to_numpy().copy()
+        np.fill_diagonal(corr, 0)
+        i, j = np.unravel_index(np.nanargmax(np.abs(corr)), corr.shape)
+        raise DataError(
+            "the sample covariance matrix of the model's variables is not positive definite "
+            f"(smallest eigenvalue {w[0]:.3g}): some variables are exact linear combinations "
+            f"of others (involved: {', '.join(involved)}; the largest correlation is "
+            f"{corr[i, j]:.3f} between {variables[i]} and {variables[j]}). Drop a duplicated or "
+            "summed item, or remove the item that is a copy of another")
+
+
+# -- in the PyMC graph -----------------------------------------------------------------------
+
+def loglik_tensor(stats_data: list[dict], mu, sigma, p_total: int):
+    """Log-likelihood as a pytensor scalar from implied ``mu``, ``sigma`` (``p_total``
+    observed variables) and pattern data (dicts with ``columns`` (numpy ints), ``n``,
+    ``mean``, ``cov``: tensors or arrays).
+
+    Written with an explicit inverse and determinant, whose numba code and gradients are
+    an order of magnitude faster here than a Cholesky factor and triangular solves. The
+    caller guarantees that ``sigma`` is positive definite (see ``model.py``).
+    """
+    import pytensor.tensor as pt
+
+    total = 0.0
+    for pat in stats_data:
+        cols = pat["columns"]
+        full = len(cols) == p_total
+        sig = sigma if full else sigma[cols][:, cols]
+        m = mu if full else mu[cols]
+        inv = pt.linalg.inv(sig)
+        d = pat["mean"] - m
+        tr = pt.sum(inv * pat["cov"]) + pt.dot(d, pt.dot(inv, d))
+        logdet = pt.log(pt.linalg.det(sig))
+        total = total - 0.5 * pat["n"] * (len(cols) * LOG_2PI + logdet + tr)
+    return total
+
+
+# -- after sampling (numpy) ------------------------------------------------------------------
+
+def loglik_numpy(stats: SufficientStatistics, mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """The same log-likelihood with numpy, over leading dims of ``mu`` (…, p) and ``sigma``."""
+    total = 0.0
+    for pat in stats.patterns:
+        c = pat.columns
+        sig = sigma[..., c[:, None], c[None, :]]
+        d = pat.mean - mu[..., c]
+        L = np.linalg.cholesky(sig)
+        logdet = 2.0 * np.log(np.diagonal(L, axis1=-2, axis2=-1)).sum(-1)
+        M = pat.cov + d[..., :, None] * d[..., None, :]
+        tr = np.trace(np.linalg.solve(sig, M), axis1=-2, axis2=-1)
+        total = total - 0.5 * pat.n * (len(c) * LOG_2PI + logdet + tr)
+    return total
+
+
+def pointwise_loglik(stats: SufficientStatistics, mu: np.ndarray, sigma: np.ndarray,
+                     *, chunk: int = 256) -> np.ndarray:
+    """Per-respondent log-likelihood (summed over that respondent's answered items), with
+    the leading dims of ``mu`` / ``sigma`` and a last dim of respondents.
+
+    Example
+    -------
+    >>> frame = pd.DataFrame({"a": [0.0, 1.0, -1.0], "b": [1.0, 0.0, -1.0]})
+    >>> ll = pointwise_loglik(sufficient_statistics(frame, ["a", "b"]), np.zeros(2), np.eye(2))
+    >>> ll.shape, round(float(ll[0]), 4)
+    ((3,), -2.3379)
+    """
+    lead = mu.shape[:-1]
+    mu2 = mu.reshape(-1, mu.shape[-1])
+    sig2 = sigma.reshape(-1, *sigma.shape[-2:])
+    out = np.empty((mu2.shape[0], stats.n))
+    for pat in stats.patterns:
+        c = pat.columns
+        Yg = stats.values[np.ix_(pat.rows, c)]
+        for start in range(0, mu2.shape[0], chunk):
+            sl = slice(start, start + chunk)
+            sig = sig2[sl][:, c[:, None], c[None, :]]
+            L = np.linalg.cholesky(sig)
+            logdet = 2.0 * np.log(np.diagonal(L, axis1=-2, axis2=-1)).sum(-1)
+            dev = Yg[None, :, :] - mu2[sl][:, None, c]  # draws x rows x p
+            z = np.linalg.solve(L, np.swapaxes(dev, -1, -2))  # draws x p x rows
+            out[sl][:, pat.rows] = (-0.5 * (len(c) * LOG_2PI + logdet[:, None]
+                                            + (z ** 2).sum(axis=1)))
+    return out.reshape(*lead, stats.n)
+
+
+def chisq_discrepancy(n: int, mean: np.ndarray, cov: np.ndarray, mu: np.ndarray,
+                      sigma: np.ndarray) -> np.ndarray:
+    """The likelihood-ratio chi-square of data (``mean``, ``cov``; both may carry leading
+    dims) against the implied moments: ``n [log|Sigma| + tr(Sigma^-1 (S + dd')) - log|S| - p]``.
+    """
+    p = sigma.shape[-1]
+    d = mean - mu
+    M = cov + d[..., :, None] * d[..., None, :]
+    _, logdet_sig = np.linalg.slogdet(sigma)
+    _, logdet_s = np.linalg.slogdet(cov)
+    tr = np.trace(np.linalg.solve(sigma, M), axis1=-2, axis2=-1)
+    return n * (logdet_sig + tr - logdet_s - p)
+
+
+def ppp(stats: SufficientStatistics, mu: np.ndarray, sigma: np.ndarray,
+        rng: np.random.Generator) -> tuple[float, np.ndarray, np.ndarray]:
+    """Posterior predictive p-value of the chi-square discrepancy (as blavaan's PPP), for
+    complete data: per draw, a replicated data set's mean and covariance are drawn from
+    their exact sampling distributions (normal mean, Wishart covariance). Returns
+    ``(ppp, chisq_observed, chisq_replicated)`` with the draws' leading dims.
+
+    Example
+    -------
+    >>> rng = np.random.default_rng(1)
+    >>> frame = pd.DataFrame(rng.normal(size=(200, 2)), columns=["a", "b"])
+    >>> stats = sufficient_statistics(frame, ["a", "b"])
+    >>> value, _, _ = ppp(stats, np.zeros((400, 2)), np.broadcast_to(np.eye(2), (400, 2, 2)), rng)
+    >>> 0.0 <= value <= 1.0, len(_)
+    (True, 400)
+    """
+    if not stats.complete:
+        raise DataError("the posterior predictive p-value is computed for complete data only")
+    pat = stats.patterns[0]
+    n, p = pat.n, len(pat.columns)
+    lead = mu.shape[:-1]
+    mu2, sig2 = mu.reshape(-1, p), sigma.reshape(-1, p, p)
+    D = mu2.shape[0]
+    L = np.linalg.cholesky(sig2)
+    mean_rep = mu2 + np.einsum("dij,dj->di", L, rng.standard_normal((D, p))) / np.sqrt(n)
+    # Bartlett: n S_rep ~ Wishart(n - 1, Sigma)
+    A = np.zeros((D, p, p))
+    df = n - 1 - np.arange(p)
+    A[:, np.arange(p), np.arange(p)] = np.sqrt(rng.chisquare(df, size=(D, p)))
+    low = np.tril_indices(p, -1)
+    A[:, low[0], low[1]] = rng.standard_normal((D, len(low[0])))
+    LA = L @ A
+    cov_rep = LA @ np.swapaxes(LA, -1, -2) / n
+    obs = chisq_discrepancy(n, pat.mean, pat.cov, mu2, sig2)
+    rep = chisq_discrepancy(n, mean_rep, cov_rep, mu2, sig2)
+    return float(np.mean(rep >= obs)), obs.reshape(lead), rep.reshape(lead)

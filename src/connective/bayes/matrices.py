@@ -1,0 +1,337 @@
+"""The model matrices of a spec as a *layout*: one vector of parameter values ``theta``
+(lavaan's scale: loadings, regressions, variances, covariances, intercepts) and, for each
+matrix, where every cell takes its value from (a free parameter or a fixed constant).
+
+The same layout turns ``theta`` into the implied moments with numpy (over any leading
+dimensions, e.g. posterior ``chain, draw``) or with pytensor (inside the PyMC model), so the
+algebra is written once:
+
+    Sigma = Lambda (I - B)^-1 Psi (I - B)^-T Lambda' + Theta,
+    mu    = nu + Lambda (I - B)^-1 alpha.
+
+Means follow lavaan's ``meanstructure``: every indicator has a free intercept (nu), every
+observed structural variable a free equation intercept (alpha), latent means are 0; intercept
+rows written in the model (``x1 ~ 0*1``) replace these defaults.
+
+Example
+-------
+>>> from connective.spec import parse_model
+>>> layout = build_layout(parse_model("F =~ x1 + x2 + x3"))
+>>> layout.names[:2], layout.n_params
+(['F=~x2', 'F=~x3'], 9)
+>>> import numpy as np
+>>> theta = layout.values({"F=~x2": 1, "F=~x3": 1, "x1~~x1": 1, "x2~~x2": 1, "x3~~x3": 1,
+...                        "F~~F": 1, "x1~1": 0, "x2~1": 0, "x3~1": 0})
+>>> mu, sigma = implied_moments(layout, theta)
+>>> sigma.tolist()
+[[2.0, 1.0, 1.0], [1.0, 2.0, 1.0], [1.0, 1.0, 2.0]]
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from connective.errors import ModelError
+from connective.spec import ModelSpec
+
+MATRICES = ("lambda", "beta", "psi", "theta", "nu", "alpha")
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One free parameter: its name (``dem60~ind60``, ``x1~1``), table row (lhs, op, rhs,
+    label, prior text), ``kind`` (loading, regression, variance, covariance, intercept) and
+    the ``matrix`` it lives in."""
+
+    name: str
+    lhs: str
+    op: str
+    rhs: str
+    label: str
+    kind: str
+    matrix: str
+    prior: str = ""
+
+
+@dataclass
+class Layout:
+    """Free parameters in order and, per matrix, the gather index of every cell into
+    ``concat(theta, constants)``. Build it with :func:`build_layout`."""
+
+    params: list[Parameter]
+    constants: np.ndarray
+    gather: dict[str, np.ndarray]
+    shapes: dict[str, tuple[int, ...]]
+    observed: list[str]
+    structural: list[str]
+    #: covariance parameter index -> (matrix, i, j) of the cell (variances on its diagonal)
+    covariances: dict[int, tuple[str, int, int]] = field(default_factory=dict)
+
+    @property
+    def recursive(self) -> bool:
+        """Whether B is strictly lower triangular (no feedback loops)."""
+        m = self.shapes["beta"][0]
+        g = self.gather["beta"].reshape(m, m)
+        fixed = self.constants[np.clip(g - self.n_params, 0, None)]
+        nonzero = (g < self.n_params) | (fixed != 0)
+        return not np.triu(nonzero).any()
+
+    @property
+    def n_params(self) -> int:
+        return len(self.params)
+
+    @property
+    def names(self) -> list[str]:
+        return [p.name for p in self.params]
+
+    def index(self, name: str) -> int:
+        """Position of a parameter in ``theta``."""
+        return self.names.index(name)
+
+    def values(self, mapping: dict[str, float]) -> np.ndarray:
+        """``theta`` from a name -> value mapping (every free parameter must be given)."""
+        missing = [n for n in self.names if n not in mapping]
+        if missing:
+            raise ValueError(f"no values for {', '.join(missing)}")
+        return np.array([float(mapping[n]) for n in self.names])
+
+    def cell_source(self, matrix: str, i: int, j: int = 0) -> tuple[str, float | int]:
+        """Where a cell gets its value: ``('param', k)`` or ``('fixed', value)``."""
+        cols = self.shapes[matrix][1] if len(self.shapes[matrix]) == 2 else 1
+        g = int(self.gather[matrix][i * cols + j])
+        if g < self.n_params:
+            return "param", g
+        return "fixed", float(self.constants[g - self.n_params])
+
+
+def build_layout(spec: ModelSpec) -> Layout:
+    """The :class:`Layout` of a spec (parameters in the order of their free numbers, then the
+    default intercepts).
+
+    Example
+    -------
+    >>> from connective.spec import parse_model
+    >>> build_layout(parse_model("M ~ a*X\\nY ~ b*M + cp*X")).names
+    ['M~X', 'Y~M', 'Y~X', 'X~~X', 'M~~M', 'Y~~Y', 'X~1', 'M~1', 'Y~1']
+    """
+    if spec.composites:
+        raise ModelError(f"{spec.source}: composite constructs ({', '.join(spec.composites)}, "
+                         "written with <~) exist only in PLS; the Bayesian engine estimates "
+                         "common factors: write them with =~")
+    obs, eta = list(spec.observed), list(spec.structural)
+    table = spec.partable
+    params: list[Parameter] = []
+    by_free: dict[int, int] = {}
+    kinds = {"=~": "loading", "~": "regression"}
+    for row in table[table["free"] > 0].itertuples():
+        if row.free in by_free:
+            continue
+        if row.op == "~~":
+            kind = "variance" if row.lhs == row.rhs else "covariance"
+            both_struct = row.lhs in eta and row.rhs in eta
+            matrix = "psi" if both_struct else "theta"
+        elif row.op == "~1":
+            kind = "intercept"
+            matrix = "alpha" if row.lhs in eta else "nu"
+        else:
+            kind = kinds[row.op]
+            matrix = "lambda" if row.op == "=~" else "beta"
+        by_free[int(row.free)] = len(params)
+        params.append(Parameter(row.name, row.lhs, row.op, row.rhs, row.label, kind, matrix,
+                                row.prior))
+    # covariances must not share a label with anything (scale x correlation parameters)
+    for p_idx, p in enumerate(params):
+        if p.kind == "covariance":
+            sharing = table[(table["free"] > 0) & (table["name"] != p.name)
+                            & (table["free"] == _free_of(table, p.name))]
+            if len(sharing):
+                raise ModelError(f"{spec.source}: the covariance {p.name} shares its label "
+                                 "with another parameter; equality constraints on covariances "
+                                 "are not supported by the Bayesian engine")
+    user_means = {r.lhs for r in table[table["op"] == "~1"].itertuples()}
+    for v in obs:
+        if v in user_means:
+            continue
+        matrix = "alpha" if v in eta else "nu"
+        params.append(Parameter(f"{v}~1", v, "~1", "", "", "intercept", matrix))
+    index_of = {p.name: k for k, p in enumerate(params)}
+    K = len(params)
+    constants: list[float] = []
+    const_index: dict[float, int] = {}
+
+    def const(value: float) -> int:
+        value = float(value)
+        if value not in const_index:
+            const_index[value] = K + len(constants)
+            constants.append(value)
+        return const_index[value]
+
+    gather: dict[str, np.ndarray] = {}
+    shapes: dict[str, tuple[int, ...]] = {}
+    for matrix in ("lambda", "beta", "psi", "theta"):
+        pat = spec.pattern(matrix)
+        free, value = pat.free.to_numpy(), pat.value.to_numpy()
+        g = np.empty(free.shape, dtype=np.int64)
+        for i, j in np.ndindex(free.shape):
+            if free[i, j] > 0:
+                g[i, j] = by_free[int(free[i, j])]
+            else:
+                v = value[i, j]
+                g[i, j] = const(0.0 if math.isnan(v) else v)
+        gather[matrix] = g.ravel()
+        shapes[matrix] = free.shape
+    for matrix, names in (("nu", obs), ("alpha", eta)):
+        g = np.empty(len(names), dtype=np.int64)
+        for i, v in enumerate(names):
+            key = f"{v}~1"
+            in_this = (matrix == "alpha") == (v in eta)
+            if in_this and key in index_of:
+                g[i] = index_of[key]
+            elif in_this and v in user_means:
+                row = table[(table["op"] == "~1") & (table["lhs"] == v)].iloc[0]
+                g[i] = by_free[int(row.free)] if row.free > 0 else const(row.ustart)
+            else:
+                g[i] = const(0.0)
+        gather[matrix] = g
+        shapes[matrix] = (len(names),)
+    layout = Layout(params, np.array(constants, dtype=float), gather, shapes, obs, eta)
+    for k, p in enumerate(params):
+        if p.kind == "covariance":
+            names = obs if p.matrix == "theta" else eta
+            layout.covariances[k] = (p.matrix, names.index(p.lhs), names.index(p.rhs))
+    return layout
+
+
+def _free_of(table, name: str) -> int:
+    return int(table.loc[table["name"] == name, "free"].iloc[0])
+
+
+# -- the algebra, for numpy and pytensor ---------------------------------------------------
+
+def _backend(theta):
+    if isinstance(theta, np.ndarray) or np.isscalar(theta):
+        return np
+    import pytensor.tensor as pt
+    return pt
+
+
+def model_matrices(layout: Layout, theta) -> dict[str, object]:
+    """The matrices (``lambda, beta, psi, theta, nu, alpha``) over the leading dims of theta.
+
+    Example
+    -------
+    >>> from connective.spec import parse_model
+    >>> layout = build_layout(parse_model("M ~ X"))
+    >>> model_matrices(layout, np.arange(1.0, 6.0))["beta"].tolist()
+    [[0.0, 0.0], [1.0, 0.0]]
+    """
+    xp = _backend(theta)
+    if xp is np:
+        theta = np.asarray(theta, dtype=float)
+        lead = theta.shape[:-1]
+        consts = np.broadcast_to(layout.constants, lead + layout.constants.shape)
+        ext = np.concatenate([theta, consts], axis=-1)
+    else:
+        lead = ()
+        ext = xp.concatenate([theta, xp.as_tensor_variable(layout.constants)])
+    out = {}
+    for m in MATRICES:
+        cells = ext[..., layout.gather[m]]
+        out[m] = cells.reshape(tuple(lead) + layout.shapes[m]) if xp is np else \
+            cells.reshape(layout.shapes[m])
+    return out
+
+
+def implied_moments(layout: Layout, theta, *, structural: bool = False):
+    """Model-implied mean vector and covariance matrix of the observed variables.
+
+    With ``structural=True`` also returns the implied covariance of the structural variables
+    (``A Psi A'``, needed for standardising). Works on numpy arrays with any leading
+    dimensions and on a pytensor vector.
+
+    Example
+    -------
+    >>> from connective.spec import parse_model
+    >>> layout = build_layout(parse_model("M ~ X"))
+    >>> layout.observed
+    ['X', 'M']
+    >>> mu, sigma = implied_moments(layout, np.array([0.5, 1.0, 1.0, 0.0, 0.0]))
+    >>> sigma.round(3).tolist()
+    [[1.0, 0.5], [0.5, 1.25]]
+    """
+    xp = _backend(theta)
+    mats = model_matrices(layout, theta)
+    lam, beta, psi, th = mats["lambda"], mats["beta"], mats["psi"], mats["theta"]
+    m = layout.shapes["beta"][0]
+    if xp is np:
+        A = np.linalg.inv(np.eye(m) - beta)
+        At = np.swapaxes(A, -1, -2)
+        cov_eta = A @ psi @ At
+        sigma = lam @ cov_eta @ np.swapaxes(lam, -1, -2) + th
+        mu = mats["nu"] + (lam @ (A @ mats["alpha"][..., None]))[..., 0]
+    else:
+        import pytensor.tensor as pt
+        if layout.recursive:
+            # B is strictly lower triangular (structural variables in topological order), so
+            # it is nilpotent and (I - B)^-1 = I + B + ... + B^(m-1): products only, which
+            # compile and differentiate much faster than a matrix inverse
+            A = pt.eye(m)
+            power = pt.eye(m)
+            for _ in range(m - 1):
+                power = power @ beta
+                A = A + power
+        else:
+            A = pt.linalg.inv(pt.eye(m) - beta)
+        cov_eta = A @ psi @ A.T
+        sigma = lam @ cov_eta @ lam.T + th
+        mu = mats["nu"] + lam @ (A @ mats["alpha"])
+    if structural:
+        return mu, sigma, cov_eta
+    return mu, sigma
+
+
+def standardized(layout: Layout, theta: np.ndarray) -> np.ndarray:
+    """lavaan's ``std.all`` of every parameter, computed per draw (numpy, any leading dims).
+
+    Loadings are scaled by sd(factor)/sd(item), regressions by sd(source)/sd(target),
+    variances by the total variance, covariances by the two (residual) variances of their
+    matrix (a residual correlation, as lavaan) and intercepts by the variable's sd.
+
+    Example
+    -------
+    >>> from connective.spec import parse_model
+    >>> layout = build_layout(parse_model("M ~ X"))
+    >>> float(standardized(layout, np.array([0.5, 1.0, 1.0, 0.0, 0.0]))[0]).__round__(4)
+    0.4472
+    """
+    theta = np.asarray(theta, dtype=float)
+    _, sigma, cov_eta = implied_moments(layout, theta, structural=True)
+    mats = model_matrices(layout, theta)
+    sd_obs = np.sqrt(np.diagonal(sigma, axis1=-2, axis2=-1))
+    sd_eta = np.sqrt(np.diagonal(cov_eta, axis1=-2, axis2=-1))
+    obs_ix = {v: i for i, v in enumerate(layout.observed)}
+    eta_ix = {v: i for i, v in enumerate(layout.structural)}
+    out = np.full(theta.shape, np.nan)
+    for k, p in enumerate(layout.params):
+        val = theta[..., k]
+        if p.kind == "loading":
+            out[..., k] = val * sd_eta[..., eta_ix[p.lhs]] / sd_obs[..., obs_ix[p.rhs]]
+        elif p.kind == "regression":
+            out[..., k] = val * sd_eta[..., eta_ix[p.rhs]] / sd_eta[..., eta_ix[p.lhs]]
+        elif p.kind == "covariance":
+            # as lavaan: a (residual) covariance is scaled by the two (residual) variances
+            diag = np.diagonal(mats[p.matrix], axis1=-2, axis2=-1)
+            names = layout.structural if p.matrix == "psi" else layout.observed
+            i, j = names.index(p.lhs), names.index(p.rhs)
+            out[..., k] = val / np.sqrt(diag[..., i] * diag[..., j])
+        elif p.kind == "variance":
+            sd = sd_eta if p.matrix == "psi" else sd_obs
+            ix = eta_ix if p.matrix == "psi" else obs_ix
+            out[..., k] = val / (sd[..., ix[p.lhs]] * sd[..., ix[p.rhs]])
+        elif p.kind == "intercept":
+            sd, ix = (sd_eta, eta_ix) if p.lhs in eta_ix else (sd_obs, obs_ix)
+            out[..., k] = val / sd[..., ix[p.lhs]]
+    return out

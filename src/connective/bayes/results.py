@@ -1,0 +1,288 @@
+"""From posterior draws to results: standardised solution and effects per draw, the
+per-respondent log-likelihood (for LOO), the posterior predictive p-value, lavaan-style tables,
+and saving (netcdf with the run's provenance in its attrs, CSV tables, summary.json).
+
+Example
+-------
+>>> fit = BayesFit.load("out/posterior.nc")  # doctest: +SKIP
+>>> fit.parameters().head()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from connective.bayes.likelihood import pointwise_loglik, ppp
+from connective.bayes.matrices import implied_moments, standardized
+from connective.bayes.model import BayesModel
+from connective.effects import compute_effects
+from connective.io import atomic_path, atomic_write_csv, atomic_write_json
+
+CI_LEVEL = 0.95
+
+
+def parameter_draws(idata) -> xr.DataArray:
+    """Draws of every free parameter on lavaan's scale: a DataArray (chain, draw, param)."""
+    return idata.posterior["parameters"]
+
+
+def augment(idata, bm: BayesModel, *, seed: int | None = None, label: dict | None = None):
+    """Add to ``idata`` (in place, returned too): ``std_all`` and ``effects`` in the posterior,
+    the per-respondent ``log_likelihood``, the chi-square discrepancies and PPP, the priors
+    and the run label in the attrs.
+
+    Example
+    -------
+    >>> idata = augment(sample(bm, seed=1), bm, seed=1)  # doctest: +SKIP
+    """
+    draws = parameter_draws(idata)
+    theta = draws.transpose("chain", "draw", "param").to_numpy()
+    layout = bm.layout
+    std = standardized(layout, theta)
+    idata.posterior["std_all"] = draws.copy(data=std)
+    mu, sigma, cov_eta = implied_moments(layout, theta, structural=True)
+    lead = {"chain": draws.chain, "draw": draws.draw}
+    idata.posterior["sd_observed"] = xr.DataArray(
+        np.sqrt(np.diagonal(sigma, axis1=-2, axis2=-1)), dims=("chain", "draw", "observed"),
+        coords={**lead, "observed": list(layout.observed)})
+    idata.posterior["sd_structural"] = xr.DataArray(
+        np.sqrt(np.diagonal(cov_eta, axis1=-2, axis2=-1)), dims=("chain", "draw", "structural"),
+        coords={**lead, "structural": list(layout.structural)})
+    fx = compute_effects(bm.spec, draws)
+    idata.posterior["effects"] = fx.transpose("chain", "draw", "effect")
+    ll = pointwise_loglik(bm.stats, mu, sigma)
+    coords = {"chain": draws.chain, "draw": draws.draw,
+              "respondent": np.arange(bm.stats.n)}
+    ll_ds = xr.Dataset({"y": xr.DataArray(ll, dims=("chain", "draw", "respondent"),
+                                          coords=coords)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if "log_likelihood" in idata.groups():
+            del idata.log_likelihood
+        idata.add_groups({"log_likelihood": ll_ds})
+    attrs = {"likelihood": bm.likelihood}
+    if bm.stats.complete:
+        rng = np.random.default_rng(None if seed is None else seed + 7919)
+        value, obs, rep = ppp(bm.stats, mu, sigma, rng)
+        disc = xr.Dataset({"chisq_obs": (("chain", "draw"), obs),
+                           "chisq_rep": (("chain", "draw"), rep)},
+                          coords={"chain": draws.chain, "draw": draws.draw})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            idata.add_groups({"discrepancy": disc})
+        attrs["ppp"] = value
+    attrs["priors"] = json.dumps(bm.priors)
+    attrs["observed"] = json.dumps(list(layout.observed))
+    if label:
+        attrs["connective"] = json.dumps(label, default=str)
+        for key in ("model", "model_sha256", "data", "data_fingerprint", "seed",
+                    "synthetic_data"):
+            if label.get(key) is not None:
+                attrs[key] = label[key] if not isinstance(label[key], bool) else int(label[key])
+        attrs["model_text"] = label.get("model_text", "")
+        attrs["settings"] = json.dumps(label.get("settings", {}), default=str)
+    idata.posterior.attrs.update(attrs)
+    return idata
+
+
+def _interval(x: np.ndarray, axis=(0, 1)) -> tuple[np.ndarray, np.ndarray]:
+    a = (1 - CI_LEVEL) / 2
+    return np.quantile(x, a, axis=axis), np.quantile(x, 1 - a, axis=axis)
+
+
+def _diagnostics(da: xr.DataArray, dim: str) -> pd.DataFrame:
+    import arviz as az
+
+    ds = xr.Dataset({"v": da})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = pd.DataFrame({
+            "r_hat": az.rhat(ds)["v"].to_numpy(),
+            "ess_bulk": az.ess(ds, method="bulk")["v"].to_numpy(),
+            "ess_tail": az.ess(ds, method="tail")["v"].to_numpy()},
+            index=da[dim].to_numpy())
+    return out
+
+
+def parameter_table(idata, spec) -> pd.DataFrame:
+    """lavaan's layout: ``lhs, op, rhs, label, est`` (posterior mean), ``se`` (posterior sd),
+    ``ci.lower, ci.upper`` (95% equal-tailed), ``std.all`` (posterior mean of the
+    standardised value), ``r_hat, ess_bulk, ess_tail``; fixed parameters have se 0.
+
+    Example
+    -------
+    >>> parameter_table(idata, spec).columns.tolist()[:5]  # doctest: +SKIP
+    ['lhs', 'op', 'rhs', 'label', 'est']
+    """
+    draws = parameter_draws(idata).transpose("chain", "draw", "param")
+    x = draws.to_numpy()
+    std = idata.posterior["std_all"].transpose("chain", "draw", "param").to_numpy()
+    lo, hi = _interval(x)
+    names = list(draws.param.to_numpy())
+    stats = pd.DataFrame({"est": x.mean((0, 1)), "se": x.std((0, 1), ddof=1),
+                          "ci.lower": lo, "ci.upper": hi, "std.all": std.mean((0, 1))},
+                         index=names).join(_diagnostics(draws, "param"))
+    rows = []
+    table = spec.partable
+    seen = set()
+    for r in table.itertuples():
+        if r.op == ":=":
+            continue
+        name = r.name
+        seen.add(name)
+        base = dict(lhs=r.lhs, op=r.op, rhs=r.rhs, label=r.label)
+        if r.free > 0:
+            # rows sharing a label share the draws of the first row carrying it
+            first = table[(table["free"] == r.free)].iloc[0]["name"]
+            rows.append({**base, **stats.loc[first].to_dict()})
+        else:
+            v = float(r.ustart)
+            rows.append({**base, "est": v, "se": 0.0, "ci.lower": v, "ci.upper": v,
+                         "std.all": np.nan, "r_hat": np.nan, "ess_bulk": np.nan,
+                         "ess_tail": np.nan})
+    for name in names:  # default intercepts
+        if name not in seen and name.endswith("~1"):
+            rows.append({"lhs": name[:-2], "op": "~1", "rhs": "", "label": "",
+                         **stats.loc[name].to_dict()})
+    out = pd.DataFrame(rows)
+    _fill_fixed_std(out, idata, spec)
+    fx = effects_table(idata)
+    defined = fx[fx["kind"] == "defined"]
+    for _, r in defined.iterrows():
+        expr = spec.partable[(spec.partable["op"] == ":=") & (spec.partable["lhs"] == r["effect"])]
+        rhs = expr.iloc[0]["rhs"] if len(expr) else ""
+        out.loc[len(out)] = {"lhs": r["effect"], "op": ":=", "rhs": rhs, "label": r["effect"],
+                             **{k: r[k] for k in ("est", "se", "ci.lower", "ci.upper")},
+                             "std.all": np.nan,
+                             **{k: r[k] for k in ("r_hat", "ess_bulk", "ess_tail")}}
+    return out
+
+
+def _fill_fixed_std(out: pd.DataFrame, idata, spec) -> None:
+    """std.all of fixed loadings (markers) and fixed variances, from the implied moments."""
+    post = idata.posterior
+    if "sd_observed" not in post or "sd_structural" not in post:
+        return
+    sd_obs = post["sd_observed"]
+    sd_eta = post["sd_structural"]
+    obs, eta = set(sd_obs.observed.to_numpy()), set(sd_eta.structural.to_numpy())
+
+    def sd(v):
+        return sd_eta.sel(structural=v) if v in eta else sd_obs.sel(observed=v)
+
+    for i, r in out[out["se"] == 0].iterrows():
+        if r["op"] == "=~" and r["lhs"] in eta and r["rhs"] in obs:
+            value = r["est"] * sd(r["lhs"]) / sd(r["rhs"])
+        elif r["op"] == "~" and r["lhs"] in eta and r["rhs"] in eta:
+            value = r["est"] * sd(r["rhs"]) / sd(r["lhs"])
+        elif r["op"] == "~~" and r["lhs"] == r["rhs"]:
+            value = r["est"] / (sd(r["lhs"]) * sd(r["rhs"]))
+        else:
+            continue
+        out.loc[i, "std.all"] = float(value.mean())
+
+
+def effects_table(idata) -> pd.DataFrame:
+    """One row per effect: ``effect, kind, source, target, est, se, ci.lower, ci.upper,
+    p_positive`` (posterior probability that the effect is positive) and diagnostics.
+
+    Example
+    -------
+    >>> effects_table(idata).query("kind == 'indirect'")  # doctest: +SKIP
+    """
+    fx = idata.posterior["effects"].transpose("chain", "draw", "effect")
+    x = fx.to_numpy()
+    lo, hi = _interval(x)
+    out = pd.DataFrame({"effect": fx.effect.to_numpy(), "kind": fx.kind.to_numpy(),
+                        "source": fx.source.to_numpy(), "target": fx.target.to_numpy(),
+                        "est": x.mean((0, 1)), "se": x.std((0, 1), ddof=1),
+                        "ci.lower": lo, "ci.upper": hi,
+                        "p_positive": (x > 0).mean((0, 1))})
+    diag = _diagnostics(fx.drop_vars(["kind", "source", "target"]), "effect")
+    return pd.concat([out.reset_index(drop=True), diag.reset_index(drop=True)], axis=1)
+
+
+def summary(idata) -> dict:
+    """Run summary: sampler, draws, divergences, worst R-hat, smallest ESS, PPP, label."""
+    post = idata.posterior
+    par = _diagnostics(parameter_draws(idata), "param")
+    stats = idata.sample_stats
+    div = int(stats["diverging"].sum()) if "diverging" in stats else None
+    out = {"sampler": idata.attrs.get("sampler", post.attrs.get("sampler", "")),
+           "chains": int(post.sizes["chain"]), "draws": int(post.sizes["draw"]),
+           "divergences": div,
+           "max_r_hat": float(par["r_hat"].max()),
+           "min_ess_bulk": float(par["ess_bulk"].min()),
+           "min_ess_tail": float(par["ess_tail"].min()),
+           "ppp": post.attrs.get("ppp"),
+           "likelihood": post.attrs.get("likelihood"),
+           "converged": bool(par["r_hat"].max() <= 1.01 and (div or 0) == 0)}
+    if "connective" in post.attrs:
+        out["run"] = json.loads(post.attrs["connective"])
+    return out
+
+
+@dataclass
+class BayesFit:
+    """A fitted Bayesian SEM: the InferenceData plus the spec (and the built model when it
+    was fitted in this session). ``parameters()``, ``effects()``, ``summary()``, ``save()``.
+
+    Example
+    -------
+    >>> fit = connective.bayes.fit(spec, frame, seed=1)  # doctest: +SKIP
+    >>> fit.effects().set_index("effect").loc["X -> M -> Y", "est"]  # doctest: +SKIP
+    """
+
+    idata: object
+    spec: object
+    model: BayesModel | None = None
+    timings: dict = field(default_factory=dict)
+
+    def parameters(self) -> pd.DataFrame:
+        return parameter_table(self.idata, self.spec)
+
+    def effects(self) -> pd.DataFrame:
+        return effects_table(self.idata)
+
+    def summary(self) -> dict:
+        out = summary(self.idata)
+        if self.timings:
+            out["timings_s"] = self.timings
+        return out
+
+    def save(self, out_dir: str | Path) -> dict[str, Path]:
+        """Write ``posterior.nc``, ``parameters.csv``, ``effects.csv``, ``summary.json``
+        (each atomically) into ``out_dir``; returns their paths."""
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        paths = {k: out_dir / f for k, f in (("posterior", "posterior.nc"),
+                                             ("parameters", "parameters.csv"),
+                                             ("effects", "effects.csv"),
+                                             ("summary", "summary.json"))}
+        with atomic_path(paths["posterior"]) as tmp:
+            self.idata.to_netcdf(str(tmp))
+        atomic_write_csv(paths["parameters"], self.parameters())
+        atomic_write_csv(paths["effects"], self.effects())
+        atomic_write_json(paths["summary"], self.summary())
+        return paths
+
+    @classmethod
+    def load(cls, path: str | Path) -> "BayesFit":
+        """Reload a saved ``posterior.nc`` (its model text is in the attrs) without refitting."""
+        import arviz as az
+
+        from connective.spec import parse_model
+
+        idata = az.from_netcdf(str(path))
+        attrs = idata.posterior.attrs
+        settings = json.loads(attrs.get("settings", "{}"))
+        spec = parse_model(attrs["model_text"], source=attrs.get("model", "<model>"),
+                           std_lv=bool(settings.get("std_lv", False)))
+        return cls(idata=idata, spec=spec)

@@ -1,0 +1,73 @@
+"""``connective fit``: fit a model with the Bayesian engine and write its results.
+
+Example
+-------
+>>> from connective.cli import main
+>>> main(["fit", "mediation", "--data", "mediation_sim.csv", "--out", "out/"])  # doctest: +SKIP
+0
+"""
+
+from __future__ import annotations
+
+import argparse
+from connective.commands._options import (add_data_check_arguments, add_model_argument,
+                                           load_data, load_model)
+from connective.errors import ConnectiveError
+
+
+def register(subparsers) -> None:
+    """Add the ``fit`` subcommand."""
+    p = subparsers.add_parser(
+        "fit", help="fit a model with the Bayesian engine (PyMC + nutpie)",
+        description="Fit a lavaan-syntax model to survey data with the Bayesian SEM engine and "
+                    "write posterior.nc, parameters.csv, effects.csv and summary.json.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add_model_argument(p)
+    p.add_argument("--data", required=True, help="survey file (CSV, TSV, Excel, SPSS, Stata)")
+    add_data_check_arguments(p)
+    p.add_argument("--out", required=True, help="folder for the results")
+    p.add_argument("--likelihood", choices=("normal", "ordinal"), default="normal",
+                   help="normal: items as continuous (marginal likelihood); ordinal: Likert "
+                        "items as ordered categories")
+    p.add_argument("--draws", type=int, default=1000, help="draws per chain after tuning")
+    p.add_argument("--tune", type=int, default=1000, help="tuning draws per chain")
+    p.add_argument("--chains", type=int, default=4, help="number of chains")
+    p.add_argument("--cores", type=int, default=None, help="chains run in parallel on this "
+                   "many cores (default: as many as chains, at most the machine's)")
+    p.add_argument("--seed", type=int, default=None, help="random seed (recorded in the "
+                   "results; without it a seed is drawn and recorded)")
+    p.add_argument("--sampler", choices=("nutpie", "pymc"), default="nutpie",
+                   help="NUTS implementation")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    """Run ``connective fit`` with parsed arguments; returns the exit status."""
+    import numpy as np
+
+    from connective.bayes import fit
+
+    for name in ("draws", "tune", "chains"):
+        if getattr(args, name) < 1:
+            raise ConnectiveError(f"--{name} must be at least 1")
+    spec = load_model(args)
+    survey = load_data(args, spec, show_report=(lambda _: None) if args.quiet else print)
+    seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
+    result = fit(spec, survey.frame, likelihood=args.likelihood, draws=args.draws,
+                 tune=args.tune, chains=args.chains, cores=args.cores, seed=seed,
+                 sampler=args.sampler, progress=not args.quiet, data_source=survey.source,
+                 synthetic=survey.synthetic)
+    paths = result.save(args.out)
+    if not args.quiet:
+        s = result.summary()
+        tag = " [SYNTHETIC data]" if survey.synthetic else ""
+        print(f"{spec.source} on {survey.source}{tag}: {s['chains']} chains x {s['draws']} "
+              f"draws ({s['sampler']}), seed {seed}")
+        print(f"  divergences {s['divergences']}, max R-hat {s['max_r_hat']:.3f}, min bulk ESS "
+              f"{s['min_ess_bulk']:.0f}, PPP {s['ppp'] if s['ppp'] is None else round(s['ppp'], 3)}")
+        if not s["converged"]:
+            print("  WARNING: the chains have not converged (R-hat > 1.01 or divergences); do "
+                  "not report these numbers: run more --tune/--draws or check the model")
+        print(f"  wrote {', '.join(str(p) for p in paths.values())}")
+    return 0

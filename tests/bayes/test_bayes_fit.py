@@ -1,0 +1,103 @@
+"""Sampling tests: agreement with lavaan / blavaan on PoliticalDemocracy and mediation_sim."""
+
+from __future__ import annotations
+
+import json
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import pytest
+
+
+def _reference(benchmarks, case, name):
+    ref = pd.read_csv(benchmarks / "reference" / case / name)
+    ref["name"] = ref["lhs"] + ref["op"] + ref["rhs"]
+    return ref.set_index("name")
+
+
+def test_poldem_agrees_with_blavaan(poldem_fit, benchmarks):
+    """Every posterior mean within 0.3 of blavaan's posterior sd of blavaan's mean (the
+    priors differ; Monte Carlo error of both runs is about 0.03 sd)."""
+    blav = _reference(benchmarks, "PoliticalDemocracy", "blavaan_posterior.csv")
+    ours = poldem_fit.idata.posterior["parameters"].mean(("chain", "draw")).to_series()
+    z = (ours.reindex(blav.index) - blav["post_mean"]) / blav["post_sd"]
+    assert z.notna().all()
+    assert z.abs().max() < 0.3, z.abs().sort_values().tail()
+
+
+def test_poldem_agrees_with_lavaan(poldem_fit, benchmarks):
+    """Loadings and regressions within 10% or 0.1 of lavaan's ML estimates. Variances are
+    posterior means of a right-skewed posterior at N = 75 and sit above the ML estimate
+    (which divides by N); blavaan's own means miss the 10% band for y1 and y5 too, so they
+    are held to 0.6 posterior sd instead."""
+    lav = _reference(benchmarks, "PoliticalDemocracy", "PoliticalDemocracy_params.csv")
+    table = poldem_fit.parameters()
+    table["name"] = table["lhs"] + table["op"] + table["rhs"]
+    table = table.set_index("name")
+    for name, row in lav.iterrows():
+        est, sd = table.loc[name, "est"], table.loc[name, "se"]
+        if row["op"] in ("=~", "~"):
+            assert abs(est - row["est"]) <= max(0.1, 0.1 * abs(row["est"])), name
+        elif row["lhs"] == row["rhs"]:
+            assert abs(est - row["est"]) <= 0.6 * sd, name
+        # std.all of every parameter close to lavaan's
+        assert abs(table.loc[name, "std.all"] - row["std.all"]) < 0.1, name
+
+
+def test_poldem_diagnostics_and_ppp(poldem_fit):
+    s = poldem_fit.summary()
+    assert s["divergences"] == 0
+    assert s["max_r_hat"] <= 1.01
+    assert s["min_ess_bulk"] >= 400
+    assert 0.2 < s["ppp"] < 0.8  # blavaan: 0.511
+    ll = poldem_fit.idata.log_likelihood["y"]
+    assert ll.sizes["respondent"] == 75
+    loo = az.loo(poldem_fit.idata)
+    assert np.isfinite(loo.elpd_loo)
+
+
+def test_poldem_effects(poldem_fit):
+    fx = poldem_fit.effects().set_index("effect")
+    post = poldem_fit.idata.posterior["parameters"]
+    a = post.sel(param="dem60~ind60") * post.sel(param="dem65~dem60")
+    assert fx.loc["ind60 -> dem60 -> dem65", "est"] == pytest.approx(float(a.mean()), rel=1e-9)
+    total = fx.loc["total ind60 -> dem65", "est"]
+    direct = fx.loc["ind60 -> dem65", "est"]
+    assert total == pytest.approx(direct + float(a.mean()), rel=1e-9)
+    assert fx.loc["ind60 -> dem60", "p_positive"] > 0.99
+
+
+def test_mediation_matches_blavaan(mediation_run, benchmarks):
+    blav = pd.read_csv(benchmarks / "reference" / "mediation_sim" / "blavaan_posterior.csv")
+    table = pd.read_csv(mediation_run / "parameters.csv")
+    ours = table.set_index("label")
+    for _, row in blav[blav["label"].notna() & (blav["label"] != "")].iterrows():
+        got = ours.loc[row["label"]]
+        assert abs(got["est"] - row["post_mean"]) < 0.25 * row["post_sd"], row["label"]
+        assert got["se"] == pytest.approx(row["post_sd"], rel=0.15), row["label"]
+    fx = pd.read_csv(mediation_run / "effects.csv").set_index("effect")
+    assert fx.loc["ind", "ci.lower"] == pytest.approx(0.146, abs=0.02)
+    assert fx.loc["ind", "ci.upper"] == pytest.approx(0.346, abs=0.025)
+    assert fx.loc["X -> M -> Y", "est"] == pytest.approx(fx.loc["ind", "est"])
+
+
+def test_cli_outputs_and_provenance(mediation_run):
+    cols = pd.read_csv(mediation_run / "parameters.csv").columns.tolist()
+    assert cols == ["lhs", "op", "rhs", "label", "est", "se", "ci.lower", "ci.upper",
+                    "std.all", "r_hat", "ess_bulk", "ess_tail"]
+    fx = pd.read_csv(mediation_run / "effects.csv")
+    assert {"effect", "kind", "source", "target", "est", "se", "ci.lower", "ci.upper",
+            "p_positive"} <= set(fx.columns)
+    summary = json.loads((mediation_run / "summary.json").read_text())
+    assert summary["run"]["seed"] == 5 and summary["divergences"] == 0
+    assert summary["run"]["data_fingerprint"].startswith("sha256:")
+    from connective.bayes import BayesFit
+
+    again = BayesFit.load(mediation_run / "posterior.nc")
+    assert again.spec.defined.keys() == {"ind", "total"}
+    assert again.effects()["est"].tolist() == pytest.approx(fx["est"].tolist())
+    post = again.idata.posterior
+    assert post["parameters"].dims == ("chain", "draw", "param")
+    assert "M~X" in post.param.to_numpy().tolist()
+    assert post.attrs["seed"] == 5
