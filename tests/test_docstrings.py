@@ -12,7 +12,9 @@ MODULES = ["connective.errors", "connective.io", "connective.provenance", "conne
            "connective.spec.parser", "connective.spec.expressions", "connective.spec.partable",
            "connective.spec.model", "connective.data.readers", "connective.data.validate",
            "connective.data.population", "connective.data.simulate", "connective.mediation", "connective.diagnostics",
-           "connective.report.diagram", "connective.report.document"]
+           "connective.report.diagram", "connective.report.document",
+           "connective.studies.design", "connective.studies.store", "connective.studies.metrics",
+           "connective.studies.methods"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -30,6 +30,15 @@ def test_sample_covariance_converges_to_the_implied_covariance():
     assert errors[2] < 0.015
 
 
+def test_path_models_on_observed_variables():
+    spec = read_model(model_path("mediation"))
+    sim = simulate(spec, 100_000, seed=9, values={"values": {"a": 0.5, "b": 0.4, "cp": 0.1}})
+    cov = sim.frame[["X", "M", "Y"]].cov().to_numpy()
+    np.testing.assert_allclose(np.diag(cov), 1.0, atol=0.02)
+    assert cov[1, 0] == pytest.approx(0.5, abs=0.01)
+    assert cov[2, 0] == pytest.approx(0.1 + 0.5 * 0.4, abs=0.01)  # total effect of X on Y
+
+
 def test_population_is_standardised_and_follows_the_values():
     pop = standardized_population(CA, {"CI ~ IS": 0.6, "b_cid": 0.5, "OCA =~ oca2": 0.9})
     sigma = implied_covariance(CA, pop)

@@ -127,8 +127,13 @@ def simulate(spec: ModelSpec, n: int, *, values: Mapping | None = None, seed: in
     for g, rows in groups["rows"].items():
         inv = np.linalg.inv(np.eye(n_eta) - groups["beta"][g])
         eta[rows] = zeta[rows] @ inv.T
-    eps = rng.multivariate_normal(np.zeros(len(spec.observed)), theta, size=n, method="cholesky")
-    x = eta @ lam.T + eps
+    x = eta @ lam.T
+    # measurement error of the indicators (observed structural variables have none)
+    items = [i for i, v in enumerate(spec.observed) if v not in spec.structural]
+    if items:
+        block = theta[np.ix_(items, items)]
+        x[:, items] += rng.multivariate_normal(np.zeros(len(items)), block, size=n,
+                                               method="cholesky")
     frame = pd.DataFrame(x, columns=list(spec.observed))
 
     record: dict = {"synthetic": True, "model": Path(spec.source).name,

@@ -1,0 +1,116 @@
+"""Studies: a tiny study is killed midway, resumed, and ends with the same table as an
+uninterrupted run; failures are recorded; operating characteristics are right."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from connective.errors import ConnectiveError
+from connective.studies.design import read_study
+from connective.studies.runner import run_study
+from connective.studies.store import Store
+
+TINY = """
+[study]
+name = "tiny"
+model = "connective_action"
+replications = 3
+seed = 11
+effects = ["instrumental", "obligatory"]
+
+[conditions]
+n = [150, 250]
+likert = [7]
+
+[methods.pls]
+engine = "pls"
+boot = 800
+"""
+
+
+def _write(tmp_path: Path, text: str = TINY, name: str = "tiny.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def _done(out: Path) -> int:
+    return len(list((out / "replications").glob("*/*/rep_*.json")))
+
+
+def test_killed_study_resumes_to_the_same_table(tmp_path):
+    study = _write(tmp_path)
+    full = tmp_path / "full"
+    run_study(study, full, workers=1, progress=False)
+
+    part = tmp_path / "part"
+    cmd = [sys.executable, "-m", "connective.cli", "study", str(study), "--out", str(part),
+           "--workers", "1", "--quiet"]
+    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while _done(part) < 1 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)  # the whole study: client, scheduler and worker
+    proc.wait()
+    at_kill = _done(part)
+    assert 1 <= at_kill < 6, f"the kill came at {at_kill} of 6 replications"
+    assert not (part / "results.csv").exists()
+
+    table = run_study(study, part, workers=1, progress=False)
+    assert _done(part) == 6
+    expected = pd.read_csv(full / "results.csv")
+    pd.testing.assert_frame_equal(pd.read_csv(part / "results.csv"), expected)
+    assert len(table) == 2 * 2  # two conditions x two effects
+
+
+def test_failed_replications_are_recorded(tmp_path):
+    study = _write(tmp_path, TINY.replace('boot = 800', 'boot = 50\nscheme = "bogus"')
+                   .replace("replications = 3", "replications = 2"))
+    table = run_study(study, tmp_path / "out", workers=1, progress=False)
+    records = Store(tmp_path / "out").records()
+    assert len(records) == 4 and all(r["status"] == "failed" for r in records)
+    assert all("scheme" in r["error"] for r in records)
+    # nothing to aggregate, but nothing silently dropped either
+    assert (table["failure_rate"] == 1.0).all() and (table["n_ok"] == 0).all()
+    assert table["coverage"].isna().all() and len(table) == 2 * 2
+
+
+def test_truth_and_seeds(tmp_path):
+    study = read_study(_write(tmp_path))
+    c0, c1 = study.conditions
+    truth = study.truth(c0)
+    # defaults: paths 0.3, so each two-path chain is 0.09
+    assert truth.to_dict() == pytest.approx({"instrumental": 0.09, "obligatory": 0.09})
+    assert study.seed_for(c0, 1) == study.seed_for(c0, 1) != study.seed_for(c1, 1)
+
+
+def test_another_study_in_the_same_folder_is_refused(tmp_path):
+    out = tmp_path / "out"
+    run_study(_write(tmp_path, TINY.replace("replications = 3", "replications = 1")
+                     .replace("boot = 800", "boot = 50")), out, workers=1, progress=False)
+    other = _write(tmp_path, TINY.replace("seed = 11", "seed = 12"), name="other.toml")
+    with pytest.raises(ConnectiveError, match="holds results of another version of the study"):
+        run_study(other, out, workers=1, progress=False)
+
+
+@pytest.mark.parametrize("text,message", [
+    ("[conditions]\nn = [10]", "needs a \\[study\\] table"),
+    ('[study]\nmodel = "mediation"\n[conditions]\nsize = [10]\n[methods.a]\nengine = "pls"',
+     "unknown condition"),
+    ('[study]\nmodel = "mediation"\n[conditions]\nn = [10]\n[methods.a]\nengine = "lavaan"',
+     "needs engine = one of pls, bayes"),
+    ('[study]\nmodel = "mediation"\neffects = ["nope"]\n[conditions]\nn = [10]\n'
+     '[methods.a]\nengine = "pls"', "effects \\['nope'\\] are not effects"),
+])
+def test_bad_study_files(tmp_path, text, message):
+    with pytest.raises(ConnectiveError, match=message):
+        read_study(_write(tmp_path, text))
