@@ -1,0 +1,24 @@
+"""``connective report RUN_DIR``: HTML and Markdown report of a finished run."""
+
+from __future__ import annotations
+
+import argparse
+
+from connective.report.run import write_run_report
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="write the report of a finished run folder",
+                       description="Write a self-contained HTML report and its Markdown twin "
+                                   "(path diagram, APA tables of paths and effects, measurement "
+                                   "model, diagnostics) for RUN_DIR, made by 'connective fit' or "
+                                   "'connective pls'. Tables are also written as CSV and LaTeX.")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--out", metavar="DIR", help="output folder (default: RUN_DIR/report)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    out = write_run_report(args.run_dir, args.out)
+    print(f"wrote {out / 'report.html'} and {out / 'report.md'} (tables in {out / 'tables'})")
+    return 0

@@ -1,0 +1,172 @@
+"""The report of one finished run folder (``connective fit`` or ``connective pls`` output).
+
+A run folder holds ``summary.json``, ``parameters.csv`` and ``effects.csv`` (and, for PLS,
+``reliability.csv`` and ``htmt.csv``; for Bayes, ``diagnostics.json`` and ``ppc.json`` when
+present). The report reads only those files, so it can be made again without refitting.
+
+Example
+-------
+>>> write_run_report("runs/pls")  # doctest: +SKIP
+PosixPath('runs/pls/report')
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from connective.errors import ConnectiveError
+from connective.report.diagram import path_diagram
+from connective.report.document import Report, fmt, fmt_interval
+from connective.spec import parse_model
+
+KIND_TITLES = {"direct": "Direct effects", "indirect": "Specific indirect effects",
+               "total_indirect": "Total indirect effects", "total": "Total effects",
+               "defined": "Defined parameters (:=)"}
+
+
+def read_run(run_dir: str | Path) -> dict:
+    """The files of a run folder as tables; a clear error if it is not one."""
+    run = Path(run_dir)
+    needed = ("summary.json", "parameters.csv", "effects.csv")
+    missing = [f for f in needed if not (run / f).is_file()]
+    if missing:
+        raise ConnectiveError(f"{run} is not a finished run folder: {', '.join(missing)} "
+                              "missing (make one with 'connective fit' or 'connective pls')")
+    out = {"dir": run, "summary": json.loads((run / "summary.json").read_text()),
+           "parameters": pd.read_csv(run / "parameters.csv"),
+           "effects": pd.read_csv(run / "effects.csv")}
+    for name in ("reliability", "htmt"):
+        if (run / f"{name}.csv").is_file():
+            out[name] = pd.read_csv(run / f"{name}.csv")
+    for name in ("diagnostics", "ppc"):
+        if (run / f"{name}.json").is_file():
+            out[name] = json.loads((run / f"{name}.json").read_text())
+    return out
+
+
+def _interval(row) -> str:
+    if "ci.lower" in row and pd.notna(row["ci.lower"]):
+        return fmt_interval(row["ci.lower"], row["ci.upper"])
+    return "—"
+
+
+def _excludes_zero(row) -> bool:
+    return ("ci.lower" in row and pd.notna(row["ci.lower"])
+            and (row["ci.lower"] > 0 or row["ci.upper"] < 0))
+
+
+def _engine(summary: dict) -> str:
+    return str(summary.get("engine", "Bayes")).upper() if "engine" in summary else "BAYES"
+
+
+def build_run_report(run_dir: str | Path) -> Report:
+    """The report of one run folder as a :class:`Report` (not yet written)."""
+    run = read_run(run_dir)
+    s = run["summary"]
+    engine = _engine(s)
+    bayes = engine != "PLS"
+    spec = parse_model(s["model_text"], source=Path(s["model"]).name)
+    what = "Bayesian SEM (posterior means, 95% credible intervals)" if bayes else \
+        "PLS path model (bootstrap percentile 95% intervals)"
+    n = s.get("settings", {}).get("n_used", s.get("n", "?"))
+    doc = Report(f"{Path(s['model']).name}: {what}", subtitle=f"data {Path(s['data']).name}, N = {n}")
+    if s.get("synthetic_data"):
+        doc.paragraph("SYNTHETIC DATA: these data were simulated from a stated population "
+                      "model; they are not real respondents, and no substantive conclusion "
+                      "can be drawn from them.")
+    params = run["parameters"]
+    paths = params[params["op"] == "~"].copy()
+    value = "std.all" if bayes and "std.all" in paths else "est"
+    labels = {f"{r['lhs']}~{r['rhs']}": f"{fmt(r[value])}" for _, r in paths.iterrows()}
+    bold = {f"{r['lhs']}~{r['rhs']}": _excludes_zero(r) for _, r in paths.iterrows()}
+    doc.heading("Structural model")
+    doc.figure(path_diagram(spec, labels, highlight=bold),
+               f"Path diagram with {'standardised posterior means' if value == 'std.all' else 'estimates'}"
+               "; bold arrows: 95% interval excludes zero.", name="path_diagram")
+    doc.table(_path_table(paths, bayes), "Structural paths", name="paths",
+              note=_interval_note(bayes))
+    effects = run["effects"]
+    doc.heading("Mediation")
+    for kind in ("indirect", "total_indirect", "defined", "total", "direct"):
+        part = effects[effects["kind"] == kind]
+        if len(part):
+            doc.table(_effect_table(part, bayes), KIND_TITLES[kind], name=f"effects_{kind}",
+                      note=_interval_note(bayes))
+    doc.heading("Measurement model")
+    loadings = params[params["op"].isin(["=~", "<~"])]
+    doc.table(_path_table(loadings, bayes, what="Indicator"), "Loadings and weights",
+              name="loadings", note=_interval_note(bayes))
+    if "reliability" in run:
+        rel = run["reliability"]
+        table = pd.DataFrame({"Construct": rel["construct"], "Mode": rel["mode"],
+                              "α": rel["alpha"].map(lambda x: fmt(x, leading_zero=False)),
+                              "ρA": rel["rhoA"].map(lambda x: fmt(x, leading_zero=False)),
+                              "ρC": rel["rhoC"].map(lambda x: fmt(x, leading_zero=False)),
+                              "AVE": rel["AVE"].map(lambda x: fmt(x, leading_zero=False))})
+        doc.table(table, "Reliability and convergent validity", name="reliability",
+                  note="Thresholds (Hair et al.): α, ρA and ρC between .70 and .95; AVE ≥ .50.")
+    if "htmt" in run:
+        h = run["htmt"]
+        table = pd.DataFrame({"Pair": h["construct1"] + " – " + h["construct2"],
+                              "HTMT": h["htmt"].map(fmt), "HTMT2": h["htmt2"].map(fmt),
+                              "95% CI": [_interval(r) for _, r in h.iterrows()]})
+        doc.table(table, "Discriminant validity (HTMT)", name="htmt",
+                  note="HTMT below .85 (conservative) or .90 supports discriminant validity.")
+    if "diagnostics" in run:
+        d = run["diagnostics"]
+        doc.heading("Diagnostics")
+        if d.get("ok"):
+            doc.paragraph(f"The sampler diagnostics pass: max R-hat {fmt(d.get('max_r_hat'), 3)}, "
+                          f"min bulk ESS {fmt(d.get('min_ess_bulk'), 0)}, min tail ESS "
+                          f"{fmt(d.get('min_ess_tail'), 0)}, {d.get('divergences', 0)} divergent "
+                          "transitions.")
+        else:
+            doc.paragraph("The sampler diagnostics FAIL, so these estimates cannot be trusted "
+                          "yet: " + "; ".join(d.get("problems", [])))
+    if "ppc" in run:
+        doc.heading("Posterior predictive check")
+        doc.paragraph(f"Posterior predictive p-value of the chi-square discrepancy: "
+                      f"{fmt(run['ppc'].get('ppp'), 3, leading_zero=False)} (values near .5 "
+                      "mean the model reproduces the observed covariances; below .05 it does not).")
+    doc.heading("Provenance")
+    doc.paragraph(f"Model {s['model']} (sha256 {s['model_sha256'][:12]}), data {s['data']} "
+                  f"({s['data_fingerprint'][:19]}), seed {s.get('seed')}, created "
+                  f"{s.get('created')}; " + ", ".join(f"{k} {v}" for k, v in
+                                                    s.get("versions", {}).items()) + ".")
+    return doc
+
+
+def _interval_note(bayes: bool) -> str:
+    return ("Estimates are posterior means; intervals are 95% equal-tailed credible intervals."
+            if bayes else "Intervals are bootstrap percentile 95% confidence intervals.")
+
+
+def _path_table(rows: pd.DataFrame, bayes: bool, what: str = "Path") -> pd.DataFrame:
+    # arrows point the way of the effect: predictor -> outcome, factor -> indicator
+    def arrow(r) -> str:
+        return f"{r['lhs']} → {r['rhs']}" if r["op"] == "=~" else f"{r['rhs']} → {r['lhs']}"
+
+    out = pd.DataFrame({what: [arrow(r) for _, r in rows.iterrows()],
+                        "Estimate": rows["est"].map(fmt).to_numpy(),
+                        "95% CI": [_interval(r) for _, r in rows.iterrows()]})
+    if bayes and "std.all" in rows:
+        out["Std."] = rows["std.all"].map(fmt).to_numpy()
+    return out
+
+
+def _effect_table(rows: pd.DataFrame, bayes: bool) -> pd.DataFrame:
+    out = pd.DataFrame({"Effect": rows["effect"].to_numpy(),
+                        "Estimate": rows["est"].map(fmt).to_numpy(),
+                        "95% CI": [_interval(r) for _, r in rows.iterrows()]})
+    if bayes and "p_positive" in rows:
+        out["P(> 0)"] = rows["p_positive"].map(lambda x: fmt(x, 3, leading_zero=False)).to_numpy()
+    return out
+
+
+def write_run_report(run_dir: str | Path, out_dir: str | Path | None = None) -> Path:
+    """Write the report of a run folder into ``out_dir`` (default ``RUN_DIR/report``)."""
+    run_dir = Path(run_dir)
+    return build_run_report(run_dir).write(out_dir or run_dir / "report")
