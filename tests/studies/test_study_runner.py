@@ -114,3 +114,18 @@ def test_another_study_in_the_same_folder_is_refused(tmp_path):
 def test_bad_study_files(tmp_path, text, message):
     with pytest.raises(ConnectiveError, match=message):
         read_study(_write(tmp_path, text))
+
+
+def test_bundled_study_file(repo):
+    study = read_study(repo / "scripts" / "studies" / "pls_vs_bayes.toml")
+    assert [c.settings["n"] for c in study.conditions] == [100, 194, 500]
+    assert {m.name: m.engine for m in study.methods} == {"pls": "pls", "plsc": "pls",
+                                                         "bayes": "bayes"}
+    assert study.replications == 200
+    # the truth is the flagship population: b_eff * c_eff = 0.40 * 0.30
+    assert study.truth(study.conditions[0])["instrumental"] == pytest.approx(0.12)
+
+
+def test_only_must_match_a_condition(tmp_path):
+    with pytest.raises(ConnectiveError, match="no condition of tiny.toml matches"):
+        run_study(_write(tmp_path), tmp_path / "out", only={"n": "999"}, progress=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from connective.errors import ConnectiveError
 from connective.studies.runner import run_study
 
 
@@ -20,13 +21,22 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="address of a running Dask scheduler (default: start a local cluster)")
     p.add_argument("--workers", type=int, metavar="N",
                    help="worker processes of the local cluster (default: one per core)")
+    p.add_argument("--only", metavar="KEY=VALUE", action="append", default=[],
+                   help="run only the conditions with this setting, e.g. --only n=194 "
+                        "(repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    only = {}
+    for item in args.only:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConnectiveError(f"--only takes KEY=VALUE, e.g. n=194, not {item!r}")
+        only[key.strip()] = value.strip()
     table = run_study(args.study, args.out, scheduler=args.scheduler, workers=args.workers,
-                      progress=not args.quiet)
+                      progress=not args.quiet, only=only)
     cols = ["condition", "method", "effect", "truth", "bias", "rmse", "coverage", "width",
             "power", "failure_rate"]
     print(table[cols].to_string(index=False, float_format=lambda x: f"{x:.3f}"))

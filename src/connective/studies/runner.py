@@ -59,8 +59,13 @@ def run_replication(study_path: str, out_dir: str, condition_index: int, replica
     return {"condition": condition.id, "replication": replication, "ran": [m.name for m in todo]}
 
 
-def _pending(study: Study, store: Store) -> list[tuple[int, int]]:
-    return [(c.index, r) for c in study.conditions for r in range(1, study.replications + 1)
+def _pending(study: Study, store: Store, only: dict | None = None) -> list[tuple[int, int]]:
+    chosen = [c for c in study.conditions
+              if all(str(c.settings.get(k)) == str(v) for k, v in (only or {}).items())]
+    if not chosen:
+        raise ConnectiveError(f"no condition of {study.path.name} matches {only}; conditions: "
+                              f"{', '.join(c.id for c in study.conditions)}")
+    return [(c.index, r) for c in chosen for r in range(1, study.replications + 1)
             if any(not store.exists(c.id, m.name, r) for m in study.methods)]
 
 
@@ -97,15 +102,19 @@ class _Progress:
 
 
 def run_study(study_path: str | Path, out_dir: str | Path, *, scheduler: str | None = None,
-              workers: int | None = None, progress: bool = True) -> pd.DataFrame:
-    """Run (or resume) a study and return its table of operating characteristics."""
+              workers: int | None = None, progress: bool = True,
+              only: dict | None = None) -> pd.DataFrame:
+    """Run (or resume) a study and return its table of operating characteristics.
+
+    ``only`` restricts the run to the conditions with these settings (e.g. ``{"n": 194}``).
+    """
     study_path = Path(study_path).resolve()
     study = read_study(study_path)
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     _check_output_folder(study, out)
     store = Store(out)
-    pending = _pending(study, store)
+    pending = _pending(study, store, only)
     if pending:
         from dask.distributed import Client, LocalCluster, as_completed
 
