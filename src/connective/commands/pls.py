@@ -16,20 +16,11 @@ Example
 from __future__ import annotations
 
 import argparse
-import warnings
-from pathlib import Path
-
-import pandas as pd
 
 from connective.data.readers import read_survey
-from connective.io import atomic_write_csv, atomic_write_json
-from connective.pls import bootstrap_pls, estimate_pls
-from connective.pls.errors import BootstrapWarning, InadmissibleWarning
-from connective.provenance import run_label
+from connective.pls.run import run_pls
 from connective.resources import resolve_model
 from connective.spec import read_model
-
-EFFECT_COLUMNS = ["effect", "kind", "source", "target", "est", "ci.lower", "ci.upper"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -75,67 +66,21 @@ def run(args: argparse.Namespace) -> int:
 
     Example: ``connective pls connective_action --data survey.csv --out pls --boot 5000``.
     """
-    path = resolve_model(args.model)
-    spec = read_model(path)
+    spec = read_model(resolve_model(args.model))
     survey = read_survey(args.data)
-    out = Path(args.out)
     if not args.quiet:
         print(survey.describe())
-    codes = _codes(args.missing_codes)
-    frame = survey.frame.replace(codes, float("nan")) if codes else survey.frame
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", InadmissibleWarning)
-        warnings.simplefilter("always", BootstrapWarning)
-        result = estimate_pls(spec, frame, scheme=args.scheme, consistent=args.consistent,
-                              missing=args.missing, tol=args.tol, max_iter=args.max_iter)
-        boot = None
-        if args.boot:
-            boot = bootstrap_pls(result, args.boot, seed=args.seed, sign_change=args.sign_change,
-                                 level=args.level, bca=args.ci == "bca",
-                                 progress=not args.quiet)
-    messages = [str(w.message) for w in caught
-                if issubclass(w.category, (InadmissibleWarning, BootstrapWarning))]
-    if boot is not None:
-        params = boot.parameters(method=args.ci)
-        effects = boot.effects(method=args.ci)[EFFECT_COLUMNS]
-        htmt = boot.htmt(method=args.ci)
-        htmt.insert(3, "htmt2", result.htmt_long["htmt2"].to_numpy())
-    else:
-        params = result.parameters()
-        effects = result.effects()
-        effects["ci.lower"] = float("nan")
-        effects["ci.upper"] = float("nan")
-        effects = effects[EFFECT_COLUMNS]
-        htmt = result.htmt_long.reset_index()
-    reliability = result.reliability.reset_index()
-    settings = dict(result.settings)
-    settings.update(boot=args.boot, ci=args.ci if args.boot else None,
-                    level=args.level if args.boot else None,
-                    sign_change=args.sign_change if args.boot else None,
-                    n_rows=result.data.report["n_rows"], n_used=result.n,
-                    missing_cells=result.data.report["missing_cells"],
-                    missing_codes=codes,
-                    missing_by_column=result.data.report["missing_by_column"])
-    if boot is not None:
-        settings.update(replicates_used=boot.n_boot, replicates_failed=boot.failed)
-    label = run_label(model=str(path), model_text=spec.text, data_source=survey.source,
-                      fingerprint=survey.fingerprint, seed=boot.seed if boot else None,
-                      synthetic=survey.synthetic, settings=settings)
-    label["engine"] = "PLSc" if args.consistent else "PLS"
-    label["r2"] = result.r_squared["r2"].to_dict()
-    label["warnings"] = messages
-    label["notes"] = result.notes
-    atomic_write_csv(out / "parameters.csv", params)
-    atomic_write_csv(out / "effects.csv", effects)
-    atomic_write_csv(out / "reliability.csv", reliability)
-    atomic_write_csv(out / "htmt.csv", htmt)
-    atomic_write_json(out / "summary.json", label)
+    run_ = run_pls(spec, survey, args.out, boot=args.boot, seed=args.seed, scheme=args.scheme,
+                   consistent=args.consistent, missing=args.missing,
+                   missing_codes=_codes(args.missing_codes), ci=args.ci, level=args.level,
+                   sign_change=args.sign_change, max_iter=args.max_iter, tol=args.tol,
+                   progress=not args.quiet)
     if not args.quiet:
-        print(result.summary())
-        for m in messages:
+        print(run_.result.summary())
+        for m in run_.warnings:
             print(f"WARNING: {m}")
         print(f"wrote parameters.csv, effects.csv, reliability.csv, htmt.csv, summary.json "
-              f"to {out}" + (" [SYNTHETIC data]" if survey.synthetic else ""))
+              f"to {args.out}" + (" [SYNTHETIC data]" if survey.synthetic else ""))
     return 0
 
 

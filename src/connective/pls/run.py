@@ -1,0 +1,105 @@
+"""A complete PLS run: estimate, bootstrap, and write the run folder.
+
+The folder holds ``parameters.csv`` (lavaan layout: lhs, op, rhs, est, plus se, ci.lower,
+ci.upper when bootstrapped), ``effects.csv``, ``reliability.csv``, ``htmt.csv`` and
+``summary.json`` (model, data fingerprint, seed, versions, settings), each written atomically.
+``connective pls`` and ``connective compare`` both call :func:`run_pls`.
+
+Example
+-------
+>>> from connective.data.readers import read_survey
+>>> from connective.resources import flagship_data_path, model_path
+>>> from connective.spec import read_model
+>>> import tempfile
+>>> run = run_pls(read_model(model_path("connective_action")),
+...               read_survey(flagship_data_path()), tempfile.mkdtemp(), boot=100, seed=1)
+>>> sorted(p.name for p in run.out.iterdir())
+['effects.csv', 'htmt.csv', 'parameters.csv', 'reliability.csv', 'summary.json']
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from connective.data.readers import Survey
+from connective.io import atomic_write_csv, atomic_write_json
+from connective.pls.bootstrap import PLSBootstrap, bootstrap_pls
+from connective.pls.errors import BootstrapWarning, InadmissibleWarning
+from connective.pls.fit import estimate_pls
+from connective.pls.results import PLSResult
+from connective.provenance import run_label
+from connective.spec import ModelSpec
+
+EFFECT_COLUMNS = ["effect", "kind", "source", "target", "est", "ci.lower", "ci.upper"]
+
+
+@dataclass
+class PLSRun:
+    """What a run produced: the estimate, the bootstrap (or None), the label, the folder."""
+
+    result: PLSResult
+    boot: PLSBootstrap | None
+    label: dict
+    warnings: list[str]
+    out: Path
+
+
+def run_pls(spec: ModelSpec, survey: Survey, out: str | Path, *, boot: int = 0,
+            seed: int | None = None, scheme: str = "path", consistent: bool = False,
+            missing: str | None = None, missing_codes: list | None = None, ci: str = "percentile",
+            level: float = 0.95, sign_change: str = "none", max_iter: int = 300,
+            tol: float = 1e-7, progress: bool = False) -> PLSRun:
+    """Estimate (and with ``boot`` > 0 bootstrap) ``spec`` on ``survey``; write ``out``."""
+    out = Path(out)
+    codes = list(missing_codes or [])
+    frame = survey.frame.replace(codes, float("nan")) if codes else survey.frame
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", InadmissibleWarning)
+        warnings.simplefilter("always", BootstrapWarning)
+        result = estimate_pls(spec, frame, scheme=scheme, consistent=consistent,
+                              missing=missing, tol=tol, max_iter=max_iter)
+        replicates = None
+        if boot:
+            replicates = bootstrap_pls(result, boot, seed=seed, sign_change=sign_change,
+                                       level=level, bca=ci == "bca", progress=progress)
+    messages = [str(w.message) for w in caught
+                if issubclass(w.category, (InadmissibleWarning, BootstrapWarning))]
+    if replicates is not None:
+        params = replicates.parameters(method=ci)
+        effects = replicates.effects(method=ci)[EFFECT_COLUMNS]
+        htmt = replicates.htmt(method=ci)
+        htmt.insert(3, "htmt2", result.htmt_long["htmt2"].to_numpy())
+    else:
+        params = result.parameters()
+        effects = result.effects().assign(**{"ci.lower": float("nan"),
+                                             "ci.upper": float("nan")})[EFFECT_COLUMNS]
+        htmt = result.htmt_long.reset_index()
+    settings = dict(result.settings)
+    settings.update(boot=boot, ci=ci if boot else None, level=level if boot else None,
+                    sign_change=sign_change if boot else None,
+                    n_rows=result.data.report["n_rows"], n_used=result.n,
+                    missing_cells=result.data.report["missing_cells"], missing_codes=codes,
+                    missing_by_column=result.data.report["missing_by_column"])
+    if replicates is not None:
+        settings.update(replicates_used=replicates.n_boot, replicates_failed=replicates.failed)
+    label = run_label(model=spec.source, model_text=spec.text, data_source=survey.source,
+                      fingerprint=survey.fingerprint,
+                      seed=replicates.seed if replicates else None,
+                      synthetic=survey.synthetic, settings=settings)
+    label["engine"] = "PLSc" if consistent else "PLS"
+    label["r2"] = result.r_squared["r2"].to_dict()
+    label["warnings"] = messages
+    label["notes"] = result.notes
+    atomic_write_csv(out / "parameters.csv", params)
+    atomic_write_csv(out / "effects.csv", effects)
+    atomic_write_csv(out / "reliability.csv", result.reliability.reset_index())
+    atomic_write_csv(out / "htmt.csv", htmt)
+    atomic_write_json(out / "summary.json", label)
+    return PLSRun(result=result, boot=replicates, label=label, warnings=messages, out=out)
+
+
+__all__ = ["PLSRun", "run_pls", "EFFECT_COLUMNS"]
