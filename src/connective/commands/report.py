@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from pathlib import Path
+
+from connective.report.compare import build_compare_report, write_compare_report
 from connective.report.run import write_run_report
 
 
@@ -11,14 +14,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="write the report of a finished run folder",
                        description="Write a self-contained HTML report and its Markdown twin "
                                    "(path diagram, APA tables of paths and effects, measurement "
-                                   "model, diagnostics) for RUN_DIR, made by 'connective fit' or "
-                                   "'connective pls'. Tables are also written as CSV and LaTeX.")
+                                   "model, diagnostics) for RUN_DIR, made by 'connective fit', "
+                                   "'connective pls' or 'connective compare'. Tables are also written as CSV and LaTeX.")
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("--out", metavar="DIR", help="output folder (default: RUN_DIR/report)")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    out = write_run_report(args.run_dir, args.out)
+    if (Path(args.run_dir) / "comparison.json").is_file():
+        out = write_compare_report(args.run_dir) if args.out is None else \
+            build_compare_report(args.run_dir).write(args.out)
+    else:
+        out = write_run_report(args.run_dir, args.out)
     print(f"wrote {out / 'report.html'} and {out / 'report.md'} (tables in {out / 'tables'})")
     return 0

@@ -35,15 +35,25 @@ def read_run(run_dir: str | Path) -> dict:
     if missing:
         raise ConnectiveError(f"{run} is not a finished run folder: {', '.join(missing)} "
                               "missing (make one with 'connective fit' or 'connective pls')")
-    out = {"dir": run, "summary": json.loads((run / "summary.json").read_text()),
+    summary = json.loads((run / "summary.json").read_text())
+    # a Bayes run keeps its provenance label under "run", a PLS run at the top
+    out = {"dir": run, "summary": summary, "label": summary.get("run", summary),
            "parameters": pd.read_csv(run / "parameters.csv"),
            "effects": pd.read_csv(run / "effects.csv")}
     for name in ("reliability", "htmt"):
         if (run / f"{name}.csv").is_file():
             out[name] = pd.read_csv(run / f"{name}.csv")
-    for name in ("diagnostics", "ppc"):
-        if (run / f"{name}.json").is_file():
-            out[name] = json.loads((run / f"{name}.json").read_text())
+    if (run / "posterior.nc").is_file():
+        import arviz as az
+
+        from connective.diagnostics import diagnose
+
+        idata = az.from_netcdf(str(run / "posterior.nc"))
+        out["diagnostics"] = diagnose(idata, var_names=["parameters"]).to_dict()
+        if hasattr(idata, "log_likelihood"):
+            out["n"] = int(idata.log_likelihood.sizes.get("respondent", 0)) or None
+        if summary.get("ppp") is not None:
+            out["ppc"] = {"ppp": summary["ppp"]}
     return out
 
 
@@ -58,20 +68,15 @@ def _excludes_zero(row) -> bool:
             and (row["ci.lower"] > 0 or row["ci.upper"] < 0))
 
 
-def _engine(summary: dict) -> str:
-    return str(summary.get("engine", "Bayes")).upper() if "engine" in summary else "BAYES"
-
-
 def build_run_report(run_dir: str | Path) -> Report:
     """The report of one run folder as a :class:`Report` (not yet written)."""
     run = read_run(run_dir)
-    s = run["summary"]
-    engine = _engine(s)
-    bayes = engine != "PLS"
+    s = run["label"]
+    bayes = "posterior.nc" in {p.name for p in run["dir"].iterdir()}
     spec = parse_model(s["model_text"], source=Path(s["model"]).name)
-    what = "Bayesian SEM (posterior means, 95% credible intervals)" if bayes else \
-        "PLS path model (bootstrap percentile 95% intervals)"
-    n = s.get("settings", {}).get("n_used", s.get("n", "?"))
+    what = ("Bayesian SEM (posterior means, 95% credible intervals)" if bayes else
+            f"{s.get('engine', 'PLS')} path model (bootstrap percentile 95% intervals)")
+    n = s.get("settings", {}).get("n_used") or run.get("n") or "?"
     doc = Report(f"{Path(s['model']).name}: {what}", subtitle=f"data {Path(s['data']).name}, N = {n}")
     if s.get("synthetic_data"):
         doc.paragraph("SYNTHETIC DATA: these data were simulated from a stated population "

@@ -1,0 +1,38 @@
+"""``connective loo RUN_DIR...``: compare fitted models by PSIS-LOO."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from connective.compare.loo import compare_loo, pls_criteria
+from connective.io import atomic_write_csv
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("loo", help="compare fitted models by PSIS-LOO",
+                       description="Rank 'connective fit' runs of models on the same data and "
+                                   "items by PSIS-LOO (elpd, differences with standard errors, "
+                                   "stacking weights, Pareto k), optionally beside PLS criteria "
+                                   "(R^2, adjusted R^2, BIC) of 'connective pls' runs.")
+    p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="'connective fit' run folders")
+    p.add_argument("--pls", nargs="+", metavar="PLS_DIR", default=[],
+                   help="'connective pls' folders of the same models, in the same order")
+    p.add_argument("--target", help="construct for the PLS criteria (default: the last "
+                                    "endogenous construct)")
+    p.add_argument("--out", metavar="FILE", help="write the table as CSV too")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    names = [Path(r).name for r in args.runs]
+    table = compare_loo(dict(zip(names, args.runs)))
+    if args.pls:
+        crit = pls_criteria(dict(zip(names, args.pls)), args.target)
+        table = table.merge(crit, on="model", how="left")
+    print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    for w in table.attrs.get("warnings", []):
+        print(f"WARNING: {w}")
+    if args.out:
+        atomic_write_csv(args.out, table)
+    return 0

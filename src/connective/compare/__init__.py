@@ -1,0 +1,1 @@
+"""Comparisons: Bayes vs PLS on the same data, and models by LOO."""

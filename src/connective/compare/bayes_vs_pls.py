@@ -1,0 +1,159 @@
+"""Bayes vs PLS on the same data and model: one row per path and effect.
+
+The Bayesian side is the posterior of the *standardised* effects (std.all paths through the
+effects algebra), the PLS side the bootstrap estimates of composite (PLS) or corrected
+(PLSc) paths. The two are on different footing: PLS estimates weighted composites of the
+items, which attenuates paths between constructs measured with error; the Bayesian model
+and PLSc estimate common factors. The table says so and shows PLSc where the model is
+reflective.
+
+Example
+-------
+>>> table = compare_runs("runs/bayes", {"PLS": "runs/pls"})  # doctest: +SKIP
+>>> table.loc[table.effect == "obligatory", ["bayes_est", "PLS_est", "agree_on_sign_PLS"]]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from connective.effects import compute_effects
+from connective.errors import ConnectiveError
+from connective.mediation import summarize_effects
+from connective.report.run import read_run
+from connective.spec import parse_model
+
+FOOTING = ("PLS estimates composites (weighted sums of the items), so its paths between "
+           "constructs measured with error are attenuated; the Bayesian model and PLSc estimate "
+           "common factors. Bayesian estimates are standardised posterior means with 95% "
+           "equal-tailed credible intervals; PLS intervals are bootstrap percentile intervals.")
+
+
+def interval_sign(lower, upper) -> np.ndarray:
+    """'+' when an interval lies above 0, '−' below 0, '0' when it contains 0."""
+    lower, upper = np.asarray(lower, float), np.asarray(upper, float)
+    return np.where(lower > 0, "+", np.where(upper < 0, "−", "0"))
+
+
+def standardized_bayes_effects(run_dir: str | Path, *, prob: float = 0.95) -> pd.DataFrame:
+    """Posterior summaries of the standardised effects of a ``connective fit`` run folder."""
+    import arviz as az
+
+    run_dir = Path(run_dir)
+    nc = run_dir / "posterior.nc"
+    if not nc.is_file():
+        raise ConnectiveError(f"{run_dir} has no posterior.nc; is it a 'connective fit' folder?")
+    summary = json.loads((run_dir / "summary.json").read_text())
+    text = summary.get("run", summary).get("model_text")
+    spec = parse_model(text, source=summary.get("run", summary).get("model", "<model>"))
+    idata = az.from_netcdf(str(nc))
+    effects = compute_effects(spec, idata.posterior["std_all"])
+    table = summarize_effects(effects, prob=prob)
+    return table.rename(columns={"mean": "est", "eti_lower": "ci.lower", "eti_upper": "ci.upper"})
+
+
+def _label(run: dict) -> dict:
+    s = run["summary"]
+    return s.get("run", s)
+
+
+def compare_runs(bayes_dir: str | Path, pls_dirs: dict[str, str | Path]) -> pd.DataFrame:
+    """One row per effect (paths are the direct effects): the Bayesian standardised estimate
+    and interval, each PLS variant's estimate and interval, their difference, and whether
+    the intervals agree on sign. Runs fitted on other data or models are an error."""
+    bayes = read_run(bayes_dir)
+    b_label = _label(bayes)
+    table = standardized_bayes_effects(bayes_dir)
+    out = pd.DataFrame({"effect": table["effect"], "kind": table["kind"],
+                        "source": table["source"], "target": table["target"],
+                        "bayes_est": table["est"], "bayes_lower": table["ci.lower"],
+                        "bayes_upper": table["ci.upper"]})
+    for name, folder in pls_dirs.items():
+        pls = read_run(folder)
+        p_label = _label(pls)
+        for key, what in (("data_fingerprint", "data"), ("model_sha256", "model")):
+            if p_label.get(key) != b_label.get(key):
+                raise ConnectiveError(f"{folder} and {bayes_dir} were fitted on different "
+                                      f"{what}; compare runs of one model on one data set")
+        eff = pls["effects"].set_index("effect")
+        missing = sorted(set(out["effect"]) - set(eff.index))
+        if missing:
+            raise ConnectiveError(f"{folder} lacks the effects {missing[:5]}")
+        est = eff.loc[out["effect"], "est"].to_numpy()
+        lo = eff.loc[out["effect"], "ci.lower"].to_numpy()
+        hi = eff.loc[out["effect"], "ci.upper"].to_numpy()
+        out[f"{name}_est"], out[f"{name}_lower"], out[f"{name}_upper"] = est, lo, hi
+        out[f"diff_{name}"] = out["bayes_est"] - est
+        out[f"agree_on_sign_{name}"] = (interval_sign(out["bayes_lower"], out["bayes_upper"])
+                                        == interval_sign(lo, hi))
+    out.attrs["footing"] = FOOTING
+    return out
+
+
+def forest_plot(table: pd.DataFrame, methods: list[str], *, kinds=("direct", "indirect",
+                                                                    "defined"), title: str = ""):
+    """Estimates and intervals of every method, one line per effect (matplotlib Figure)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = table[table["kind"].isin(kinds)].reset_index(drop=True)
+    sides = [("bayes", "Bayes (std.)")] + [(m, m) for m in methods]
+    fig, ax = plt.subplots(figsize=(7.5, 0.32 * len(rows) + 1.2))
+    offsets = np.linspace(-0.25, 0.25, len(sides))
+    colors = ["#1b5e9a", "#c2571a", "#3a8a3a", "#7a3a8a"]
+    for (key, name), off, color in zip(sides, offsets, colors):
+        y = np.arange(len(rows))[::-1] + off
+        ax.errorbar(rows[f"{key}_est"], y,
+                    xerr=[rows[f"{key}_est"] - rows[f"{key}_lower"],
+                          rows[f"{key}_upper"] - rows[f"{key}_est"]],
+                    fmt="o", ms=3.5, lw=1.1, color=color, label=name)
+    ax.axvline(0, color="grey", lw=0.8, ls="--")
+    ax.set_yticks(np.arange(len(rows))[::-1])
+    ax.set_yticklabels(rows["effect"], fontsize=7.5)
+    ax.set_xlabel("standardised effect with 95% interval")
+    ax.legend(fontsize=8, loc="lower right")
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def run_compare(spec, survey, out: str | Path, *, seed: int = 1, boot: int = 5000,
+                draws: int = 1000, tune: int = 1000, chains: int = 4,
+                progress: bool = False) -> pd.DataFrame:
+    """Fit both engines on one survey into ``out/bayes``, ``out/pls`` (and ``out/plsc`` for a
+    reflective model), then write ``comparison.csv`` and ``forest.png``; returns the table."""
+    from connective.bayes import fit
+    from connective.pls.run import run_pls
+
+    out = Path(out)
+    result = fit(spec, survey.frame, draws=draws, tune=tune, chains=chains, seed=seed,
+                 data_source=survey.source, synthetic=survey.synthetic, progress=progress)
+    result.save(out / "bayes")
+    runs = {"PLS": out / "pls"}
+    run_pls(spec, survey, runs["PLS"], boot=boot, seed=seed)
+    if spec.latent and not spec.composites:
+        runs["PLSc"] = out / "plsc"
+        run_pls(spec, survey, runs["PLSc"], boot=boot, seed=seed, consistent=True)
+    return write_comparison(out / "bayes", runs, out)
+
+
+def write_comparison(bayes_dir: str | Path, pls_dirs: dict[str, Path], out: str | Path) -> pd.DataFrame:
+    """``comparison.csv`` and ``forest.png`` of finished runs, written into ``out``."""
+    from connective.io import atomic_write_csv, atomic_write_json
+    from connective.report.diagram import save_figure
+
+    out = Path(out)
+    table = compare_runs(bayes_dir, pls_dirs)
+    atomic_write_csv(out / "comparison.csv", table)
+    save_figure(forest_plot(table, list(pls_dirs)), out / "forest.png")
+    atomic_write_json(out / "comparison.json", {"bayes": str(bayes_dir),
+                                                "pls": {k: str(v) for k, v in pls_dirs.items()},
+                                                "footing": FOOTING})
+    return table
