@@ -1,0 +1,104 @@
+"""LOO ranks the true model first on data simulated from it; Bayes vs PLS joins every effect;
+runs on other data or items are refused."""
+
+from __future__ import annotations
+
+import json
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import pytest
+
+from connective.bayes import fit
+from connective.cli import main
+from connective.compare.bayes_vs_pls import compare_runs, interval_sign, write_comparison
+from connective.compare.loo import compare_loo, pls_criteria
+from connective.data.readers import read_survey
+from connective.data.simulate import simulate
+from connective.effects import effect_table
+from connective.errors import ConnectiveError
+from connective.pls.run import run_pls
+from connective.resources import model_path
+from connective.spec import read_model
+
+TRUE = read_model(model_path("connective_action_direct"))
+NESTED = read_model(model_path("connective_action"))
+VALUES = {"values": {"direct_ci": 0.35, "direct_ce": 0.30}, "likert": {"categories": 7}}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Data from the model with direct paths; both models fitted by Bayes, the true one by PLS."""
+    root = tmp_path_factory.mktemp("loo")
+    sim = simulate(TRUE, 400, seed=21, values=VALUES)
+    sim.write(root / "survey.csv")
+    survey = read_survey(root / "survey.csv")
+    out = {"survey": survey, "root": root}
+    for name, spec in (("direct", TRUE), ("nested", NESTED)):
+        result = fit(spec, survey.frame, draws=300, tune=300, chains=2, seed=5,
+                     data_source=survey.source, synthetic=True)
+        result.save(root / name)
+        out[name] = root / name
+    run_pls(TRUE, survey, root / "pls_direct", boot=300, seed=2)
+    run_pls(NESTED, survey, root / "pls_nested", boot=300, seed=2)
+    out["pls_direct"], out["pls_nested"] = root / "pls_direct", root / "pls_nested"
+    return out
+
+
+def test_loo_ranks_the_true_model_first(runs):
+    table = compare_loo({"direct": runs["direct"], "nested": runs["nested"]})
+    assert table.loc[0, "model"] == "direct"
+    nested = table.set_index("model").loc["nested"]
+    # the missing direct paths cost clearly more than the noise of the difference
+    assert nested["elpd_diff"] > 2 * nested["dse"]
+    assert set(table.columns) >= {"elpd_loo", "p_loo", "elpd_diff", "dse", "weight",
+                                  "pareto_k_above_0.7"}
+
+
+def test_pls_criteria_prefer_the_true_model(runs):
+    crit = pls_criteria({"direct": runs["pls_direct"], "nested": runs["pls_nested"]})
+    by = crit.set_index("model")
+    assert (by["target"] == "OCA").all()
+    assert by.at["direct", "r2"] > by.at["nested", "r2"]
+    assert by.at["direct", "bic"] < by.at["nested", "bic"]
+
+
+def test_loo_cli(runs, capsys):
+    assert main(["loo", str(runs["direct"]), str(runs["nested"]), "--pls",
+                 str(runs["pls_direct"]), str(runs["pls_nested"])]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[1].split()[0] == "direct" and "bic" in out
+
+
+def test_loo_refuses_other_items_and_other_data(runs, tmp_path):
+    idata = az.from_netcdf(str(runs["nested"] / "posterior.nc"))
+    fewer = json.loads(idata.posterior.attrs["observed"])[:-3]
+    idata.posterior.attrs["observed"] = json.dumps(fewer)
+    (tmp_path / "fewer").mkdir()
+    idata.to_netcdf(str(tmp_path / "fewer" / "posterior.nc"))
+    with pytest.raises(ConnectiveError, match="model different observed variables"):
+        compare_loo({"a": runs["direct"], "b": tmp_path / "fewer"})
+    idata.posterior.attrs["observed"] = json.dumps(fewer + ["x", "y", "z"])
+    idata.posterior.attrs["data_fingerprint"] = "sha256:other"
+    (tmp_path / "other").mkdir()
+    idata.to_netcdf(str(tmp_path / "other" / "posterior.nc"))
+    with pytest.raises(ConnectiveError, match="fitted on different data"):
+        compare_loo({"a": runs["direct"], "b": tmp_path / "other"})
+
+
+def test_bayes_vs_pls_has_every_effect(runs):
+    table = write_comparison(runs["direct"], {"PLS": runs["pls_direct"]}, runs["root"] / "cmp")
+    assert list(table["effect"]) == effect_table(TRUE)["effect"].tolist()
+    pls = pd.read_csv(runs["pls_direct"] / "effects.csv").set_index("effect")
+    np.testing.assert_allclose(table.set_index("effect")["PLS_est"], pls.loc[table["effect"], "est"])
+    # the direct paths the data were simulated with are found by both engines
+    rows = table.set_index("effect").loc[["CI -> OCA", "CE -> OCA"]]
+    assert (rows["bayes_lower"] > 0).all() and rows["agree_on_sign_PLS"].all()
+    assert (runs["root"] / "cmp" / "forest.png").is_file()
+    with pytest.raises(ConnectiveError, match="fitted on different model"):
+        compare_runs(runs["nested"], {"PLS": runs["pls_direct"]})
+
+
+def test_interval_sign():
+    assert interval_sign([0.1, -0.5, -0.1], [0.3, -0.2, 0.2]).tolist() == ["+", "−", "0"]
