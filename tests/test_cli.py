@@ -65,14 +65,27 @@ def test_simulate_writes_data_and_truth_and_refuses_to_overwrite(capsys, tmp_pat
     assert out_file.read_bytes() == first
 
 
-def test_demo_says_the_data_are_synthetic(capsys):
-    code, out, _ = run(capsys, "demo")
+def test_demo_runs_the_flagship_analysis(capsys, tmp_path):
+    """The demo fits both engines and writes a report holding every effect of the model."""
+    import html
+
+    from connective.effects import effect_table
+    from connective.resources import model_path
+    from connective.spec import read_model
+
+    code, out, _ = run(capsys, "demo", "--quick", "--out", str(tmp_path / "demo"))
     assert code == 0
     assert "SYNTHETIC" in out and "not real respondents" in out
     assert "Respondents per organisation:" in out
     # population values of the two chains, from flagship_values.toml: 0.45*0.35 and 0.40*0.30
     assert "obligatory                      0.158" in out
     assert "instrumental                    0.120" in out
+    report = tmp_path / "demo" / "report" / "report.html"
+    assert f"Report: {report.resolve()}" in out
+    page = report.read_text()
+    for effect in effect_table(read_model(model_path("connective_action")))["effect"]:
+        assert html.escape(effect) in page, effect
+    assert "SYNTHETIC DATA" in page and "Bayes vs PLS" in page and "PLSc" in page
 
 
 @pytest.mark.parametrize("command", ["demo", "validate", "simulate"])
