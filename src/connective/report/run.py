@@ -59,6 +59,8 @@ def read_run(run_dir: str | Path) -> dict:
 
 def _interval(row) -> str:
     if "ci.lower" in row and pd.notna(row["ci.lower"]):
+        if row["ci.lower"] == row["ci.upper"]:
+            return "fixed"
         return fmt_interval(row["ci.lower"], row["ci.upper"])
     return "—"
 
@@ -145,8 +147,8 @@ def build_run_report(run_dir: str | Path) -> Report:
 
 
 def _interval_note(bayes: bool) -> str:
-    return ("Estimates are posterior means; intervals are 95% equal-tailed credible intervals."
-            if bayes else "Intervals are bootstrap percentile 95% confidence intervals.")
+    return ("Estimates are posterior means in the items' metric (Std.: standardised); intervals "
+            "are 95% equal-tailed credible intervals." if bayes else "Intervals are bootstrap percentile 95% confidence intervals.")
 
 
 def _path_table(rows: pd.DataFrame, bayes: bool, what: str = "Path") -> pd.DataFrame:
