@@ -14,7 +14,7 @@ MODULES = ["connective.errors", "connective.io", "connective.provenance", "conne
            "connective.data.population", "connective.data.simulate", "connective.mediation", "connective.diagnostics",
            "connective.report.diagram", "connective.report.document",
            "connective.studies.design", "connective.studies.store", "connective.studies.metrics",
-           "connective.studies.methods"]
+           "connective.studies.methods", "connective.studies.sbc"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -1,0 +1,25 @@
+"""SBC's statistics: the band holds uniform ranks and rejects miscalibrated ones."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from connective.studies.sbc import ecdf_band, ecdf_distance
+
+
+def test_band_keeps_its_false_alarm_rate():
+    band = ecdf_band(100, 101, seed=3)
+    rng = np.random.default_rng(4)
+    uniform = rng.integers(0, 101, size=(100, 400))
+    inside = (ecdf_distance(uniform, 101) <= band).mean()
+    assert 0.92 <= inside <= 0.98
+
+
+def test_overdispersed_and_biased_ranks_leave_the_band():
+    band = ecdf_band(100, 101, seed=3)
+    rng = np.random.default_rng(5)
+    # posterior too narrow: truths fall in the tails; posterior biased: ranks pile up high
+    too_narrow = np.where(rng.random(100) < 0.5, rng.integers(0, 15, 100), rng.integers(86, 101, 100))
+    biased = rng.integers(40, 101, size=100)
+    d = ecdf_distance(np.stack([too_narrow, biased], axis=1), 101)
+    assert (d > band).all()
