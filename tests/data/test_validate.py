@@ -194,3 +194,16 @@ def test_corporate_reputation_missing_codes(benchmarks):
     assert n_codes == 11 and int(checked.frame.isna().sum().sum()) == n_codes
     assert checked.report.n_complete == 344 - int((raw == -99).any(axis=1).sum())
     assert survey.synthetic is False
+
+
+def test_group_column_checks():
+    frame = good_frame(n=40)
+    frame["org"] = ["a"] * 20 + ["b"] * 19 + ["c"]
+    checked = validate_survey(frame, SPEC, group="org")
+    text = checked.report.text()
+    assert "3 groups in org, 1 to 20 respondents each" in text
+    assert "group c of org has a single respondent" in text
+    assert checked.frame["org"].tolist() == frame["org"].tolist()
+    frame.loc[[4, 9], "org"] = None
+    err = problems(frame, group="org")
+    assert "group column org is empty in rows 5, 10" in str(err)

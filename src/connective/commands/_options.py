@@ -42,7 +42,7 @@ def load_data(args: argparse.Namespace, spec: ModelSpec, *, show_report=print) -
     survey = read_survey(args.data, sheet=sheet)
     show_report(survey.describe())
     checked = validate_survey(survey, spec, scale=args.likert, missing_codes=args.missing_codes,
-                              reverse=args.reverse, keep=[args.group] if args.group else [],
+                              reverse=args.reverse, group=args.group,
                               raise_on_error=False)
     show_report(checked.report.text())
     if not checked.report.ok:

@@ -41,8 +41,8 @@ def run(args: argparse.Namespace) -> int:
     print()
     print(spec.describe())
     print()
-    checked = validate_survey(survey, spec, scale=(1, 7),
-                              keep=["organisation", "logic"])
+    checked = validate_survey(survey, spec, scale=(1, 7), keep=["logic"],
+                              group="organisation")
     print(survey.describe())
     print(checked.report.text())
     print()

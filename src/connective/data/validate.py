@@ -153,6 +153,7 @@ def validate_survey(data: Survey | pd.DataFrame, spec: ModelSpec, *,
                     missing_codes: Iterable[float | str] = (),
                     reverse: Iterable[str] = (),
                     keep: Iterable[str] = (),
+                    group: str | None = None,
                     source: str | None = None,
                     raise_on_error: bool = True) -> ValidatedSurvey:
     """Check ``data`` against ``spec`` and return a cleaned copy with a report.
@@ -163,7 +164,9 @@ def validate_survey(data: Survey | pd.DataFrame, spec: ModelSpec, *,
         Answers outside it or between categories are errors; reverse coding needs it.
     missing_codes: values meaning "no answer" (e.g. -99, or "." in SPSS exports).
     reverse: reverse-coded items, recoded as ``min + max - answer`` in the copy.
-    keep: further columns to carry along unchecked (e.g. a group column); they must exist.
+    keep: further columns to carry along unchecked; they must exist.
+    group: the column naming each respondent's group (kept, and checked: no missing labels;
+        groups with one respondent are flagged, since their own paths cannot be estimated).
     raise_on_error: raise :class:`DataValidationError` when anything is an error.
     """
     if isinstance(data, Survey):
@@ -174,7 +177,7 @@ def validate_survey(data: Survey | pd.DataFrame, spec: ModelSpec, *,
     report = DataReport(source=source, model=spec.source, n_rows=len(frame))
     scales = _scales(spec, scale)
     model_cols = list(spec.observed)
-    keep = list(dict.fromkeys(keep))
+    keep = list(dict.fromkeys([*keep, *([group] if group else [])]))
     report.model_columns = tuple(model_cols)
     report.other_columns = tuple(c for c in keep if c not in model_cols)
 
@@ -210,6 +213,8 @@ def validate_survey(data: Survey | pd.DataFrame, spec: ModelSpec, *,
             report.add("note", "missing", f"{col}: {n_missing} missing "
                        f"answer{'s' * (n_missing > 1)} ({_list_rows(_rows(clean[col].isna()))})",
                        col, _rows(clean[col].isna()))
+    if group and group in clean.columns:
+        _check_groups(clean[group], group, report)
     report.n_complete = int(clean[present].notna().all(axis=1).sum()) if present else 0
     _check_size(report, spec, len(present) == len(model_cols))
     if raise_on_error and not report.ok:
@@ -271,6 +276,26 @@ def _check_scale(values: pd.Series, col: str, scale: Scale, report: DataReport) 
             shown = [values.iloc[r - 1] for r in rows[:_SHOW]]
             report.add("error", check, f"column {col} has {what} in {_list_rows(rows, shown)}"
                        f"{hint}", col, rows)
+
+
+def _check_groups(labels: pd.Series, col: str, report: DataReport) -> None:
+    unlabelled = labels.isna()
+    if unlabelled.any():
+        rows = _rows(unlabelled)
+        report.add("error", "group_missing", f"group column {col} is empty in "
+                   f"{_list_rows(rows)}; give every respondent a group or drop those rows",
+                   col, rows)
+    sizes = labels.dropna().value_counts()
+    if sizes.empty:
+        return
+    report.add("note", "groups", f"{len(sizes)} groups in {col}, {sizes.min()} to {sizes.max()} "
+               "respondents each", col)
+    single = sorted(map(str, sizes[sizes == 1].index))
+    if single:
+        report.add("warning", "group_single", f"group{'s' * (len(single) > 1)} "
+                   f"{', '.join(single)} of {col} {'have' if len(single) > 1 else 'has'} a "
+                   "single respondent: its own paths rest entirely on the population values "
+                   "(partial pooling); consider merging it with a similar group", col)
 
 
 def _check_size(report: DataReport, spec: ModelSpec, all_present: bool) -> None:
