@@ -14,7 +14,7 @@ Example
 >>> run = run_pls(read_model(model_path("connective_action")),
 ...               read_survey(flagship_data_path()), tempfile.mkdtemp(), boot=100, seed=1)
 >>> sorted(p.name for p in run.out.iterdir())
-['effects.csv', 'htmt.csv', 'parameters.csv', 'reliability.csv', 'summary.json']
+['effects.csv', 'htmt.csv', 'parameters.csv', 'reliability.csv', 'replicates.nc', 'summary.json']
 """
 
 from __future__ import annotations
@@ -98,6 +98,13 @@ def run_pls(spec: ModelSpec, survey: Survey, out: str | Path, *, boot: int = 0,
     atomic_write_csv(out / "effects.csv", effects)
     atomic_write_csv(out / "reliability.csv", result.reliability.reset_index())
     atomic_write_csv(out / "htmt.csv", htmt)
+    if replicates is not None:
+        # the effect replicates, so mediation summaries can be made from the folder alone
+        from connective.io import atomic_path
+
+        effects_da = replicates.replicates["effects"]
+        with atomic_path(out / "replicates.nc") as tmp:
+            effects_da.to_dataset(name="effects").to_netcdf(tmp)
     atomic_write_json(out / "summary.json", label)
     return PLSRun(result=result, boot=replicates, label=label, warnings=messages, out=out)
 

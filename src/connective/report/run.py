@@ -102,6 +102,15 @@ def build_run_report(run_dir: str | Path) -> Report:
         if len(part):
             doc.table(_effect_table(part, bayes), KIND_TITLES[kind], name=f"effects_{kind}",
                       note=_interval_note(bayes))
+    draws = effect_draws(run)
+    if draws is not None:
+        doc.table(*mediation_table(draws, bayes), name="mediation_analysis",
+                  note="Standardised effects. HDI: highest-density interval. P(dir.): probability "
+                       "of direction. P(|e| > .05): probability that the effect exceeds the "
+                       "region of practical equivalence ±.05. Proportion mediated: indirect / "
+                       "total effect (median and 95% interval). Type: the most probable "
+                       "Zhao-Lynch-Chen (2010) mediation type, with its probability (an effect "
+                       "counts as present where |e| > .05).")
     doc.heading("Measurement model")
     loadings = params[params["op"].isin(["=~", "<~"])]
     doc.table(_path_table(loadings, bayes, what="Indicator"), "Loadings and weights",
@@ -144,6 +153,54 @@ def build_run_report(run_dir: str | Path) -> Report:
                   f"{s.get('created')}; " + ", ".join(f"{k} {v}" for k, v in
                                                     s.get("versions", {}).items()) + ".")
     return doc
+
+
+ROPE = 0.05
+
+
+def effect_draws(run: dict):
+    """Draws of the standardised effects: posterior (Bayes) or bootstrap replicates (PLS)."""
+    import xarray as xr
+
+    folder = run["dir"]
+    if (folder / "posterior.nc").is_file():
+        import arviz as az
+
+        from connective.effects import compute_effects
+
+        s = run["label"]
+        spec = parse_model(s["model_text"], source=Path(s["model"]).name)
+        return compute_effects(spec, az.from_netcdf(str(folder / "posterior.nc")).posterior["std_all"])
+    if (folder / "replicates.nc").is_file():
+        with xr.open_dataset(folder / "replicates.nc") as ds:
+            return ds["effects"].load()
+    return None
+
+
+def mediation_table(draws, bayes: bool) -> tuple[pd.DataFrame, str]:
+    """The mediation analysis of every indirect and defined effect, and its caption."""
+    from connective.mediation import mediation_types, proportion_mediated, summarize_effects
+
+    keep = [k in ("indirect", "total_indirect", "defined") for k in draws["kind"].values]
+    summary = summarize_effects(draws.isel(effect=keep), rope=ROPE).set_index("effect")
+    pm = summarize_effects(proportion_mediated(draws)).set_index("effect")
+    types = mediation_types(draws, rope=ROPE).set_index("effect")
+    rows = []
+    for effect, r in summary.iterrows():
+        pm_row = pm.loc[f"proportion mediated {effect}"] if f"proportion mediated {effect}" \
+            in pm.index else None
+        t = types.loc[effect] if effect in types.index else None
+        rows.append({
+            "Effect": effect, "Median": fmt(r["median"]),
+            "95% HDI": fmt_interval(r["hdi_lower"], r["hdi_upper"]),
+            "P(dir.)": fmt(r["p_direction"], 3, leading_zero=False),
+            "P(|e| > .05)": fmt(r["p_beyond_rope"], 3, leading_zero=False),
+            "Prop. mediated": "—" if pm_row is None else
+            f"{fmt(pm_row['median'])} {fmt_interval(pm_row['eti_lower'], pm_row['eti_upper'])}",
+            "Type": "—" if t is None else f"{t['type']} ({fmt(t['p_type'], 2, leading_zero=False)})",
+        })
+    source = "posterior" if bayes else "bootstrap replicates"
+    return pd.DataFrame(rows), f"Mediation analysis (from the {source})"
 
 
 def _interval_note(bayes: bool) -> str:
