@@ -18,6 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "'connective pls' or 'connective compare'. Tables are also written as CSV and LaTeX.")
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("--out", metavar="DIR", help="output folder (default: RUN_DIR/report)")
+    p.add_argument("--trace", action="store_true",
+                   help="add rank and trace plots of the structural paths (Bayesian runs)")
     p.set_defaults(run=run)
 
 
@@ -26,6 +28,6 @@ def run(args: argparse.Namespace) -> int:
         out = write_compare_report(args.run_dir) if args.out is None else \
             build_compare_report(args.run_dir).write(args.out)
     else:
-        out = write_run_report(args.run_dir, args.out)
+        out = write_run_report(args.run_dir, args.out, trace=args.trace)
     print(f"wrote {out / 'report.html'} and {out / 'report.md'} (tables in {out / 'tables'})")
     return 0

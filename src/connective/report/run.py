@@ -70,8 +70,11 @@ def _excludes_zero(row) -> bool:
             and (row["ci.lower"] > 0 or row["ci.upper"] < 0))
 
 
-def build_run_report(run_dir: str | Path) -> Report:
-    """The report of one run folder as a :class:`Report` (not yet written)."""
+def build_run_report(run_dir: str | Path, *, trace: bool = False) -> Report:
+    """The report of one run folder as a :class:`Report` (not yet written).
+
+    ``trace`` adds rank and trace plots of the structural paths (Bayesian runs).
+    """
     run = read_run(run_dir)
     s = run["label"]
     bayes = "posterior.nc" in {p.name for p in run["dir"].iterdir()}
@@ -142,6 +145,8 @@ def build_run_report(run_dir: str | Path) -> Report:
         else:
             doc.paragraph("The sampler diagnostics FAIL, so these estimates cannot be trusted "
                           "yet: " + "; ".join(d.get("problems", [])))
+        if trace:
+            _trace_figures(doc, run)
     if "ppc" in run:
         doc.heading("Posterior predictive check")
         doc.paragraph(f"Posterior predictive p-value of the chi-square discrepancy: "
@@ -156,6 +161,26 @@ def build_run_report(run_dir: str | Path) -> Report:
 
 
 ROPE = 0.05
+
+
+def _trace_figures(doc: Report, run: dict) -> None:
+    """Rank and trace plots of the structural paths."""
+    import arviz as az
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    idata = az.from_netcdf(str(run["dir"] / "posterior.nc"))
+    params = idata.posterior["parameters"]
+    s = run["label"]
+    spec = parse_model(s["model_text"])
+    paths = [f"{t}~{src}" for src, t in spec.paths]
+    sub = params.sel(param=paths).to_dataset(name="path")
+    for name, plot in (("rank", az.plot_rank), ("trace", az.plot_trace)):
+        axes = plot(sub)
+        fig = np.ravel(axes)[0].get_figure()
+        doc.figure(fig, f"{name.capitalize()} plots of the structural paths (one line or "
+                        "histogram per chain: they should look alike).", name=f"{name}_plots")
+        plt.close("all")
 
 
 def effect_draws(run: dict):
@@ -230,7 +255,8 @@ def _effect_table(rows: pd.DataFrame, bayes: bool) -> pd.DataFrame:
     return out
 
 
-def write_run_report(run_dir: str | Path, out_dir: str | Path | None = None) -> Path:
+def write_run_report(run_dir: str | Path, out_dir: str | Path | None = None, *,
+                     trace: bool = False) -> Path:
     """Write the report of a run folder into ``out_dir`` (default ``RUN_DIR/report``)."""
     run_dir = Path(run_dir)
-    return build_run_report(run_dir).write(out_dir or run_dir / "report")
+    return build_run_report(run_dir, trace=trace).write(out_dir or run_dir / "report")
