@@ -37,7 +37,7 @@ def _pls(spec: ModelSpec, frame: pd.DataFrame, *, seed: int, boot: int = 500,
         result = estimate_pls(spec, frame, scheme=scheme, consistent=consistent,
                               missing="casewise" if frame.isna().any().any() else None)
         table = bootstrap_pls(result, n_boot=boot, seed=seed, level=level, bca=False).effects()
-    return table.rename(columns={"ci.lower": "lower", "ci.upper": "upper"}), True
+    return table.rename(columns={"ci.lower": "lower", "ci.upper": "upper"}), True, []
 
 
 #: compiled Bayesian models of this worker process, reused for every data set of one shape
@@ -65,7 +65,7 @@ def _bayes(spec: ModelSpec, frame: pd.DataFrame, *, seed: int, draws: int = 500,
     table = table.rename(columns={"mean": "est", "eti_lower": "lower", "eti_upper": "upper"})
     verdict = diagnose(result.idata, var_names=["parameters"],
                        thresholds={"r_hat": max_rhat, "ess_bulk": min_ess, "ess_tail": min_ess})
-    return table, verdict.ok
+    return table, verdict.ok, verdict.problems
 
 
 ADAPTERS = {"pls": _pls, "bayes": _bayes}
@@ -76,12 +76,13 @@ def run_method(method: Method, spec: ModelSpec, frame: pd.DataFrame, *, seed: in
     """Run one method on one data set; a record for the study store."""
     start = time.perf_counter()
     try:
-        table, converged = ADAPTERS[method.engine](spec, frame, seed=seed, **method.settings)
+        table, converged, problems = ADAPTERS[method.engine](spec, frame, seed=seed,
+                                                             **method.settings)
         table = table.set_index("effect").loc[effects].reset_index()
     except Exception as exc:  # noqa: BLE001 -- a failed replication is data, not a crash
         return {"status": "failed", "converged": False, "error": f"{type(exc).__name__}: {exc}",
                 "seconds": round(time.perf_counter() - start, 3), "effects": []}
     rows = [{"effect": r.effect, "est": float(r.est), "lower": float(r.lower),
              "upper": float(r.upper)} for r in table.itertuples()]
-    return {"status": "ok", "converged": bool(converged),
+    return {"status": "ok", "converged": bool(converged), "problems": problems,
             "seconds": round(time.perf_counter() - start, 3), "effects": rows}
