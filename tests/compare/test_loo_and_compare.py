@@ -36,7 +36,7 @@ def runs(tmp_path_factory):
     survey = read_survey(root / "survey.csv")
     out = {"survey": survey, "root": root}
     for name, spec in (("direct", TRUE), ("nested", NESTED)):
-        result = fit(spec, survey.frame, draws=300, tune=300, chains=2, seed=5,
+        result = fit(spec, survey.frame[list(spec.observed)], draws=300, tune=300, chains=2, seed=5,
                      data_source=survey.source, synthetic=True)
         result.save(root / name)
         out[name] = root / name

@@ -132,8 +132,11 @@ def run_compare(spec, survey, out: str | Path, *, seed: int = 1, boot: int = 500
     from connective.bayes import fit
     from connective.pls.run import run_pls
 
+    from connective.data.validate import validate_survey
+
     out = Path(out)
-    result = fit(spec, survey.frame, draws=draws, tune=tune, chains=chains, seed=seed,
+    frame = validate_survey(survey, spec).frame  # the model's columns, as `connective fit`
+    result = fit(spec, frame, draws=draws, tune=tune, chains=chains, seed=seed,
                  data_source=survey.source, synthetic=survey.synthetic, progress=progress)
     result.save(out / "bayes")
     runs = {"PLS": out / "pls"}

@@ -31,7 +31,7 @@ from connective.pls.bootstrap import PLSBootstrap, bootstrap_pls
 from connective.pls.errors import BootstrapWarning, InadmissibleWarning
 from connective.pls.fit import estimate_pls
 from connective.pls.results import PLSResult
-from connective.provenance import run_label
+from connective.provenance import data_fingerprint, run_label
 from connective.spec import ModelSpec
 
 EFFECT_COLUMNS = ["effect", "kind", "source", "target", "est", "ci.lower", "ci.upper"]
@@ -86,10 +86,13 @@ def run_pls(spec: ModelSpec, survey: Survey, out: str | Path, *, boot: int = 0,
                     missing_by_column=result.data.report["missing_by_column"])
     if replicates is not None:
         settings.update(replicates_used=replicates.n_boot, replicates_failed=replicates.failed)
+    # the fingerprint of the data analysed (the model's columns, as the Bayesian fit records
+    # it), so runs of both engines on one survey can be matched; the file's is kept too
     label = run_label(model=spec.source, model_text=spec.text, data_source=survey.source,
-                      fingerprint=survey.fingerprint,
+                      fingerprint=data_fingerprint(frame[list(spec.observed)].astype(float)),
                       seed=replicates.seed if replicates else None,
                       synthetic=survey.synthetic, settings=settings)
+    label["file_fingerprint"] = survey.fingerprint
     label["engine"] = "PLSc" if consistent else "PLS"
     label["r2"] = result.r_squared["r2"].to_dict()
     label["warnings"] = messages
