@@ -51,3 +51,24 @@ y6 ~~ y8
 @pytest.fixture(scope="session")
 def political_democracy_model() -> str:
     return POLITICAL_DEMOCRACY
+
+
+#: seminr's mobi model ("mobi5"; shared/benchmarks/REFERENCE.md, PLS 1)
+MOBI5 = """
+Image        =~ IMAG1 + IMAG2 + IMAG3 + IMAG4 + IMAG5
+Expectation  =~ CUEX1 + CUEX2 + CUEX3
+Value        =~ PERV1 + PERV2
+Satisfaction =~ CUSA1 + CUSA2 + CUSA3
+Loyalty      =~ CUSL1 + CUSL2 + CUSL3
+Expectation  ~ Image
+Value        ~ Expectation
+Satisfaction ~ Image + Expectation + Value
+Loyalty      ~ Image + Satisfaction
+"""
+
+
+@pytest.fixture(scope="session")
+def mobi_spec():
+    from connective.spec import parse_model
+
+    return parse_model(MOBI5, source="mobi5")

@@ -13,17 +13,6 @@ from connective.errors import ConnectiveError
 from connective.resources import model_path
 from connective.spec import parse_model, read_model
 
-MOBI = """
-Image =~ IMAG1 + IMAG2 + IMAG3 + IMAG4 + IMAG5
-Expectation =~ CUEX1 + CUEX2 + CUEX3
-Value =~ PERV1 + PERV2
-Satisfaction =~ CUSA1 + CUSA2 + CUSA3
-Loyalty =~ CUSL1 + CUSL2 + CUSL3
-Expectation ~ Image
-Value ~ Expectation
-Satisfaction ~ Image + Expectation + Value
-Loyalty ~ Image + Satisfaction
-"""
 
 
 def _random_paths(spec, rng, lead=()):
@@ -99,10 +88,10 @@ def test_leading_dims_match_draw_by_draw():
     assert list(fx.effect.values) == list(one.effect.values)
 
 
-def test_seminr_mobi_indirect_and_total_effects(benchmarks):
+def test_seminr_mobi_indirect_and_total_effects(mobi_spec, benchmarks):
     ref = benchmarks / "reference/seminr_mobi5"
     coef = pd.read_csv(ref / "mobi5_path_coef_matrix.csv", index_col=0)
-    spec = parse_model(MOBI)
+    spec = mobi_spec
     paths = {f"{t}~{s}": coef.at[s, t] for s, t in spec.paths}
     fx = compute_effects(spec, paths)
     specific = pd.read_csv(ref / "mobi5_specific_indirect.csv")

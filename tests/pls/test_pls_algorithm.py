@@ -11,17 +11,6 @@ from connective.pls import estimate_pls, example_data
 from connective.pls.algorithm import construct_correlations, inner_weights, normalise
 from connective.spec import parse_model
 
-MOBI5 = """
-Image        =~ IMAG1 + IMAG2 + IMAG3 + IMAG4 + IMAG5
-Expectation  =~ CUEX1 + CUEX2 + CUEX3
-Value        =~ PERV1 + PERV2
-Satisfaction =~ CUSA1 + CUSA2 + CUSA3
-Loyalty      =~ CUSL1 + CUSL2 + CUSL3
-Expectation  ~ Image
-Value        ~ Expectation
-Satisfaction ~ Image + Expectation + Value
-Loyalty      ~ Image + Satisfaction
-"""
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +19,8 @@ def mobi(benchmarks):
 
 
 @pytest.mark.parametrize("scheme", ["path", "centroid", "factorial"])
-def test_weights_are_a_fixed_point_of_the_scheme(mobi, scheme):
-    res = estimate_pls(parse_model(MOBI5), mobi, scheme=scheme)
+def test_weights_are_a_fixed_point_of_the_scheme(mobi_spec, mobi, scheme):
+    res = estimate_pls(mobi_spec, mobi, scheme=scheme)
     m, R, w = res.model, res.R, res.fit["weights"]
     C = construct_correlations(R, w, m)
     E = inner_weights(C, m, scheme)
@@ -45,8 +34,8 @@ def test_weights_are_a_fixed_point_of_the_scheme(mobi, scheme):
         np.corrcoef(mobi["CUSA2"], scores["Satisfaction"])[0, 1], abs=1e-10)
 
 
-def test_schemes_differ_but_agree_roughly(mobi):
-    spec = parse_model(MOBI5)
+def test_schemes_differ_but_agree_roughly(mobi_spec, mobi):
+    spec = mobi_spec
     path = estimate_pls(spec, mobi).paths["est"]
     for scheme in ("centroid", "factorial"):
         other = estimate_pls(spec, mobi, scheme=scheme).paths["est"]
@@ -70,8 +59,8 @@ def test_observed_path_model_equals_standardised_ols(benchmarks):
     assert fx["X -> M -> Y"] == pytest.approx(b_m[0] * b_y[0], abs=1e-10)
 
 
-def test_mean_replacement_and_casewise_deletion(mobi):
-    spec = parse_model(MOBI5)
+def test_mean_replacement_and_casewise_deletion(mobi_spec, mobi):
+    spec = mobi_spec
     frame = mobi.copy()
     frame.loc[[1, 5, 9], "CUEX2"] = np.nan
     frame.loc[[5, 20], "IMAG4"] = np.nan
@@ -87,8 +76,8 @@ def test_mean_replacement_and_casewise_deletion(mobi):
     assert not np.allclose(case.fit["paths"], mean.fit["paths"], atol=1e-4)
 
 
-def test_unused_and_non_model_columns_are_ignored(mobi):
-    spec = parse_model(MOBI5)
+def test_unused_and_non_model_columns_are_ignored(mobi_spec, mobi):
+    spec = mobi_spec
     frame = mobi.copy()
     frame["comment"] = "text"
     frame["PERQ1"] = np.nan  # not in the model
@@ -96,8 +85,8 @@ def test_unused_and_non_model_columns_are_ignored(mobi):
     assert np.allclose(a.fit["weights"], estimate_pls(spec, mobi).fit["weights"])
 
 
-def test_inner_quality_by_hand(mobi):
-    res = estimate_pls(parse_model(MOBI5), mobi)
+def test_inner_quality_by_hand(mobi_spec, mobi):
+    res = estimate_pls(mobi_spec, mobi)
     scores = res.scores
     # f^2 of Satisfaction -> Loyalty by two regressions on the scores
     def r2(y, xs):

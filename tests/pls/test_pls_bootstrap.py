@@ -13,22 +13,11 @@ from connective.effects import compute_effects
 from connective.pls import BootstrapWarning, bootstrap_pls, estimate_pls, example_data
 from connective.spec import parse_model
 
-MOBI5 = """
-Image        =~ IMAG1 + IMAG2 + IMAG3 + IMAG4 + IMAG5
-Expectation  =~ CUEX1 + CUEX2 + CUEX3
-Value        =~ PERV1 + PERV2
-Satisfaction =~ CUSA1 + CUSA2 + CUSA3
-Loyalty      =~ CUSL1 + CUSL2 + CUSL3
-Expectation  ~ Image
-Value        ~ Expectation
-Satisfaction ~ Image + Expectation + Value
-Loyalty      ~ Image + Satisfaction
-"""
 
 
 @pytest.fixture(scope="module")
-def mobi_fit(benchmarks):
-    return estimate_pls(parse_model(MOBI5), pd.read_csv(benchmarks / "data" / "mobi.csv"))
+def mobi_fit(mobi_spec, benchmarks):
+    return estimate_pls(mobi_spec, pd.read_csv(benchmarks / "data" / "mobi.csv"))
 
 
 @pytest.fixture(scope="module")
@@ -68,9 +57,9 @@ def test_replicates_are_labelled(mobi_boot):
     assert reps["effects"].dims == ("replicate", "effect")
 
 
-def test_effect_replicates_come_from_the_effects_algebra(mobi_boot):
+def test_effect_replicates_come_from_the_effects_algebra(mobi_spec, mobi_boot):
     params = mobi_boot.replicates["params"].drop_vars(["lhs", "op", "rhs"])
-    direct = compute_effects(parse_model(MOBI5), params)
+    direct = compute_effects(mobi_spec, params)
     xr.testing.assert_allclose(direct, mobi_boot.replicates["effects"])
     fx = mobi_boot.effects().set_index("effect")
     b = mobi_boot.replicates["params"]

@@ -12,17 +12,6 @@ from connective.spec import parse_model
 
 TOL = 5e-5  # "to 4 decimals"
 
-MOBI5 = """
-Image        =~ IMAG1 + IMAG2 + IMAG3 + IMAG4 + IMAG5
-Expectation  =~ CUEX1 + CUEX2 + CUEX3
-Value        =~ PERV1 + PERV2
-Satisfaction =~ CUSA1 + CUSA2 + CUSA3
-Loyalty      =~ CUSL1 + CUSL2 + CUSL3
-Expectation  ~ Image
-Value        ~ Expectation
-Satisfaction ~ Image + Expectation + Value
-Loyalty      ~ Image + Satisfaction
-"""
 
 SATISFACTION = """
 EXPE ~ IMAG
@@ -40,9 +29,9 @@ LOY  =~ loy1  + loy2  + loy3  + loy4
 
 
 @pytest.fixture(scope="module")
-def mobi5(benchmarks):
+def mobi5(mobi_spec, benchmarks):
     frame = pd.read_csv(benchmarks / "data" / "mobi.csv")
-    return estimate_pls(parse_model(MOBI5), frame), benchmarks / "reference" / "seminr_mobi5"
+    return estimate_pls(mobi_spec, frame), benchmarks / "reference" / "seminr_mobi5"
 
 
 @pytest.fixture(scope="module")
