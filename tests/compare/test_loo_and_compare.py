@@ -102,3 +102,27 @@ def test_bayes_vs_pls_has_every_effect(runs):
 
 def test_interval_sign():
     assert interval_sign([0.1, -0.5, -0.1], [0.3, -0.2, 0.2]).tolist() == ["+", "−", "0"]
+
+
+def test_posterior_predictive_check_finds_the_missing_paths(runs):
+    """The model without the direct CI/CE -> OCA paths cannot reproduce the correlations of
+    consumption/sharing items with action items; the true model can."""
+    from connective.ppc import posterior_predictive
+
+    frame = runs["survey"].frame
+    true = posterior_predictive(TRUE, az.from_netcdf(str(runs["direct"] / "posterior.nc")), frame)
+    nested = posterior_predictive(NESTED, az.from_netcdf(str(runs["nested"] / "posterior.nc")),
+                                  frame)
+    cross = nested.correlations[nested.correlations["item1"].str.match(r"c[ie]\d")
+                                & nested.correlations["item2"].str.startswith("oca")]
+    assert cross["outside"].sum() >= 3
+    assert (cross["observed"] > cross["pred_mean"]).mean() > 0.9  # under-predicted
+    assert nested.correlations["outside"].sum() > 2 * true.correlations["outside"].sum()
+    assert len(true.correlations) == 24 * 23 // 2
+
+
+def test_report_of_a_fit_shows_the_item_level_check(runs):
+    from connective.report.run import write_run_report
+
+    page = (write_run_report(runs["nested"]) / "report.html").read_text()
+    assert "Item correlations the model reproduces least well" in page

@@ -152,6 +152,23 @@ def build_run_report(run_dir: str | Path, *, trace: bool = False) -> Report:
         doc.paragraph(f"Posterior predictive p-value of the chi-square discrepancy: "
                       f"{fmt(run['ppc'].get('ppp'), 3, leading_zero=False)} (values near .5 "
                       "mean the model reproduces the observed covariances; below .05 it does not).")
+        checks = _posterior_predictive(run)
+        if isinstance(checks, str):
+            doc.paragraph(checks)
+        else:
+            doc.paragraph(checks.text())
+            doc.figure(checks.plot(), "Observed item correlations and SDs (dots; red: outside) "
+                       "against their 95% posterior predictive intervals.", name="ppc")
+            worst = checks.correlations.assign(gap=(checks.correlations["observed"]
+                                                    - checks.correlations["pred_mean"]).abs())
+            worst = worst.sort_values("gap", ascending=False).head(8)
+            doc.table(pd.DataFrame({
+                "Items": worst["item1"] + " – " + worst["item2"],
+                "Observed r": worst["observed"].map(fmt),
+                "Predicted r": worst["pred_mean"].map(fmt),
+                "95% predictive": [fmt_interval(a, b) for a, b in zip(worst["lower"], worst["upper"])],
+                "Outside": worst["outside"].map(lambda v: "yes" if v else "no")}),
+                "Item correlations the model reproduces least well", name="ppc_correlations")
     doc.heading("Provenance")
     doc.paragraph(f"Model {s['model']} (sha256 {s['model_sha256'][:12]}), data {s['data']} "
                   f"({s['data_fingerprint'][:19]}), seed {s.get('seed')}, created "
@@ -161,6 +178,27 @@ def build_run_report(run_dir: str | Path, *, trace: bool = False) -> Report:
 
 
 ROPE = 0.05
+
+
+def _posterior_predictive(run: dict):
+    """The PPC of a Bayesian run, or a sentence saying why it could not be made."""
+    import arviz as az
+
+    from connective.data.readers import read_survey
+    from connective.data.validate import validate_survey
+    from connective.ppc import posterior_predictive
+    from connective.provenance import data_fingerprint
+
+    s = run["label"]
+    path = Path(s.get("data", ""))
+    if not path.is_file():
+        return (f"Item-level checks skipped: the data file {path} is not found from here "
+                "(make the report from the folder the fit was run in).")
+    spec = parse_model(s["model_text"])
+    frame = validate_survey(read_survey(path), spec, raise_on_error=False).frame
+    if data_fingerprint(frame[list(spec.observed)]) != s.get("data_fingerprint"):
+        return f"Item-level checks skipped: {path} has changed since the fit."
+    return posterior_predictive(spec, az.from_netcdf(str(run["dir"] / "posterior.nc")), frame)
 
 
 def _trace_figures(doc: Report, run: dict) -> None:
