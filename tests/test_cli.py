@@ -100,3 +100,17 @@ def test_bad_option_value_is_a_usage_error(capsys):
         main(["validate", "simca", "--data", "x.csv", "--likert", "one-seven"])
     assert info.value.code == 2
     assert "expected a range like 1-7" in capsys.readouterr().err
+
+
+def test_fit_strict_turns_failed_diagnostics_into_exit_status(capsys, tmp_path, benchmarks):
+    """Too few draws cannot pass R-hat <= 1.01 and ESS >= 400: --strict exits with 3."""
+    import json
+
+    out = tmp_path / "fit"
+    code, _, _ = run(capsys, "fit", "mediation", "--data",
+                     str(benchmarks / "data" / "mediation_sim.csv"), "--out", str(out),
+                     "--draws", "60", "--tune", "60", "--chains", "2", "--seed", "1",
+                     "--strict", "--quiet")
+    verdict = json.loads((out / "diagnostics.json").read_text())
+    assert code == 3 and not verdict["ok"]
+    assert any("ESS below 400" in p for p in verdict["problems"])

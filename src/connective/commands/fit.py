@@ -10,9 +10,13 @@ Example
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
 from connective.commands._options import (add_data_check_arguments, add_model_argument,
                                            load_data, load_model)
+from connective.diagnostics import diagnose
 from connective.errors import ConnectiveError
+from connective.io import atomic_write_json
 
 
 def register(subparsers) -> None:
@@ -38,6 +42,9 @@ def register(subparsers) -> None:
                    "results; without it a seed is drawn and recorded)")
     p.add_argument("--sampler", choices=("nutpie", "pymc"), default="nutpie",
                    help="NUTS implementation")
+    p.add_argument("--strict", action="store_true",
+                   help="exit with status 3 when the diagnostics verdict fails (R-hat > 1.01, "
+                        "ESS < 400, divergences, tree depth, E-BFMI)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(run=run)
 
@@ -54,11 +61,16 @@ def run(args) -> int:
     spec = load_model(args)
     survey = load_data(args, spec, show_report=(lambda _: None) if args.quiet else print)
     seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
-    result = fit(spec, survey.frame, likelihood=args.likelihood, draws=args.draws,
+    # the model's columns only, so the recorded data fingerprint matches a PLS run's
+    result = fit(spec, survey.frame[list(spec.observed)], likelihood=args.likelihood,
+                 draws=args.draws,
                  tune=args.tune, chains=args.chains, cores=args.cores, seed=seed,
                  sampler=args.sampler, progress=not args.quiet, data_source=survey.source,
                  synthetic=survey.synthetic)
     paths = result.save(args.out)
+    verdict = diagnose(result.idata, var_names=["parameters"])
+    paths["diagnostics"] = Path(args.out) / "diagnostics.json"
+    atomic_write_json(paths["diagnostics"], verdict.to_dict())
     if not args.quiet:
         s = result.summary()
         tag = " [SYNTHETIC data]" if survey.synthetic else ""
@@ -69,5 +81,6 @@ def run(args) -> int:
         if not s["converged"]:
             print("  WARNING: the chains have not converged (R-hat > 1.01 or divergences); do "
                   "not report these numbers: run more --tune/--draws or check the model")
+        print("  " + verdict.text().replace("\n", "\n  "))
         print(f"  wrote {', '.join(str(p) for p in paths.values())}")
-    return 0
+    return 3 if args.strict and not verdict.ok else 0
