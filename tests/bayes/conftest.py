@@ -20,6 +20,12 @@ y6 ~~ y8
 
 
 @pytest.fixture(scope="session")
+def poldem_model() -> str:
+    """The PoliticalDemocracy model text."""
+    return POLDEM_MODEL
+
+
+@pytest.fixture(scope="session")
 def poldem_fit(benchmarks):
     """PoliticalDemocracy, 4 chains x 500 draws, seed 11 (about 40 s with compilation)."""
     from connective.bayes import fit

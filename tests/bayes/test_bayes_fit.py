@@ -48,7 +48,9 @@ def test_poldem_agrees_with_lavaan(poldem_fit, benchmarks):
 def test_poldem_diagnostics_and_ppp(poldem_fit):
     s = poldem_fit.summary()
     assert s["divergences"] == 0
-    assert s["max_r_hat"] <= 1.01
+    # 4 x 500 draws: R-hat of 42 parameters fluctuates around 1.005; the 1.01 criterion at
+    # 1,000 draws over 10 seeds is the slow test in test_convergence.py
+    assert s["max_r_hat"] <= 1.015
     assert s["min_ess_bulk"] >= 400
     assert 0.2 < s["ppp"] < 0.8  # blavaan: 0.511
     ll = poldem_fit.idata.log_likelihood["y"]

@@ -273,24 +273,40 @@ def implied_moments(layout: Layout, theta, *, structural: bool = False):
         sigma = lam @ cov_eta @ np.swapaxes(lam, -1, -2) + th
         mu = mats["nu"] + (lam @ (A @ mats["alpha"][..., None]))[..., 0]
     else:
-        import pytensor.tensor as pt
-        if layout.recursive:
-            # B is strictly lower triangular (structural variables in topological order), so
-            # it is nilpotent and (I - B)^-1 = I + B + ... + B^(m-1): products only, which
-            # compile and differentiate much faster than a matrix inverse
-            A = pt.eye(m)
-            power = pt.eye(m)
-            for _ in range(m - 1):
-                power = power @ beta
-                A = A + power
-        else:
-            A = pt.linalg.inv(pt.eye(m) - beta)
+        A = structural_inverse(layout, beta)
         cov_eta = A @ psi @ A.T
         sigma = lam @ cov_eta @ lam.T + th
         mu = mats["nu"] + lam @ (A @ mats["alpha"])
     if structural:
         return mu, sigma, cov_eta
     return mu, sigma
+
+
+def structural_inverse(layout: Layout, beta):
+    """``(I - B)^-1`` as a pytensor matrix. B of a recursive model is strictly lower
+    triangular (structural variables in topological order), so it is nilpotent and
+    (I - B)^-1 = I + B + ... + B^(m-1): products only, which compile and differentiate much
+    faster than a matrix inverse.
+
+    Example
+    -------
+    >>> from connective.spec import parse_model
+    >>> import pytensor.tensor as pt
+    >>> layout = build_layout(parse_model("M ~ X"))
+    >>> structural_inverse(layout, pt.as_tensor([[0.0, 0.0], [0.5, 0.0]])).eval().tolist()
+    [[1.0, 0.0], [0.5, 1.0]]
+    """
+    import pytensor.tensor as pt
+
+    m = layout.shapes["beta"][0]
+    if not layout.recursive:
+        return pt.linalg.inv(pt.eye(m) - beta)
+    A = pt.eye(m)
+    power = pt.eye(m)
+    for _ in range(m - 1):
+        power = power @ beta
+        A = A + power
+    return A
 
 
 def standardized(layout: Layout, theta: np.ndarray) -> np.ndarray:

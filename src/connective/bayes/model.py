@@ -36,6 +36,8 @@ from connective.errors import ModelError
 from connective.spec import ModelSpec
 
 LIKELIHOODS = ("normal", "ordinal")
+#: ordinal likelihood: the scale standing in for an item's SD in the default priors
+ORDINAL_ITEM_SCALE = 2.0
 
 
 @dataclass
@@ -52,6 +54,8 @@ class BayesModel:
     likelihood: str = "normal"
     options: dict = field(default_factory=dict)
     compiled: object = None  # nutpie's compiled model, reused by later calls
+    metric: "SamplingMetric | None" = None
+    ordinal: object = None  # the coded answers (OrdinalData) of an ordinal model
 
 
 def structural_scales(spec: ModelSpec, layout: Layout, sd: dict[str, float]) -> dict[str, float]:
@@ -95,6 +99,99 @@ def sign_anchors(spec: ModelSpec, layout: Layout) -> set[int]:
     return anchors
 
 
+@dataclass
+class SamplingMetric:
+    """How factors are sampled (see the module docstring): ``rescaled`` maps a factor's
+    index in ``layout.structural`` to ``(variance parameter index, marker loading c)`` for
+    marker-identified factors sampled in the std_lv metric; ``flipped`` maps a factor's
+    index to its sign-anchor loading for ``std_lv`` factors whose sign is fixed after
+    sampling."""
+
+    rescaled: dict[int, tuple[int, float]] = field(default_factory=dict)
+    flipped: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def factors(self) -> set[int]:
+        return set(self.rescaled) | set(self.flipped)
+
+    def describe(self, layout: Layout) -> dict[str, str]:
+        """Factor name -> how it was sampled (for the run's record)."""
+        out = {}
+        for k, v in enumerate(layout.structural):
+            if k in self.rescaled:
+                out[v] = "std_lv metric, mapped to the marker metric per draw"
+            elif k in self.flipped:
+                out[v] = "unconstrained sign, first loading made positive per draw"
+        return out
+
+
+def sampling_metric(spec: ModelSpec, layout: Layout, overridden: set[int],
+                    sd_priors: dict[int, "P.Prior"]) -> SamplingMetric:
+    """Which factors are sampled in the std_lv metric with a free sign (the default for
+    every factor) and which keep the parameterisation as written because something ties
+    them to it: a shared (equality-constrained) loading, regression or variance, a fixed
+    non-zero value other than the marker, a prior written for one of their loadings or
+    regressions (priors keep the metric they were written for), or a factor-variance prior
+    other than ``halfnormal`` on the SD.
+
+    ``overridden`` are the parameter indices with a user prior; ``sd_priors`` the chosen
+    priors of the variance parameters.
+
+    Example
+    -------
+    >>> from connective.spec import parse_model
+    >>> spec = parse_model("F =~ a + b + c\nG =~ d + e + f\nG ~ F")
+    >>> layout = build_layout(spec)
+    >>> sorted(sampling_metric(spec, layout, set(), {}).rescaled)
+    [0, 1]
+    """
+    K = layout.n_params
+    cells = np.concatenate([layout.gather[m] for m in ("lambda", "beta", "psi", "alpha")])
+    uses = np.bincount(np.concatenate([cells, layout.gather["theta"], layout.gather["nu"]]),
+                       minlength=K)[:K]
+    m = len(layout.structural)
+    metric = SamplingMetric()
+    anchors = sign_anchors(spec, layout)
+    for k, v in enumerate(layout.structural):
+        items = spec.indicators.get(v)
+        if not items:
+            continue
+        sources = [layout.cell_source("lambda", layout.observed.index(i), k) for i in items]
+        fixed_nonzero = [val for kind, val in sources if kind == "fixed" and val != 0]
+        loadings = [int(val) for kind, val in sources if kind == "param"]
+        touching = list(loadings)
+        ok = all(uses[q] == 1 and q not in overridden for q in loadings)
+        for j in range(m):
+            if j == k:
+                continue
+            for matrix, cell in (("beta", (k, j)), ("beta", (j, k)), ("psi", (k, j))):
+                kind, val = layout.cell_source(matrix, *cell)
+                if kind == "fixed" and val != 0:
+                    ok = False
+                elif kind == "param":
+                    q = int(val)
+                    touching.append(q)
+                    if uses[q] != 1 or (matrix == "beta" and q in overridden):
+                        ok = False
+        kind, val = layout.cell_source("alpha", k)
+        if (kind == "fixed" and val != 0) or (kind == "param" and uses[int(val)] != 1):
+            ok = False
+        if not ok:
+            continue
+        kind, val = layout.cell_source("psi", k, k)
+        if len(fixed_nonzero) == 1 and kind == "param":
+            q = int(val)
+            prior = sd_priors.get(q)
+            if uses[q] == 1 and prior is not None and prior.family == "halfnormal" \
+                    and prior.on == "sd":
+                metric.rescaled[k] = (q, float(fixed_nonzero[0]))
+        elif not fixed_nonzero and kind == "fixed" and val > 0:
+            anchor = [q for q in loadings if q in anchors]
+            if anchor:
+                metric.flipped[k] = anchor[0]
+    return metric
+
+
 def _override(priors: dict | None, p) -> str:
     if priors:
         for key in (p.name, p.label):
@@ -104,7 +201,8 @@ def _override(priors: dict | None, p) -> str:
 
 
 def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "normal",
-                priors: dict[str, str] | None = None) -> BayesModel:
+                priors: dict[str, str] | None = None, reparameterize: bool | None = None
+                ) -> BayesModel:
     """Build the PyMC model of ``spec`` on the survey ``frame`` (raw scale).
 
     ``priors`` maps parameter names (``OCA~EFF``) or labels to prior texts and overrides the
@@ -126,13 +224,22 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
     if likelihood not in LIKELIHOODS:
         raise ModelError(f"unknown likelihood {likelihood!r}; expected one of "
                          f"{', '.join(LIKELIHOODS)}")
-    if likelihood == "ordinal":
-        raise ModelError("the ordinal likelihood is not available yet in this version; "
-                         "use --likelihood normal")
     layout = build_layout(spec)
     stats = sufficient_statistics(frame, layout.observed)
     sd = dict(zip(layout.observed, stats.sd))
     mean = dict(zip(layout.observed, stats.mean))
+    odata = None
+    fixed: dict[int, float] = {}  # parameters fixed by the likelihood (ordinal: theta param.)
+    if likelihood == "ordinal":
+        odata = _ordinal_setup(spec, layout, frame)
+        for k, p in enumerate(layout.params):
+            if p.matrix == "theta" and p.kind == "variance":
+                fixed[k] = 1.0
+            elif p.matrix == "nu":
+                fixed[k] = 0.0
+        # latent responses have residual SD 1; a scale of 2 stands in for an item's SD
+        sd = {v: ORDINAL_ITEM_SCALE for v in layout.observed}
+        mean = {v: 0.0 for v in layout.observed}
     scale = structural_scales(spec, layout, sd)
     anchors = sign_anchors(spec, layout)
 
@@ -140,21 +247,14 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
         return scale[p.lhs] if p.matrix in ("psi", "alpha") else sd[p.lhs]
 
     # -- priors per parameter ---------------------------------------------------------------
+    texts = {k: _override(priors, p) for k, p in enumerate(layout.params)}
+    overridden = {k for k, t in texts.items() if t}
     chosen: dict[int, tuple[P.Prior, bool]] = {}  # index -> (prior, must be positive)
-    for k, p in enumerate(layout.params):
-        text = _override(priors, p)
+
+    def parsed(k: int, default: P.Prior) -> P.Prior:
+        p = layout.params[k]
         where = f"{spec.source}: prior of {p.name}"
-        if p.kind == "loading":
-            default = P.default_loading(sd[p.rhs], scale[p.lhs], anchor=k in anchors)
-        elif p.kind == "regression":
-            default = P.default_regression(scale[p.lhs], scale[p.rhs])
-        elif p.kind == "variance":
-            default = P.default_sd(var_scale(p))
-        elif p.kind == "covariance":
-            default = P.default_correlation()
-        else:
-            default = P.default_intercept(mean.get(p.lhs, 0.0), sd.get(p.lhs, scale.get(p.lhs, 1.0)))
-        prior = P.parse_prior(text, where=where) if text else default
+        prior = P.parse_prior(texts[k], where=where) if texts[k] else default
         if p.kind == "variance":
             if prior.on == "value":
                 prior = P.Prior(prior.family, prior.args, "sd")
@@ -164,15 +264,46 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
         if p.kind == "covariance" and prior.family != "beta":
             raise ModelError(f"{where}: a covariance's prior is on its correlation r and must "
                              f"be beta(a, b) for (r + 1) / 2; got {prior.text()}")
-        chosen[k] = (prior, k in anchors and not prior.positive)
-    used = {layout.params[k].name: pr.text() for k, (pr, _) in chosen.items()}
+        return prior
+
+    for k, p in enumerate(layout.params):
+        if p.kind == "variance":
+            chosen[k] = (parsed(k, P.default_sd(var_scale(p))), False)
+    if reparameterize is None:  # factor scores mix far better with unit factor variances
+        reparameterize = likelihood == "ordinal"
+    metric = sampling_metric(spec, layout, overridden, {k: c[0] for k, c in chosen.items()}) \
+        if reparameterize else SamplingMetric()
+    flipped_anchors = set(metric.flipped.values())
+    # the scale of a structural variable *as sampled*: 1 for factors in the std_lv metric
+    sampled_scale = dict(scale)
+    for k in metric.factors:
+        sampled_scale[layout.structural[k]] = 1.0
+    for k, p in enumerate(layout.params):
+        if p.kind == "loading":
+            default = P.default_loading(sd[p.rhs], sampled_scale[p.lhs], anchor=k in anchors)
+        elif p.kind == "regression":
+            default = P.default_regression(sampled_scale[p.lhs], sampled_scale[p.rhs],
+                                           std_target=layout.structural.index(p.lhs)
+                                           in metric.factors)
+        elif p.kind == "variance":
+            continue
+        elif p.kind == "covariance":
+            default = P.default_correlation()
+        else:
+            default = P.default_intercept(mean.get(p.lhs, 0.0),
+                                          sd.get(p.lhs, scale.get(p.lhs, 1.0)))
+        prior = parsed(k, default)
+        chosen[k] = (prior, k in anchors and k not in flipped_anchors and not prior.positive)
+    used = {layout.params[k].name: chosen[k][0].text() for k in range(layout.n_params)
+            if k not in fixed}
 
     # -- starting values (lavaan-like: half of each variance is error) ----------------------
     start = {}
     for k, p in enumerate(layout.params):
         if p.kind == "loading":
-            ratio = sd[p.rhs] / scale[p.lhs]
-            start[k] = ratio if not spec.std_lv else ratio * np.sqrt(0.5)
+            ratio = sd[p.rhs] / sampled_scale[p.lhs]
+            in_std = spec.std_lv or layout.structural.index(p.lhs) in metric.factors
+            start[k] = ratio * np.sqrt(0.5) if in_std else ratio
         elif p.kind == "regression":
             start[k] = 0.0
         elif p.kind == "variance":
@@ -181,18 +312,34 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
         elif p.kind == "covariance":
             start[k] = 0.5  # (r + 1) / 2
         else:
-            start[k] = mean.get(p.lhs, 0.0)
+            # a hair off the sample mean: at the mean the gradient is exactly zero, which
+            # nutpie's gradient-based initial mass matrix cannot use
+            start[k] = mean.get(p.lhs, 0.0) + 0.01 * sd.get(p.lhs, 1.0)
+    rescaled_slots = {q: (k, c) for k, (q, c) in metric.rescaled.items()}
 
     # -- the PyMC model -----------------------------------------------------------------------
     groups: dict[tuple, list[int]] = defaultdict(list)
     for k, p in enumerate(layout.params):
+        if k in fixed:
+            continue
         prior, bounded = chosen[k]
+        family = prior.family
         role = {"loading": "loading", "regression": "regression", "variance": "sd",
                 "covariance": "corr", "intercept": "intercept"}[p.kind]
         if p.kind == "variance" and prior.on == "var":
             role = "variance"
-        groups[(role, prior.family, bounded)].append(k)
+        if k in rescaled_slots:
+            role, family = "factor_scale", "normal"
+        elif k in flipped_anchors:
+            family = "normal"  # halfnormal(s) folded out to normal(0, s): sign fixed later
+        groups[(role, family, bounded)].append(k)
     coords = {"param": layout.names}
+    if odata is not None:
+        coords["respondent"] = np.arange(odata.n)
+        coords["structural"] = list(layout.structural)
+        coords["threshold"] = [f"{v}|t{t + 1}" for v, cats in
+                               zip(odata.variables, odata.categories)
+                               for t in range(len(cats) - 1)]
     initvals: dict[str, np.ndarray] = {}
     with pm.Model(coords=coords) as model:
         pieces: list[tuple[list[int], object]] = []
@@ -201,18 +348,30 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
         for (role, family, bounded), idx in groups.items():
             name = role
             default_family = {"loading": "normal", "regression": "normal", "sd": "halfnormal",
-                              "corr": "beta", "intercept": "normal"}.get(role)
+                              "corr": "beta", "intercept": "normal",
+                              "factor_scale": "normal"}.get(role)
             if family != default_family:
                 name = f"{role}_{family}"
             if bounded:
                 name += "_positive"
-            if name in names_taken:  # e.g. the halfnormal anchors among normal loadings
+            if name in names_taken:
                 name = f"{name}_{len(names_taken)}"
             names_taken.add(name)
-            args = np.array([chosen[k][0].args for k in idx]).T  # one row per argument
+            if role == "factor_scale":
+                # halfnormal(s) on the factor's SD in the marker metric is normal(0, s |c|)
+                # on its marker loading in the std_lv metric (SD = |loading / c|)
+                args = np.array([[0.0, chosen[k][0].args[0] * abs(rescaled_slots[k][1])]
+                                 for k in idx]).T
+            elif family == "normal" and any(k in flipped_anchors for k in idx):
+                args = np.array([[0.0, chosen[k][0].args[0]] if k in flipped_anchors
+                                 else chosen[k][0].args for k in idx]).T
+            else:
+                args = np.array([chosen[k][0].args for k in idx]).T  # one row per argument
             rv = _distribution(pm, name, family, args, len(idx), bounded)
             iv = np.array([start[k] for k in idx], dtype=float)
-            if family in P.POSITIVE_FAMILIES or bounded or role in ("sd", "variance"):
+            if role == "factor_scale":
+                iv = np.array([start[k] * rescaled_slots[k][1] for k in idx])
+            elif family in P.POSITIVE_FAMILIES or bounded or role in ("sd", "variance"):
                 iv = np.maximum(iv, 1e-3)
             if role == "variance":
                 iv = iv ** 2
@@ -222,27 +381,25 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
             if family == "beta":
                 iv = np.clip(iv, 0.01, 0.99)
             initvals[name] = iv
+            model.set_initval(rv, iv)  # also the model's own initial point
             if role == "sd":
                 pieces.append((idx, rv ** 2))
             elif role == "corr":
                 cov_pieces.append((idx, 2.0 * rv - 1.0))
             else:
                 pieces.append((idx, rv))
-        theta = pt.zeros(layout.n_params)
-        for idx, values in pieces:
-            theta = pt.set_subtensor(theta[np.array(idx)], values)
-        if cov_pieces:
-            ext = pt.concatenate([theta, pt.as_tensor_variable(layout.constants)])
-            for idx, rho in cov_pieces:
-                vi, vj = [], []
-                for k in idx:
-                    matrix, i, j = layout.covariances[k]
-                    cols = layout.shapes[matrix][1]
-                    vi.append(layout.gather[matrix][i * cols + i])
-                    vj.append(layout.gather[matrix][j * cols + j])
-                cov = rho * pt.sqrt(ext[np.array(vi)] * ext[np.array(vj)])
-                theta = pt.set_subtensor(theta[np.array(idx)], cov)
+        theta, scales = _sampled_to_theta(pt, layout, metric, pieces, cov_pieces)
+        if fixed:
+            theta = pt.set_subtensor(theta[np.array(list(fixed))], np.array(list(fixed.values())))
         theta = pm.Deterministic("parameters", theta, dims="param")
+        if odata is not None:
+            _ordinal_likelihood(pm, pt, layout, odata, theta, scales, initvals, used, frame)
+            return BayesModel(spec=spec, model=model, layout=layout, stats=stats, priors=used,
+                              initvals=initvals, likelihood=likelihood,
+                              options={"likelihood": likelihood,
+                                       "priors": dict(priors or {}),
+                                       "metric": metric.describe(layout)},
+                              metric=metric, ordinal=odata)
         mu, sigma = implied_moments(layout, theta)
         pattern_data = []
         for g, pat in enumerate(stats.patterns):
@@ -258,7 +415,75 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
         pm.Potential("loglik", loglik)
     return BayesModel(spec=spec, model=model, layout=layout, stats=stats, priors=used,
                       initvals=initvals, likelihood=likelihood,
-                      options={"likelihood": likelihood, "priors": dict(priors or {})})
+                      options={"likelihood": likelihood, "priors": dict(priors or {}),
+                               "metric": metric.describe(layout)},
+                      metric=metric)
+
+
+def _sampled_to_theta(pt, layout: Layout, metric: SamplingMetric, pieces, cov_pieces):
+    """lavaan's ``theta`` (the model's own metric) from the sampled values.
+
+    ``u`` holds the sampled values in the slots of ``theta``; for a factor in
+    ``metric.rescaled`` its variance slot holds its marker loading in the std_lv metric.
+    With ``s_k = loading_k / c_k`` (rescaled), ``sign(anchor_k)`` (flipped) or 1 (others):
+    loadings on k are divided by ``s_k``, a regression t ~ s is multiplied by ``s_t / s_s``,
+    (residual) covariances of factors by ``s_i s_j``, latent intercepts by ``s_k``, and a
+    rescaled factor's (residual) variance is ``s_k^2`` (1 in the std_lv metric). The map is
+    invariant to reflecting a factor, so both reflected modes give the same ``theta``.
+    """
+    u = pt.zeros(layout.n_params)
+    for idx, values in pieces:
+        u = pt.set_subtensor(u[np.array(idx)], values)
+    if cov_pieces:
+        unit = u
+        if metric.rescaled:
+            unit = pt.set_subtensor(u[np.array([q for q, _ in metric.rescaled.values()])], 1.0)
+        ext = pt.concatenate([unit, pt.as_tensor_variable(layout.constants)])
+        for idx, rho in cov_pieces:
+            vi, vj = [], []
+            for k in idx:
+                matrix, i, j = layout.covariances[k]
+                cols = layout.shapes[matrix][1]
+                vi.append(layout.gather[matrix][i * cols + i])
+                vj.append(layout.gather[matrix][j * cols + j])
+            cov = rho * pt.sqrt(ext[np.array(vi)] * ext[np.array(vj)])
+            u = pt.set_subtensor(u[np.array(idx)], cov)
+    m = len(layout.structural)
+    s = pt.ones(m)
+    if not metric.factors:
+        return u, s
+    if metric.rescaled:
+        ks = np.array(list(metric.rescaled))
+        qs = np.array([metric.rescaled[k][0] for k in ks])
+        cs = np.array([metric.rescaled[k][1] for k in ks])
+        s = pt.set_subtensor(s[ks], u[qs] / cs)
+    if metric.flipped:
+        ks = np.array(list(metric.flipped))
+        qs = np.array([metric.flipped[k] for k in ks])
+        s = pt.set_subtensor(s[ks], pt.switch(u[qs] >= 0, 1.0, -1.0))
+    eta = {v: i for i, v in enumerate(layout.structural)}
+    factors = metric.factors
+    idx, mult_num, mult_den = [], [], []  # theta_q = u_q * prod(s[num]) / prod(s[den])
+    for q, p in enumerate(layout.params):
+        if p.kind == "loading" and eta[p.lhs] in factors:
+            idx.append(q), mult_num.append([]), mult_den.append([eta[p.lhs]])
+        elif p.kind == "regression" and (eta[p.lhs] in factors or eta[p.rhs] in factors):
+            idx.append(q), mult_num.append([eta[p.lhs]]), mult_den.append([eta[p.rhs]])
+        elif p.matrix == "psi" and p.kind == "covariance" and (
+                eta[p.lhs] in factors or eta[p.rhs] in factors):
+            idx.append(q), mult_num.append([eta[p.lhs], eta[p.rhs]]), mult_den.append([])
+        elif p.matrix == "alpha" and p.lhs in eta and eta[p.lhs] in factors:
+            idx.append(q), mult_num.append([eta[p.lhs]]), mult_den.append([])
+    theta = u
+    if idx:
+        num = pt.stack([pt.prod(s[np.array(n)]) if n else pt.constant(1.0) for n in mult_num])
+        den = pt.stack([pt.prod(s[np.array(d)]) if d else pt.constant(1.0) for d in mult_den])
+        theta = pt.set_subtensor(theta[np.array(idx)], u[np.array(idx)] * num / den)
+    if metric.rescaled:
+        ks = np.array(list(metric.rescaled))
+        qs = np.array([metric.rescaled[k][0] for k in ks])
+        theta = pt.set_subtensor(theta[qs], s[ks] ** 2)
+    return theta, s
 
 
 def covariance_blocks(layout: Layout) -> list[tuple[str, list[int]]]:
@@ -330,3 +555,92 @@ def _distribution(pm, name: str, family: str, args: np.ndarray, size: int, bound
         lower = args[0] if not bounded else np.maximum(args[0], 0.0)
         return pm.Uniform(name, lower=lower, upper=args[1], shape=size)
     raise ModelError(f"unsupported prior family {family!r}")  # pragma: no cover
+
+
+def _ordinal_setup(spec: ModelSpec, layout: Layout, frame: pd.DataFrame):
+    from connective.bayes.ordinal import code_items
+
+    plain = [v for v in layout.observed if v not in
+             {i for items in spec.indicators.values() for i in items}]
+    if plain:
+        raise ModelError(f"{spec.source}: the ordinal likelihood needs every observed variable "
+                         f"to be an item of a factor; {', '.join(plain)} enter the structural "
+                         "model directly. Give each a single-item factor (F =~ x) or use "
+                         "--likelihood normal")
+    covs = [p.name for p in layout.params if p.kind == "covariance" and p.matrix == "theta"]
+    if covs:
+        raise ModelError(f"{spec.source}: residual covariances between items ({', '.join(covs)})"
+                         " are not supported by the ordinal likelihood; drop them or use "
+                         "--likelihood normal")
+    return code_items(frame, list(layout.observed))
+
+
+def _ordinal_likelihood(pm, pt, layout: Layout, odata, theta, scales, initvals: dict,
+                        used: dict, frame: pd.DataFrame) -> None:
+    """Cutpoints, non-centred factor scores and the ordered-probit answers (in the model
+    context). Factor scores live in the sampled (std_lv) metric, so the likelihood is smooth
+    where a factor's sign flips."""
+    from connective.bayes.matrices import model_matrices, structural_inverse
+    from connective.bayes.ordinal import CUTPOINT_SD, answer_logp
+
+    m = len(layout.structural)
+    mats = model_matrices(layout, theta)
+    A = structural_inverse(layout, mats["beta"])
+    # loadings of the std-metric disturbances: Lambda (I - B)^-1 diag(s)
+    M = mats["lambda"] @ A * scales[None, :]
+    psi_std = mats["psi"] / (scales[:, None] * scales[None, :])
+    if any(matrix == "psi" for matrix, _, _ in layout.covariances.values()):
+        L = pt.linalg.cholesky(psi_std)
+    else:
+        L = pt.diag(pt.sqrt(pt.diagonal(psi_std)))
+    mu0 = mats["lambda"] @ (A @ mats["alpha"]) + mats["nu"]
+    # starting factor scores: standardised mean scores of each factor's items
+    Y = frame[list(layout.observed)].apply(pd.to_numeric, errors="coerce")
+    z0 = np.zeros((odata.n, m))
+    for k, v in enumerate(layout.structural):
+        cols = [layout.observed[i] for i in range(len(layout.observed))
+                if layout.cell_source("lambda", i, k) != ("fixed", 0.0)]
+        score = Y[cols].mean(axis=1).to_numpy()
+        score = np.where(np.isnan(score), np.nanmean(score), score)
+        z0[:, k] = (score - score.mean()) / (score.std() or 1.0)
+    z = pm.Normal("z", 0.0, 1.0, dims=("respondent", "structural"))
+    pm.modelcontext(None).set_initval(z, z0)
+    initvals["z"] = z0
+    w = z @ L.T  # (n, m)
+    rows, items = odata.rows, odata.items
+    ystar = (M[items] * w[rows]).sum(axis=-1) + mu0[items]
+    # cutpoints: one ordered vector per item, items grouped by their number of categories
+    big = 1e4
+    ncat = odata.n_categories
+    starts = odata.start_cutpoints(scale=float(np.sqrt(1.0 + ORDINAL_ITEM_SCALE ** 2 / 2)))
+    kmax = int(ncat.max())
+    lower = pt.zeros((len(ncat), kmax))
+    upper = pt.zeros((len(ncat), kmax))
+    flat = [None] * len(ncat)
+    for K in sorted(set(ncat.tolist())):
+        js = np.flatnonzero(ncat == K)
+        name = "cutpoints" if len(set(ncat.tolist())) == 1 else f"cutpoints_{K}"
+        init = np.array([starts[j] for j in js])
+        cut = pm.Normal(name, 0.0, CUTPOINT_SD, shape=(len(js), K - 1),
+                        transform=pm.distributions.transforms.ordered)
+        pm.modelcontext(None).set_initval(cut, init)
+        initvals[name] = init
+        lo = pt.concatenate([pt.fill(cut[:, :1], -big), cut], axis=1)
+        hi = pt.concatenate([cut, pt.fill(cut[:, :1], big)], axis=1)
+        if K < kmax:
+            pad = pt.zeros((len(js), kmax - K))
+            lo, hi = pt.concatenate([lo, pad], axis=1), pt.concatenate([hi, pad], axis=1)
+        lower = pt.set_subtensor(lower[js], lo)
+        upper = pt.set_subtensor(upper[js], hi)
+        for r, j in enumerate(js):
+            flat[j] = cut[r]
+    pm.Deterministic("thresholds", pt.concatenate(flat), dims="threshold")
+    for v, cats in zip(odata.variables, odata.categories):
+        for t in range(len(cats) - 1):
+            used[f"{v}|t{t + 1}"] = f"normal(0, {CUTPOINT_SD:g}) ordered"
+    codes = pm.Data("answer_codes", odata.codes.astype("int64"))
+    lp = answer_logp(pt, odata, ystar, lower[items, codes], upper[items, codes])
+    per_respondent = pt.zeros(odata.n)
+    per_respondent = pt.inc_subtensor(per_respondent[rows], lp)
+    pm.Deterministic("loglik_respondent", per_respondent, dims="respondent")
+    pm.Potential("loglik", lp.sum())

@@ -57,7 +57,13 @@ def augment(idata, bm: BayesModel, *, seed: int | None = None, label: dict | Non
         coords={**lead, "structural": list(layout.structural)})
     fx = compute_effects(bm.spec, draws)
     idata.posterior["effects"] = fx.transpose("chain", "draw", "effect")
-    ll = pointwise_loglik(bm.stats, mu, sigma)
+    ordinal = bm.likelihood == "ordinal"
+    if ordinal:  # conditional on the respondent's factor scores, summed over answered items
+        ll = idata.posterior["loglik_respondent"].transpose("chain", "draw", "respondent")
+        ll = ll.to_numpy()
+    else:
+        ll = pointwise_loglik(bm.stats, mu, sigma)
+    _tidy_posterior(idata)
     coords = {"chain": draws.chain, "draw": draws.draw,
               "respondent": np.arange(bm.stats.n)}
     ll_ds = xr.Dataset({"y": xr.DataArray(ll, dims=("chain", "draw", "respondent"),
@@ -68,7 +74,7 @@ def augment(idata, bm: BayesModel, *, seed: int | None = None, label: dict | Non
             del idata.log_likelihood
         idata.add_groups({"log_likelihood": ll_ds})
     attrs = {"likelihood": bm.likelihood}
-    if bm.stats.complete:
+    if bm.stats.complete and not ordinal:
         rng = np.random.default_rng(None if seed is None else seed + 7919)
         value, obs, rep = ppp(bm.stats, mu, sigma, rng)
         disc = xr.Dataset({"chisq_obs": (("chain", "draw"), obs),
@@ -90,6 +96,29 @@ def augment(idata, bm: BayesModel, *, seed: int | None = None, label: dict | Non
         attrs["settings"] = json.dumps(label.get("settings", {}), default=str)
     idata.posterior.attrs.update(attrs)
     return idata
+
+
+#: posterior variables that stay in the posterior group; the sampler's own variables (on
+#: their sampling scales) move to the ``sampled`` group, the ordinal model's factor scores
+#: (respondents x factors per draw) are not kept
+KEEP = ("parameters", "thresholds", "std_all", "sd_observed", "sd_structural", "effects")
+
+
+def _tidy_posterior(idata) -> None:
+    post = idata.posterior
+    internal = [v for v in post.data_vars if v not in KEEP]
+    moved = post[[v for v in internal if v not in ("z", "loglik_respondent")]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if "sampled" in idata.groups():
+            del idata.sampled
+        if moved.data_vars:
+            idata.add_groups({"sampled": moved.drop_dims(
+                [d for d in moved.dims if d not in ("chain", "draw")
+                 and not any(d in moved[v].dims for v in moved.data_vars)])})
+    idata.posterior = post.drop_vars(internal).drop_dims(
+        [d for d in post.dims if d not in ("chain", "draw")
+         and not any(d in post[v].dims for v in KEEP if v in post)], errors="ignore")
 
 
 def _interval(x: np.ndarray, axis=(0, 1)) -> tuple[np.ndarray, np.ndarray]:
@@ -151,6 +180,17 @@ def parameter_table(idata, spec) -> pd.DataFrame:
         if name not in seen and name.endswith("~1"):
             rows.append({"lhs": name[:-2], "op": "~1", "rhs": "", "label": "",
                          **stats.loc[name].to_dict()})
+    if "thresholds" in idata.posterior:
+        th = idata.posterior["thresholds"].transpose("chain", "draw", "threshold")
+        t = th.to_numpy()
+        tlo, thi = _interval(t)
+        tdiag = _diagnostics(th, "threshold")
+        for i, name in enumerate(th.threshold.to_numpy()):
+            item, cut = str(name).split("|")
+            rows.append({"lhs": item, "op": "|", "rhs": cut, "label": "",
+                         "est": t[..., i].mean(), "se": t[..., i].std(ddof=1),
+                         "ci.lower": tlo[i], "ci.upper": thi[i], "std.all": np.nan,
+                         **tdiag.loc[name].to_dict()})
     out = pd.DataFrame(rows)
     _fill_fixed_std(out, idata, spec)
     fx = effects_table(idata)

@@ -72,7 +72,10 @@ def compile_model(bm: BayesModel):
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            bm.compiled = nutpie.compile_pymc_model(bm.model, initial_points=bm.initvals)
+            # every chain starts at the lavaan-like values, not jittered: a jittered start
+            # can land a chain in a poor local mode that it never leaves
+            bm.compiled = nutpie.compile_pymc_model(bm.model, initial_points=bm.initvals,
+                                                    jitter_rvs=set())
     return bm.compiled
 
 
@@ -126,6 +129,7 @@ def _sample_pymc(bm, draws, tune, chains, cores, seed, progress):
             warnings.simplefilter("ignore")
             idata = pm.sample(draws=draws, tune=tune, chains=chains, cores=cores,
                               random_seed=seed, initvals=bm.initvals, progressbar=progress,
+                              init="adapt_diag",
                               nuts_sampler="pymc", compute_convergence_checks=False)
     except SamplingError as exc:
         raise SamplerError(_init_advice(bm) + f" (PyMC: {exc})") from None
