@@ -1,13 +1,18 @@
-"""Benchmark of the Bayesian engine: compile time, sampling time (cold and warm), minimum
-bulk ESS, ESS per second and divergences, for the connective-action model (N = 194) and
-PoliticalDemocracy, with nutpie and (``--pymc``) PyMC's own NUTS.
+"""Benchmark of the Bayesian engine: build + compile time, sampling time (cold and warm),
+minimum bulk ESS, ESS per second and divergences, in one run, for
 
-Without ``--data`` the connective-action data are simulated with numpy from the model
-(standardised normal items: loadings 0.8, every path 0.4; clearly not real data).
+- the connective-action model on the bundled synthetic flagship survey (N = 194, 7-point
+  items), with the normal and the ordinal likelihood, and
+- PoliticalDemocracy (../shared/benchmarks; blavaan's reference: 11.6 s, min n_eff 875,
+  about 75 effective draws per second),
 
-    python scripts/benchmark_bayes.py                    # 4 chains x 1000 draws
-    python scripts/benchmark_bayes.py --seeds 10         # convergence over 10 seeds (warm)
-    python scripts/benchmark_bayes.py --pymc             # also PyMC's NUTS
+each with nutpie and with PyMC's own NUTS. Targets (issue [3/6], 4 chains x 1,000 draws on
+this 2-core machine): normal under 20 s cold and 8 s warm, 0 divergences, min bulk ESS >=
+1,000; ordinal under 2 minutes with min bulk ESS >= 400; at least 150 ESS/s on
+PoliticalDemocracy (twice blavaan's).
+
+    python scripts/benchmark_bayes.py                      # everything, 2 seeds per line
+    python scripts/benchmark_bayes.py --seeds 10 --only normal --samplers nutpie
 """
 
 from __future__ import annotations
@@ -17,11 +22,11 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 warnings.filterwarnings("ignore")
 
+#: the lavaan tutorial's model (../shared/benchmarks/REFERENCE.md, SEM 1)
 POLDEM = """
 ind60 =~ x1 + x2 + x3
 dem60 =~ y1 + y2 + y3 + y4
@@ -35,31 +40,12 @@ y4 ~~ y8
 y6 ~~ y8
 """
 
-
-def simulate(spec, n: int, seed: int, loading: float = 0.8, path: float = 0.4) -> pd.DataFrame:
-    """Standardised normal items from the model: factors with unit total variance where
-    possible, loadings ``loading``, every structural path ``path``."""
-    rng = np.random.default_rng(seed)
-    eta = list(spec.structural)
-    scores: dict[str, np.ndarray] = {}
-    for v in eta:  # topological order
-        preds = [s for s, t in spec.paths if t == v]
-        lin = sum(path * scores[s] for s in preds) if preds else 0.0
-        explained = np.var(lin) if preds else 0.0
-        scores[v] = lin + rng.normal(scale=np.sqrt(max(1 - explained, 0.2)), size=n)
-    cols = {}
-    for c, items in spec.indicators.items():
-        for item in items:
-            cols[item] = loading * scores[c] + rng.normal(scale=np.sqrt(1 - loading**2), size=n)
-    return pd.DataFrame(cols)
-
-
-def run_case(name, spec, frame, args, sampler):
+def run_case(name, spec, frame, args, sampler, likelihood):
     from connective.bayes import build_model, compile_model, sample
     from connective.bayes.results import summary
 
     t0 = time.perf_counter()
-    bm = build_model(spec, frame)
+    bm = build_model(spec, frame, likelihood=likelihood)
     build = time.perf_counter() - t0
     compile_s = 0.0
     if sampler == "nutpie":
@@ -75,14 +61,14 @@ def run_case(name, spec, frame, args, sampler):
         wall = time.perf_counter() - t0
         s = summary(idata)
         cold = build + compile_s + wall if i == 0 else None
-        rows.append(dict(case=name, sampler=sampler, seed=seed, run="cold" if i == 0 else "warm",
+        rows.append(dict(case=name, likelihood=likelihood, sampler=sampler, seed=seed, run="cold" if i == 0 else "warm",
                          wall_s=round(cold if cold is not None else wall, 2),
                          sample_s=round(wall, 2), compile_s=round(compile_s, 2) if i == 0 else 0,
                          min_ess_bulk=round(s["min_ess_bulk"]),
                          ess_per_s=round(s["min_ess_bulk"] / wall, 1),
                          max_r_hat=round(s["max_r_hat"], 4), divergences=s["divergences"]))
         r = rows[-1]
-        print(f"  {name} {sampler} seed {seed} {r['run']}: {r['wall_s']} s, min ESS "
+        print(f"  {name} {likelihood} {sampler} seed {seed} {r['run']}: {r['wall_s']} s, min ESS "
               f"{r['min_ess_bulk']}, {r['ess_per_s']} ESS/s, R-hat {r['max_r_hat']}, "
               f"{r['divergences']} divergences", flush=True)
     return rows
@@ -91,40 +77,46 @@ def run_case(name, spec, frame, args, sampler):
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", help="connective-action survey (default: simulated, N=194)")
-    parser.add_argument("--n", type=int, default=194)
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--tune", type=int, default=1000)
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--seeds", type=int, default=2,
                         help="number of seeds (the first run is cold, the rest warm)")
-    parser.add_argument("--pymc", action="store_true", help="also PyMC's NUTS (C backend)")
+    parser.add_argument("--samplers", nargs="+", default=["nutpie", "pymc"],
+                        choices=["nutpie", "pymc"])
+    parser.add_argument("--only", nargs="+", default=["normal", "ordinal", "poldem"],
+                        choices=["normal", "ordinal", "poldem"],
+                        help="which lines: flagship normal, flagship ordinal, PoliticalDemocracy")
     parser.add_argument("--benchmarks", default=str(Path(__file__).resolve().parents[2]
                                                     / "shared" / "benchmarks"))
     args = parser.parse_args(argv)
 
-    from connective.resources import model_path
+    from connective.data.readers import read_survey
+    from connective.resources import flagship_data_path, model_path
     from connective.spec import parse_model, read_model
 
     spec = read_model(model_path("connective_action"))
-    frame = pd.read_csv(args.data) if args.data else simulate(spec, args.n, seed=194)
-    cases = [("connective_action" + ("" if args.data else " (simulated)"), spec, frame)]
+    flagship = read_survey(flagship_data_path()).frame[list(spec.observed)]
+    cases = [(f"connective_action (synthetic flagship, N={len(flagship)})", spec, flagship, lik)
+             for lik in ("normal", "ordinal") if lik in args.only]
     pd_file = Path(args.benchmarks) / "data" / "PoliticalDemocracy.csv"
-    if pd_file.is_file():
-        cases.append(("PoliticalDemocracy", parse_model(POLDEM), pd.read_csv(pd_file)))
-    samplers = ["nutpie"] + (["pymc"] if args.pymc else [])
+    if "poldem" in args.only:
+        if not pd_file.is_file():
+            raise SystemExit(f"{pd_file} not found; pass --benchmarks or leave out poldem")
+        cases.append(("PoliticalDemocracy", parse_model(POLDEM, source="PoliticalDemocracy"),
+                      pd.read_csv(pd_file), "normal"))
     print(f"{args.chains} chains x {args.draws} draws (+{args.tune} tuning)")
     rows = []
-    for sampler in samplers:
-        for name, sp, fr in cases:
-            rows += run_case(name, sp, fr, args, sampler)
+    for sampler in args.samplers:
+        for name, sp, fr, lik in cases:
+            rows += run_case(name, sp, fr, args, sampler, lik)
     table = pd.DataFrame(rows)
     print("\nevery run (wall_s of a cold run = build + compile + sampling):")
     print(table.to_string(index=False))
-    print("\nsummary by case and sampler (warm runs):")
+    print("\nsummary by case, likelihood and sampler (warm runs):")
     warm = table[table["run"] == "warm"]
-    print(warm.groupby(["case", "sampler"]).agg(
+    print(warm.groupby(["case", "likelihood", "sampler"]).agg(
         runs=("seed", "size"), max_r_hat=("max_r_hat", "max"),
         min_ess_bulk=("min_ess_bulk", "min"), divergences=("divergences", "sum"),
         median_sample_s=("sample_s", "median"), median_ess_per_s=("ess_per_s", "median"))

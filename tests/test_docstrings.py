@@ -14,7 +14,8 @@ MODULES = ["connective.errors", "connective.io", "connective.provenance", "conne
            "connective.data.population", "connective.data.simulate", "connective.mediation", "connective.diagnostics",
            "connective.report.diagram", "connective.report.document",
            "connective.studies.design", "connective.studies.store", "connective.studies.metrics",
-           "connective.studies.methods", "connective.studies.sbc"]
+           "connective.studies.methods", "connective.studies.sbc",
+           "connective.bayes.priors", "connective.bayes.model"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -27,7 +27,7 @@ def test_previously_collapsed_seed_converges():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", ["connective_action", "PoliticalDemocracy"])
-def test_ten_seeds_in_a_row(case, benchmarks, poldem_model):
+def test_ten_seeds_in_a_row(case, benchmarks, political_democracy_model):
     """10 seeds, 4 chains x 1,000 draws, one compiled model: R-hat <= 1.01, bulk ESS >= 400,
     no divergences in every run (the issue's convergence criterion)."""
     from connective.bayes import build_model, sample
@@ -37,7 +37,7 @@ def test_ten_seeds_in_a_row(case, benchmarks, poldem_model):
     if case == "connective_action":
         spec, frame = _flagship()
     else:
-        spec = parse_model(poldem_model)
+        spec = parse_model(political_democracy_model)
         frame = pd.read_csv(benchmarks / "data" / "PoliticalDemocracy.csv")
     bm = build_model(spec, frame)
     bad = []

@@ -20,9 +20,9 @@ regression t on s    ``normal(0, 2.5 * s_t / s_s)``
 residual variance    on the standard deviation: ``halfnormal(s_j)`` (items) or
                      ``halfnormal(s_k)`` (factors and observed structural variables)
 covariance           scale times correlation: the correlation ``r`` has ``(r + 1) / 2 ~
-                     beta(1, 1)`` (uniform on -1..1, as blavaan); a block of three or more
-                     variables whose covariances are all free gets ``lkj(1)`` instead, which
-                     keeps the block positive definite
+                     beta(1, 1)`` (uniform on -1..1, as blavaan); a draw is kept when the
+                     implied covariance is positive definite, and the share of draws whose
+                     residual block of three or more variables is not is reported
 intercept            ``normal(mean_j, 10 * s_j)`` (practically flat)
 ===================  ====================================================================
 

@@ -21,7 +21,7 @@ import xarray as xr
 
 from connective.bayes.likelihood import pointwise_loglik, ppp
 from connective.bayes.matrices import implied_moments, standardized
-from connective.bayes.model import BayesModel
+from connective.bayes.model import BayesModel, improper_share
 from connective.effects import compute_effects
 from connective.io import atomic_path, atomic_write_csv, atomic_write_json
 
@@ -84,6 +84,14 @@ def augment(idata, bm: BayesModel, *, seed: int | None = None, label: dict | Non
             warnings.simplefilter("ignore")
             idata.add_groups({"discrepancy": disc})
         attrs["ppp"] = value
+    improper = improper_share(layout, theta)
+    if any(improper.values()):
+        worst = max(improper, key=improper.get)
+        warnings.warn(f"{improper[worst]:.1%} of the draws have a (residual) covariance matrix "
+                      f"of {worst} that is not positive definite (a Heywood-type case, as "
+                      "lavaan warns); the likelihood stays proper, but check those "
+                      "covariances or drop one of them", UserWarning, stacklevel=2)
+    attrs["improper_blocks"] = json.dumps(improper)
     attrs["priors"] = json.dumps(bm.priors)
     attrs["observed"] = json.dumps(list(layout.observed))
     if label:
@@ -263,6 +271,7 @@ def summary(idata) -> dict:
            "min_ess_tail": float(par["ess_tail"].min()),
            "ppp": post.attrs.get("ppp"),
            "likelihood": post.attrs.get("likelihood"),
+           "improper_blocks": json.loads(post.attrs.get("improper_blocks", "{}")),
            "converged": bool(par["r_hat"].max() <= 1.01 and (div or 0) == 0)}
     if "connective" in post.attrs:
         out["run"] = json.loads(post.attrs["connective"])
