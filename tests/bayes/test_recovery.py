@@ -77,8 +77,3 @@ def test_normal_likelihood_recovers_paths_and_indirect_effects(normal_fits):
     ratio = _check_recovery(normal_fits)
     # the chains of interest are among the checked quantities
     assert {"OCA~EFF", "CE -> EFF -> OCA", "CI -> CID -> OCA", "IS -> CE -> EFF -> OCA"} <= set(ratio)
-
-
-@pytest.mark.slow
-def test_ordinal_likelihood_recovers_paths_and_indirect_effects():
-    _check_recovery({n: _fit(n, "ordinal", seed=22) for n in (194, 1000)})
