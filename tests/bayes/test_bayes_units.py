@@ -155,3 +155,36 @@ def test_model_logp_finite_at_start_and_composites_rejected():
     with pytest.raises(ModelError, match="composite"):
         build_model(parse_model("F <~ x1 + x2 + x3\nG =~ x4 + x5 + x6\nG ~ F"), _frame())
     assert isinstance(ModelError("x"), ConnectiveError)
+
+
+def test_with_data_restarts_the_chains_from_the_new_data():
+    """A compiled model reused on new data starts its chains at values computed from those
+    data (the same as a model built on them), not at the first data set's."""
+    from pymc.initial_point import make_initial_point_fn
+
+    from connective.bayes import build_model, compile_model, sample, with_data
+
+    spec = parse_model("M ~ X\nY ~ M + X")
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=120)
+    m = 0.5 * x + rng.normal(size=120)
+    first = pd.DataFrame({"X": x, "M": m, "Y": 0.4 * m + rng.normal(size=120)})
+    second = first * 10.0 + 50.0  # same shape, another scale and location
+    bm = build_model(spec, first)
+    compile_model(bm)
+    before = bm.compiled.initial_point_func(0)
+    with_data(bm, second)
+    fresh = build_model(spec, second)
+    point = make_initial_point_fn(model=fresh.model, overrides=fresh.initvals, jitter_rvs=set(),
+                                  return_transformed=True)(0)
+    expected = np.concatenate([np.ravel(point[fresh.model.rvs_to_values[v].name])
+                               for v in fresh.model.free_RVs])
+    np.testing.assert_allclose(bm.compiled.initial_point_func(0), expected)
+    assert not np.allclose(before, expected)
+    idata = sample(bm, draws=300, tune=300, chains=2, seed=3, progress=False)
+    intercepts = idata.posterior["parameters"].sel(param=["X~1"]).mean().item()
+    assert intercepts == pytest.approx(second["X"].mean(), abs=2.0)
+    gaps = second.copy()
+    gaps.loc[:2, "X"] = np.nan
+    with pytest.raises(ConnectiveError, match="other missingness patterns"):
+        with_data(bm, gaps)

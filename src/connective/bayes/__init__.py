@@ -53,9 +53,7 @@ def fit(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "normal",
     if model is None:
         model = build_model(spec, frame, likelihood=likelihood, priors=priors)
     else:
-        from connective.bayes.likelihood import sufficient_statistics
-
-        with_data(model, sufficient_statistics(frame, model.layout.observed))
+        with_data(model, frame)
     times["build"] = time.perf_counter() - t0
     if sampler == "nutpie":
         t0 = time.perf_counter()

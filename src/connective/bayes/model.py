@@ -300,11 +300,17 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
 
     # -- starting values (lavaan-like: half of each variance is error) ----------------------
     start = {}
+    item_corr = frame[list(layout.observed)].apply(pd.to_numeric, errors="coerce").corr()
     for k, p in enumerate(layout.params):
         if p.kind == "loading":
             ratio = sd[p.rhs] / sampled_scale[p.lhs]
             in_std = spec.std_lv or layout.structural.index(p.lhs) in metric.factors
-            start[k] = ratio * np.sqrt(0.5) if in_std else ratio
+            # on the side of zero the data point to: a loading started with the wrong sign
+            # cannot cross zero and leaves the chain in a collapsed mode (factor variance
+            # near 0), as simulation-based calibration with negative loadings showed
+            first = spec.indicators[p.lhs][0]
+            sign = -1.0 if p.rhs != first and item_corr.at[first, p.rhs] < 0 else 1.0
+            start[k] = sign * (ratio * np.sqrt(0.5) if in_std else ratio)
         elif p.kind == "regression":
             start[k] = 0.0
         elif p.kind == "variance":

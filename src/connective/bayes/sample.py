@@ -15,6 +15,7 @@ Example
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import warnings
 
@@ -79,10 +80,26 @@ def compile_model(bm: BayesModel):
     return bm.compiled
 
 
-def with_data(bm: BayesModel, stats) -> None:
-    """Point ``bm`` (and its compiled model) at new data of the same shape and missingness
-    patterns, without recompiling: ``stats`` from
-    :func:`~connective.bayes.likelihood.sufficient_statistics`."""
+def with_data(bm: BayesModel, frame) -> None:
+    """Point ``bm`` (and its compiled model) at the survey ``frame``: new data of the same
+    shape and missingness patterns, without recompiling. The priors stay as built; the
+    chains' starting values are recomputed from ``frame`` (lavaan-like, as
+    :func:`~connective.bayes.model.build_model` does), because starting from values that
+    fit the first data set left chains in a collapsed mode (factor variance near 0) in 9 of
+    15 simulation-based-calibration data sets, against 2 of 15 started near the truth.
+
+    Example
+    -------
+    >>> with_data(bm, next_frame)  # doctest: +SKIP
+    >>> idata = sample(bm, seed=2)  # doctest: +SKIP
+    """
+    from connective.bayes.likelihood import sufficient_statistics
+    from connective.bayes.model import build_model
+
+    if bm.likelihood != "normal":
+        raise ConnectiveError(f"a compiled {bm.likelihood} model cannot be reused on new data; "
+                              "build a new model for them")
+    stats = sufficient_statistics(frame, bm.layout.observed)
     if len(stats.patterns) != len(bm.stats.patterns) or any(
             not np.array_equal(a.columns, b.columns) for a, b in zip(stats.patterns, bm.stats.patterns)):
         raise ConnectiveError("the new data have other missingness patterns than the data the "
@@ -99,9 +116,37 @@ def with_data(bm: BayesModel, stats) -> None:
 
     with bm.model:
         pm.set_data(updates)
+    # the same spec and options give the same variables; only their starting values change
+    fresh = build_model(bm.spec, frame, likelihood=bm.likelihood,
+                        priors=bm.options.get("priors") or None,
+                        reparameterize=bool(bm.metric and bm.metric.factors))
+    if fresh.initvals.keys() != bm.initvals.keys():  # pragma: no cover -- a bug, not input
+        raise ConnectiveError("internal error: the rebuilt model has other variables")
+    bm.initvals = fresh.initvals
     if bm.compiled is not None:
-        bm.compiled = bm.compiled.with_data(**updates)
+        bm.compiled = dataclasses.replace(bm.compiled.with_data(**updates),
+                                          initial_point_func=_initial_point_func(bm))
     bm.stats = stats
+
+
+def _initial_point_func(bm: BayesModel):
+    """nutpie's starting-point function for ``bm.initvals``: seed -> the flat vector of the
+    transformed free variables, in the model's order (as nutpie lays them out), no jitter."""
+    import threading
+
+    from pymc.initial_point import make_initial_point_fn
+
+    point = make_initial_point_fn(model=bm.model, overrides=bm.initvals, jitter_rvs=set(),
+                                  return_transformed=True)
+    names = [bm.model.rvs_to_values[v].name for v in bm.model.free_RVs]
+    lock = threading.Lock()  # chains ask for their starting points from several threads
+
+    def flat(seed=None):
+        with lock:
+            values = point(seed)
+        return np.concatenate([np.asarray(values[n], dtype="float64").ravel() for n in names])
+
+    return flat
 
 
 def single_threaded_blas():

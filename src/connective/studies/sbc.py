@@ -120,7 +120,6 @@ def run_sbc(spec: ModelSpec, *, n: int = 194, iterations: int = 100, draws: int 
     import pymc as pm
 
     from connective.bayes import build_model, sample, with_data
-    from connective.bayes.likelihood import sufficient_statistics
     from connective.bayes.matrices import implied_moments
     from connective.data.simulate import simulate
 
@@ -142,7 +141,7 @@ def run_sbc(spec: ModelSpec, *, n: int = 194, iterations: int = 100, draws: int 
         mu, sigma = implied_moments(bm.layout, theta)
         x = rng.multivariate_normal(mu, sigma, size=n, method="eigh")
         try:
-            with_data(bm, sufficient_statistics(pd.DataFrame(x, columns=observed), observed))
+            with_data(bm, pd.DataFrame(x, columns=observed))
             idata = sample(bm, draws=draws, tune=tune, chains=chains, cores=1,
                            seed=int(rng.integers(2**31)), progress=False)
         except Exception as exc:  # noqa: BLE001 -- a failed fit is counted, not hidden
