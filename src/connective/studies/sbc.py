@@ -7,7 +7,10 @@ an ECDF of the ranks that leaves its band.
 
 The band is simultaneous: the 95% quantile of the largest |ECDF - uniform| distance over many
 sets of truly uniform ranks of the same size, so one look at all rank positions keeps a 5%
-false-alarm rate per parameter.
+false-alarm rate per parameter. With K parameters, about 5% of K leave that band by chance
+(2.4 of SIMCA's 47), so the verdict uses the family-wise band as well: the 1 - 0.05/K
+quantile (Bonferroni over parameters), which every parameter of a calibrated engine stays
+inside with probability at least 95%.
 
 Example
 -------
@@ -50,6 +53,22 @@ def ecdf_band(n_iter: int, n_post: int, *, prob: float = 0.95, n_sim: int = 2000
     return float(np.quantile(ecdf_distance(sims, n_post), prob))
 
 
+def family_band(n_iter: int, n_post: int, n_params: int, *, prob: float = 0.95,
+                seed: int = 0) -> float:
+    """The band that all ``n_params`` uniform rank ECDFs stay inside together with
+    probability ``prob`` (Bonferroni: each at ``1 - (1 - prob) / n_params``).
+
+    Example
+    -------
+    >>> family_band(100, 101, 40, seed=1) > ecdf_band(100, 101, seed=1)
+    True
+    """
+    level = 1 - (1 - prob) / max(n_params, 1)
+    # enough uniform sets that the far quantile rests on about 20 of them
+    n_sim = max(2000, int(20 / (1 - level)))
+    return ecdf_band(n_iter, n_post, prob=level, n_sim=n_sim, seed=seed)
+
+
 @dataclass
 class SBCResult:
     """Ranks (iterations x parameters), their number of posterior draws, and the verdict."""
@@ -59,6 +78,7 @@ class SBCResult:
     band: float
     seconds: float
     failures: list[str] = field(default_factory=list)
+    family_band: float | None = None  # the family-wise (Bonferroni) band; see the module text
 
     @property
     def distance(self) -> pd.Series:
@@ -67,16 +87,30 @@ class SBCResult:
 
     @property
     def outside(self) -> list[str]:
-        """Parameters whose rank ECDF leaves the 95% band."""
+        """Parameters whose rank ECDF leaves the per-parameter 95% band."""
         return [p for p, d in self.distance.items() if d > self.band]
+
+    @property
+    def departures(self) -> list[str]:
+        """Parameters whose rank ECDF leaves the family-wise band: departures from
+        uniformity that chance over many parameters does not explain."""
+        band = self.band if self.family_band is None else self.family_band
+        return [p for p, d in self.distance.items() if d > band]
 
     def text(self) -> str:
         d = self.distance
+        k = len(d)
+        family = self.band if self.family_band is None else self.family_band
         lines = [f"SBC: {len(self.ranks)} iterations, {self.n_post} posterior draws each, "
                  f"{len(self.failures)} failed fits, {self.seconds:.0f} s",
-                 f"  largest ECDF distance {d.max():.3f} ({d.idxmax()}); 95% band {self.band:.3f}",
-                 "  " + ("every parameter inside its band: no departure from uniformity"
-                         if not self.outside else f"OUTSIDE the band: {', '.join(self.outside)}")]
+                 f"  largest ECDF distance {d.max():.3f} ({d.idxmax()}); per-parameter 95% band "
+                 f"{self.band:.3f}, family-wise band over {k} parameters {family:.3f}",
+                 f"  outside the per-parameter band: {len(self.outside)} of {k} "
+                 f"({0.05 * k:.1f} expected by chance)"
+                 + (f": {', '.join(self.outside)}" if self.outside else ""),
+                 "  " + ("every parameter inside the family-wise band: no departure from "
+                         "uniformity" if not self.departures else
+                         f"DEPARTURE from uniformity: {', '.join(self.departures)}")]
         return "\n".join(lines)
 
     def plot(self):
@@ -98,11 +132,15 @@ class SBCResult:
             ax.plot(grid / self.n_post, ecdf - grid / self.n_post, lw=1,
                     color="#c0392b" if col in self.outside else "#1b5e9a")
             ax.axhspan(-self.band, self.band, color="grey", alpha=0.2)
+            if self.family_band is not None:
+                for sign in (-1, 1):
+                    ax.axhline(sign * self.family_band, color="grey", lw=0.6, ls="--")
             ax.axhline(0, color="grey", lw=0.6)
             ax.set_title(col, fontsize=7)
         for ax in axes.ravel()[len(cols):]:
             ax.axis("off")
-        fig.suptitle("SBC: ECDF of ranks minus uniform, with 95% simultaneous band", fontsize=9)
+        fig.suptitle("SBC: ECDF of ranks minus uniform, with the 95% band per parameter (grey) "
+                     "and the family-wise band (dashed)", fontsize=9)
         fig.tight_layout()
         return fig
 
@@ -158,4 +196,5 @@ def run_sbc(spec: ModelSpec, *, n: int = 194, iterations: int = 100, draws: int 
         sys.stderr.write("\n")
     table = pd.DataFrame(ranks, columns=names).dropna(how="all")
     return SBCResult(ranks=table, n_post=n_post + 1, band=ecdf_band(len(table), n_post + 1),
+                     family_band=family_band(len(table), n_post + 1, len(names)),
                      seconds=time.perf_counter() - start, failures=failures)
