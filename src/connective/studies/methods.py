@@ -56,10 +56,14 @@ def _bayes(spec: ModelSpec, frame: pd.DataFrame, *, seed: int, draws: int = 500,
     from connective.effects import compute_effects
     from connective.mediation import summarize_effects
 
+    # a compiled model serves new data of one shape: complete data, normal likelihood (the
+    # ordinal model's answers and the missingness patterns are built into it)
+    reusable = likelihood == "normal" and not frame.isna().any().any()
     key = (spec.text, likelihood, frame.shape, tuple(frame.columns))
     result = fit(spec, frame, likelihood=likelihood, draws=draws, tune=tune, chains=chains,
-                 cores=1, seed=seed, model=_COMPILED.get(key))
-    _COMPILED[key] = result.model
+                 cores=1, seed=seed, model=_COMPILED.get(key) if reusable else None)
+    if reusable:
+        _COMPILED[key] = result.model
     standardized = compute_effects(spec, result.idata.posterior["std_all"])
     table = summarize_effects(standardized, prob=level)
     table = table.rename(columns={"mean": "est", "eti_lower": "lower", "eti_upper": "upper"})
