@@ -93,13 +93,17 @@ def with_data(bm: BayesModel, frame) -> None:
     >>> with_data(bm, next_frame)  # doctest: +SKIP
     >>> idata = sample(bm, seed=2)  # doctest: +SKIP
     """
-    from connective.bayes.likelihood import sufficient_statistics
     from connective.bayes.model import build_model
 
     if bm.likelihood != "normal":
         raise ConnectiveError(f"a compiled {bm.likelihood} model cannot be reused on new data; "
                               "build a new model for them")
-    stats = sufficient_statistics(frame, bm.layout.observed)
+    # the same spec and options give the same variables; only their starting values change
+    # (building it also computes the data's sufficient statistics, used below)
+    fresh = build_model(bm.spec, frame, likelihood=bm.likelihood,
+                        priors=bm.options.get("priors") or None,
+                        reparameterize=bool(bm.metric and bm.metric.factors))
+    stats = fresh.stats
     if len(stats.patterns) != len(bm.stats.patterns) or any(
             not np.array_equal(a.columns, b.columns) for a, b in zip(stats.patterns, bm.stats.patterns)):
         raise ConnectiveError("the new data have other missingness patterns than the data the "
@@ -116,10 +120,6 @@ def with_data(bm: BayesModel, frame) -> None:
 
     with bm.model:
         pm.set_data(updates)
-    # the same spec and options give the same variables; only their starting values change
-    fresh = build_model(bm.spec, frame, likelihood=bm.likelihood,
-                        priors=bm.options.get("priors") or None,
-                        reparameterize=bool(bm.metric and bm.metric.factors))
     if fresh.initvals.keys() != bm.initvals.keys():  # pragma: no cover -- a bug, not input
         raise ConnectiveError("internal error: the rebuilt model has other variables")
     bm.initvals = fresh.initvals

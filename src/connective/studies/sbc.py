@@ -91,20 +91,23 @@ class SBCResult:
         return [p for p, d in self.distance.items() if d > self.band]
 
     @property
+    def verdict_band(self) -> float:
+        """The band of the verdict: the family-wise one when known, else the per-parameter one."""
+        return self.band if self.family_band is None else self.family_band
+
+    @property
     def departures(self) -> list[str]:
         """Parameters whose rank ECDF leaves the family-wise band: departures from
         uniformity that chance over many parameters does not explain."""
-        band = self.band if self.family_band is None else self.family_band
-        return [p for p, d in self.distance.items() if d > band]
+        return [p for p, d in self.distance.items() if d > self.verdict_band]
 
     def text(self) -> str:
         d = self.distance
         k = len(d)
-        family = self.band if self.family_band is None else self.family_band
         lines = [f"SBC: {len(self.ranks)} iterations, {self.n_post} posterior draws each, "
                  f"{len(self.failures)} failed fits, {self.seconds:.0f} s",
                  f"  largest ECDF distance {d.max():.3f} ({d.idxmax()}); per-parameter 95% band "
-                 f"{self.band:.3f}, family-wise band over {k} parameters {family:.3f}",
+                 f"{self.band:.3f}, family-wise band over {k} parameters {self.verdict_band:.3f}",
                  f"  outside the per-parameter band: {len(self.outside)} of {k} "
                  f"({0.05 * k:.1f} expected by chance)"
                  + (f": {', '.join(self.outside)}" if self.outside else ""),
