@@ -206,3 +206,136 @@ def compute_effects(spec: ModelSpec, values, *, kinds: tuple[str, ...] = EFFECT_
     return out.assign_coords(kind=("effect", table["kind"].tolist()),
                              source=("effect", table["source"].tolist()),
                              target=("effect", table["target"].tolist()))
+
+
+# -- population averages over groups ---------------------------------------------------------
+
+def effect_polynomials(spec: ModelSpec) -> dict[str, dict]:
+    """Every effect of :func:`effect_table` as a polynomial in parameter names (monomial:
+    sorted tuple of names -> coefficient); fixed parameters enter as numbers. Effects that
+    are not polynomials (a ``:=`` with a function, say) are left out.
+
+    Example
+    -------
+    >>> from connective.spec import parse_model
+    >>> polys = effect_polynomials(parse_model("M ~ a*X\\nY ~ b*M + cp*X"))
+    >>> polys["total X -> Y"]
+    {('Y~X',): 1.0, ('M~X', 'Y~M'): 1.0}
+    """
+    from connective.spec.expressions import NotPolynomial, expand_polynomial
+
+    free = set(spec.partable.loc[spec.partable["free"] > 0, "name"])
+
+    def symbol(name: str) -> dict:
+        if name in free:
+            return {(name,): 1.0}
+        return {(): float(parameter_value(spec, as_parameter_array({}), name))}
+
+    def product(path) -> dict:
+        out = {(): 1.0}
+        for a, b in zip(path[:-1], path[1:]):
+            term = symbol(f"{b}~{a}")
+            out = {tuple(sorted(m + n)): c * d for m, c in out.items() for n, d in term.items()}
+        return out
+
+    def add(p: dict, q: dict) -> dict:
+        out = dict(p)
+        for m, c in q.items():
+            out[m] = out.get(m, 0.0) + c
+        return out
+
+    table = effect_table(spec)
+    polys: dict[str, dict] = {}
+    indirect: dict[tuple, dict] = {}
+    for row in table.itertuples():
+        if row.kind in ("direct", "indirect"):
+            polys[row.effect] = product(row.path)
+            if row.kind == "indirect":
+                key = (row.source, row.target)
+                indirect[key] = add(indirect.get(key, {}), polys[row.effect])
+        elif row.kind == "total_indirect":
+            polys[row.effect] = indirect[(row.source, row.target)]
+        elif row.kind == "total":
+            key = (row.source, row.target)
+            direct = product((row.source, row.target)) if key in set(spec.paths) else {}
+            polys[row.effect] = add(direct, indirect.get(key, {}))
+    env = {label: symbol(names[0]) for label, names in spec.labels.items()}
+    for name, expr in spec.defined.items():
+        try:
+            env[name] = polys[name] = expand_polynomial(expr, env)
+        except NotPolynomial:
+            env[name] = {(name,): 1.0}  # unusable downstream; the effect itself is skipped
+    return polys
+
+
+def _gaussian_moment(monomial: tuple[int, ...], mean: np.ndarray, cov, memo: dict):
+    """E[x_i1 ... x_ik] for jointly normal x (Isserlis): mean (..., P), ``cov(i, j)`` a
+    function returning (..., ) arrays or None when the pair is uncorrelated."""
+    if not monomial:
+        return 1.0
+    if monomial in memo:
+        return memo[monomial]
+    first, rest = monomial[0], monomial[1:]
+    out = mean[..., first] * _gaussian_moment(rest, mean, cov, memo)
+    for j, other in enumerate(rest):
+        c = cov(first, other)
+        if c is not None:
+            out = out + c * _gaussian_moment(rest[:j] + rest[j + 1:], mean, cov, memo)
+    memo[monomial] = out
+    return out
+
+
+def population_effects(spec: ModelSpec, mean: xr.DataArray, cov: xr.DataArray) -> xr.DataArray:
+    """The population-average effects of a hierarchical model: each effect's expectation
+    over groups whose varying parameters are jointly normal with ``mean`` (dims: leading,
+    ``param``) and covariance ``cov`` (dims: leading, ``varying``, ``varying_``; parameters
+    not in it do not vary). For a product of two varying paths this is
+    ``mu_a mu_b + cov(a, b)``, not ``mu_a mu_b``; longer chains follow Isserlis' theorem.
+    Not valid for non-recursive models (their total effects are not polynomials).
+
+    Example
+    -------
+    >>> from connective.spec import parse_model
+    >>> spec = parse_model("M ~ a*X\\nY ~ b*M + cp*X")
+    >>> mean = as_parameter_array({"M~X": 0.5, "Y~M": 0.4, "Y~X": 0.1})
+    >>> cov = xr.DataArray([[0.04, 0.01], [0.01, 0.04]], dims=("varying", "varying_"),
+    ...                    coords={"varying": ["M~X", "Y~M"], "varying_": ["M~X", "Y~M"]})
+    >>> round(float(population_effects(spec, mean, cov).sel(effect="X -> M -> Y")), 6)
+    0.21
+    """
+    mean = as_parameter_array(mean)
+    lead = [d for d in mean.dims if d != "param"]
+    names = list(mean.indexes["param"])
+    pos = {n: i for i, n in enumerate(names)}
+    m = mean.transpose(*lead, "param").to_numpy()
+    varying = list(cov.indexes["varying"])
+    vpos = {n: i for i, n in enumerate(varying)}
+    C = cov.transpose(*lead, "varying", "varying_").to_numpy()
+
+    def covariance(i: int, j: int):
+        a, b = vpos.get(names[i]), vpos.get(names[j])
+        return None if a is None or b is None else C[..., a, b]
+
+    table = effect_table(spec)
+    polys = effect_polynomials(spec)
+    memo: dict = {}
+    shape = m.shape[:-1]
+    columns = []
+    for effect in table["effect"]:
+        poly = polys.get(effect)
+        total = np.full(shape, np.nan)
+        if poly is not None:
+            total = np.zeros(shape)
+            for monomial, coef in poly.items():
+                missing = [s for s in monomial if s not in pos]
+                if missing:
+                    raise ConnectiveError(f"no value for the free parameter {missing[0]!r}")
+                key = tuple(sorted(pos[s] for s in monomial))
+                total = total + coef * _gaussian_moment(key, m, covariance, memo)
+        columns.append(total)
+    coords = {d: mean.coords[d] for d in lead if d in mean.coords}
+    out = xr.DataArray(np.stack(columns, axis=-1), dims=(*lead, "effect"),
+                       coords={**coords, "effect": np.array(table["effect"], dtype=str)})
+    return out.assign_coords(kind=("effect", table["kind"].tolist()),
+                             source=("effect", table["source"].tolist()),
+                             target=("effect", table["target"].tolist()))

@@ -23,6 +23,8 @@ import time
 
 import pandas as pd
 
+from connective.bayes.groups import group_design
+from connective.bayes.matrices import build_layout
 from connective.bayes.model import BayesModel, build_model
 from connective.bayes.results import BayesFit, augment, effects_table, parameter_table
 from connective.bayes.sample import SamplerError, compile_model, sample, with_data
@@ -34,11 +36,19 @@ def fit(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "normal",
         draws: int = 1000, tune: int = 1000, chains: int = 4, cores: int | None = None,
         seed: int | None = None, sampler: str = "nutpie", priors: dict | None = None,
         progress: bool = False, data_source: str = "<data frame>", synthetic: bool = False,
-        model: BayesModel | None = None) -> BayesFit:
+        model: BayesModel | None = None, group: str | None = None,
+        vary: list[str] | None = None, group_covariance: str = "full",
+        invariance: str = "exact", group_predictor: str | None = None,
+        center: str = "none") -> BayesFit:
     """Build, sample and summarise: returns a :class:`BayesFit` whose InferenceData carries
     the parameters, std.all, every effect, the per-respondent log-likelihood, the PPP and the
     run's provenance. Pass ``model`` (from an earlier fit's ``.model``) to reuse a compiled
     model on new data of the same shape.
+
+    ``group`` names the column of the groups respondents are nested in and makes the model
+    hierarchical (see :mod:`connective.bayes.groups` for ``vary``, ``group_covariance``,
+    ``invariance``, ``group_predictor`` and ``center``): ``effects()`` are then population
+    averages, ``group_effects()`` each group's.
 
     Example
     -------
@@ -50,8 +60,15 @@ def fit(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "normal",
     """
     times = {}
     t0 = time.perf_counter()
+    fitted = frame
+    design = None
+    if group is not None and model is None:
+        design, fitted = group_design(frame, spec, build_layout(spec), group, vary=vary,
+                                      covariance=group_covariance, invariance=invariance,
+                                      predictor=group_predictor, center=center,
+                                      source=data_source)
     if model is None:
-        model = build_model(spec, frame, likelihood=likelihood, priors=priors)
+        model = build_model(spec, fitted, likelihood=likelihood, priors=priors, groups=design)
     else:
         with_data(model, frame)
     times["build"] = time.perf_counter() - t0
@@ -69,6 +86,8 @@ def fit(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "normal",
     settings = {"likelihood": likelihood, "draws": draws, "tune": tune, "chains": chains,
                 "sampler": idata.attrs.get("sampler", sampler), "std_lv": spec.std_lv,
                 "priors": model.priors}
+    if model.groups is not None:
+        settings["groups"] = model.groups.describe()
     label = run_label(model=spec.source, model_text=spec.text, data_source=data_source,
                       fingerprint=data_fingerprint(frame), seed=seed, synthetic=synthetic,
                       settings=settings)

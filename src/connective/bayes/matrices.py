@@ -70,6 +70,27 @@ class Layout:
     #: covariance parameter index -> (matrix, i, j) of the cell (variances on its diagonal)
     covariances: dict[int, tuple[str, int, int]] = field(default_factory=dict)
 
+    def with_intercepts(self, variables: list[str]) -> "Layout":
+        """A copy in which the intercepts of the structural ``variables`` (fixed at 0 in a
+        single-group model: latent means) are free parameters ``F~1``, appended after the
+        others. Hierarchical models use it for group-specific latent means.
+
+        Example
+        -------
+        >>> from connective.spec import parse_model
+        >>> layout = build_layout(parse_model("F =~ a + b + c")).with_intercepts(["F"])
+        >>> layout.names[-1], layout.n_params
+        ('F~1', 10)
+        """
+        K, extra = self.n_params, len(variables)
+        gather = {m: np.where(g >= K, g + extra, g) for m, g in self.gather.items()}
+        params = list(self.params)
+        for j, v in enumerate(variables):
+            gather["alpha"][self.structural.index(v)] = K + j
+            params.append(Parameter(f"{v}~1", v, "~1", "", "", "intercept", "alpha"))
+        return Layout(params, self.constants, gather, dict(self.shapes), list(self.observed),
+                      list(self.structural), dict(self.covariances))
+
     @property
     def recursive(self) -> bool:
         """Whether B is strictly lower triangular (no feedback loops)."""
@@ -235,13 +256,18 @@ def model_matrices(layout: Layout, theta) -> dict[str, object]:
         consts = np.broadcast_to(layout.constants, lead + layout.constants.shape)
         ext = np.concatenate([theta, consts], axis=-1)
     else:
-        lead = ()
-        ext = xp.concatenate([theta, xp.as_tensor_variable(layout.constants)])
+        # a vector, or a matrix of group-specific values (groups, n_params)
+        consts = xp.as_tensor_variable(layout.constants)
+        if theta.ndim == 2:
+            lead = (theta.shape[0],)
+            consts = xp.broadcast_to(consts, (theta.shape[0], len(layout.constants)))
+        else:
+            lead = ()
+        ext = xp.concatenate([theta, consts], axis=-1)
     out = {}
     for m in MATRICES:
         cells = ext[..., layout.gather[m]]
-        out[m] = cells.reshape(tuple(lead) + layout.shapes[m]) if xp is np else \
-            cells.reshape(layout.shapes[m])
+        out[m] = cells.reshape(tuple(lead) + layout.shapes[m])
     return out
 
 
@@ -272,11 +298,12 @@ def implied_moments(layout: Layout, theta, *, structural: bool = False):
         cov_eta = A @ psi @ At
         sigma = lam @ cov_eta @ np.swapaxes(lam, -1, -2) + th
         mu = mats["nu"] + (lam @ (A @ mats["alpha"][..., None]))[..., 0]
-    else:
+    else:  # pytensor, one set of matrices or a leading group dimension
         A = structural_inverse(layout, beta)
-        cov_eta = A @ psi @ A.T
-        sigma = lam @ cov_eta @ lam.T + th
-        mu = mats["nu"] + lam @ (A @ mats["alpha"])
+        At = xp.swapaxes(A, -1, -2)
+        cov_eta = A @ psi @ At
+        sigma = lam @ cov_eta @ xp.swapaxes(lam, -1, -2) + th
+        mu = mats["nu"] + (lam @ (A @ mats["alpha"][..., None]))[..., 0]
     if structural:
         return mu, sigma, cov_eta
     return mu, sigma

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from connective.bayes import group_results
 from connective.bayes.likelihood import pointwise_loglik, ppp
 from connective.bayes.matrices import implied_moments, standardized
 from connective.bayes.model import BayesModel, improper_share
@@ -55,10 +56,17 @@ def augment(idata, bm: BayesModel, *, seed: int | None = None, label: dict | Non
     idata.posterior["sd_structural"] = xr.DataArray(
         np.sqrt(np.diagonal(cov_eta, axis1=-2, axis2=-1)), dims=("chain", "draw", "structural"),
         coords={**lead, "structural": list(layout.structural)})
-    fx = compute_effects(bm.spec, draws)
-    idata.posterior["effects"] = fx.transpose("chain", "draw", "effect")
     ordinal = bm.likelihood == "ordinal"
-    if ordinal:  # conditional on the respondent's factor scores, summed over answered items
+    grouped = bm.groups is not None
+    if grouped:
+        idata.posterior["effects"] = group_results.add_group_effects(idata, bm.spec, bm.groups)
+        mu, sigma = group_results.grouped_moments(bm, idata.posterior)
+    else:
+        fx = compute_effects(bm.spec, draws)
+        idata.posterior["effects"] = fx.transpose("chain", "draw", "effect")
+    if grouped:
+        ll = group_results.grouped_pointwise_loglik(bm, mu, sigma)
+    elif ordinal:  # conditional on the respondent's factor scores, summed over answered items
         ll = idata.posterior["loglik_respondent"].transpose("chain", "draw", "respondent")
         ll = ll.to_numpy()
     else:
@@ -74,9 +82,15 @@ def augment(idata, bm: BayesModel, *, seed: int | None = None, label: dict | Non
             del idata.log_likelihood
         idata.add_groups({"log_likelihood": ll_ds})
     attrs = {"likelihood": bm.likelihood}
-    if bm.stats.complete and not ordinal:
-        rng = np.random.default_rng(None if seed is None else seed + 7919)
-        value, obs, rep = ppp(bm.stats, mu, sigma, rng)
+    rng = np.random.default_rng(None if seed is None else seed + 7919)
+    checked = None
+    if grouped:
+        checked = group_results.grouped_ppp(bm, mu, sigma, rng)
+        attrs["groups"] = json.dumps(bm.groups.describe())
+    elif bm.stats.complete and not ordinal:
+        checked = ppp(bm.stats, mu, sigma, rng)
+    if checked is not None:
+        value, obs, rep = checked
         disc = xr.Dataset({"chisq_obs": (("chain", "draw"), obs),
                            "chisq_rep": (("chain", "draw"), rep)},
                           coords={"chain": draws.chain, "draw": draws.draw})
@@ -109,7 +123,9 @@ def augment(idata, bm: BayesModel, *, seed: int | None = None, label: dict | Non
 #: posterior variables that stay in the posterior group; the sampler's own variables (on
 #: their sampling scales) move to the ``sampled`` group, the ordinal model's factor scores
 #: (respondents x factors per draw) are not kept
-KEEP = ("parameters", "thresholds", "std_all", "sd_observed", "sd_structural", "effects")
+KEEP = ("parameters", "thresholds", "std_all", "sd_observed", "sd_structural", "effects",
+        "group_parameters", "group_sd", "group_corr", "group_coef", "group_effects",
+        "level_effects", "level_difference", "residual_log_sd", "invariance_deviation")
 
 
 def _tidy_posterior(idata) -> None:
@@ -237,15 +253,18 @@ def _fill_fixed_std(out: pd.DataFrame, idata, spec) -> None:
         out.loc[i, "std.all"] = float(value.mean())
 
 
-def effects_table(idata) -> pd.DataFrame:
+def effects_table(idata, effects: xr.DataArray | None = None) -> pd.DataFrame:
     """One row per effect: ``effect, kind, source, target, est, se, ci.lower, ci.upper,
-    p_positive`` (posterior probability that the effect is positive) and diagnostics.
+    p_positive`` (posterior probability that the effect is positive) and diagnostics; of
+    the posterior's ``effects`` (in a hierarchical model: the population averages) or of
+    the given ``effects`` draws (chain, draw, effect).
 
     Example
     -------
     >>> effects_table(idata).query("kind == 'indirect'")  # doctest: +SKIP
     """
-    fx = idata.posterior["effects"].transpose("chain", "draw", "effect")
+    fx = idata.posterior["effects"] if effects is None else effects
+    fx = fx.transpose("chain", "draw", "effect")
     x = fx.to_numpy()
     lo, hi = _interval(x)
     out = pd.DataFrame({"effect": fx.effect.to_numpy(), "kind": fx.kind.to_numpy(),
@@ -261,6 +280,21 @@ def summary(idata) -> dict:
     """Run summary: sampler, draws, divergences, worst R-hat, smallest ESS, PPP, label."""
     post = idata.posterior
     par = _diagnostics(parameter_draws(idata), "param")
+    if "group_parameters" in post:  # hierarchical: the groups' values and SDs count too
+        parts = [par]
+        varying = list(post["group_sd"].varying.to_numpy()) if "group_sd" in post else []
+        for var in ("group_parameters", "group_sd", "group_coef"):
+            if var in post:
+                da = post[var]
+                if var == "group_parameters":  # only the cells that differ by group
+                    da = da.sel(group_param=[v for v in da.group_param.to_numpy()
+                                             if v in varying])
+                da = da.stack(cell=[d for d in post[var].dims
+                                           if d not in ("chain", "draw")])
+                da = da.drop_vars(["cell", *da.indexes["cell"].names]).assign_coords(
+                    cell=np.arange(da.sizes["cell"]))
+                parts.append(_diagnostics(da.transpose("chain", "draw", "cell"), "cell"))
+        par = pd.concat(parts)
     stats = idata.sample_stats
     div = int(stats["diverging"].sum()) if "diverging" in stats else None
     out = {"sampler": idata.attrs.get("sampler", post.attrs.get("sampler", "")),
@@ -273,6 +307,8 @@ def summary(idata) -> dict:
            "likelihood": post.attrs.get("likelihood"),
            "improper_blocks": json.loads(post.attrs.get("improper_blocks", "{}")),
            "converged": bool(par["r_hat"].max() <= 1.01 and (div or 0) == 0)}
+    if "groups" in post.attrs:
+        out["groups"] = json.loads(post.attrs["groups"])
     if "connective" in post.attrs:
         out["run"] = json.loads(post.attrs["connective"])
     return out
@@ -300,6 +336,23 @@ class BayesFit:
     def effects(self) -> pd.DataFrame:
         return effects_table(self.idata)
 
+    @property
+    def grouped(self) -> bool:
+        return "group_effects" in self.idata.posterior
+
+    def group_effects(self) -> pd.DataFrame:
+        """Each group's effects (hierarchical models)."""
+        return group_results.group_effects_table(self.idata)
+
+    def between_groups(self) -> pd.DataFrame:
+        """Population values, between-group SDs, predictor effects (hierarchical models)."""
+        return group_results.between_groups_table(self.idata)
+
+    def level_effects(self) -> pd.DataFrame:
+        """Population effects at each level of the group-level predictor, and their
+        difference (hierarchical models with a group-level predictor)."""
+        return group_results.level_effects_table(self.idata)
+
     def summary(self) -> dict:
         out = summary(self.idata)
         if self.timings:
@@ -308,7 +361,9 @@ class BayesFit:
 
     def save(self, out_dir: str | Path) -> dict[str, Path]:
         """Write ``posterior.nc``, ``parameters.csv``, ``effects.csv``, ``summary.json``
-        (each atomically) into ``out_dir``; returns their paths."""
+        (each atomically) into ``out_dir``, and for a hierarchical model ``group_effects.csv``,
+        ``between_groups.csv`` and (with a group-level predictor) ``level_effects.csv``;
+        returns their paths."""
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         paths = {k: out_dir / f for k, f in (("posterior", "posterior.nc"),
@@ -320,6 +375,13 @@ class BayesFit:
         atomic_write_csv(paths["parameters"], self.parameters())
         atomic_write_csv(paths["effects"], self.effects())
         atomic_write_json(paths["summary"], self.summary())
+        if self.grouped:
+            tables = {"group_effects": self.group_effects, "between_groups": self.between_groups}
+            if "level_effects" in self.idata.posterior:
+                tables["level_effects"] = self.level_effects
+            for key, table in tables.items():
+                paths[key] = out_dir / f"{key}.csv"
+                atomic_write_csv(paths[key], table())
         return paths
 
     @classmethod

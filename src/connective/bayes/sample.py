@@ -98,6 +98,9 @@ def with_data(bm: BayesModel, frame) -> None:
     if bm.likelihood != "normal":
         raise ConnectiveError(f"a compiled {bm.likelihood} model cannot be reused on new data; "
                               "build a new model for them")
+    if bm.groups is not None:
+        raise ConnectiveError("a compiled hierarchical model cannot be reused on new data (its "
+                              "groups are part of it); build a new model for them")
     # the same spec and options give the same variables; only their starting values change
     # (building it also computes the data's sufficient statistics, used below)
     fresh = build_model(bm.spec, frame, likelihood=bm.likelihood,
@@ -169,7 +172,8 @@ def _sample_nutpie(bm, compiled, draws, tune, chains, cores, seed, progress):
         with warnings.catch_warnings(), single_threaded_blas():
             warnings.simplefilter("ignore")
             idata = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, cores=cores,
-                                  seed=seed, progress_bar=progress)
+                                  seed=seed, progress_bar=progress,
+                                  target_accept=bm.options.get("target_accept", 0.8))
     except Exception as exc:  # nutpie reports failed initialisation as RuntimeError
         if "init" in str(exc).lower() or "logp" in str(exc).lower():
             raise SamplerError(_init_advice(bm) + f" (nutpie: {exc})") from None
@@ -188,6 +192,7 @@ def _sample_pymc(bm, draws, tune, chains, cores, seed, progress):
             idata = pm.sample(draws=draws, tune=tune, chains=chains, cores=cores,
                               random_seed=seed, initvals=bm.initvals, progressbar=progress,
                               init="adapt_diag",
+                              target_accept=bm.options.get("target_accept", 0.8),
                               nuts_sampler="pymc", compute_convergence_checks=False)
     except SamplingError as exc:
         raise SamplerError(_init_advice(bm) + f" (PyMC: {exc})") from None

@@ -28,7 +28,8 @@ def add_data_check_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reverse", metavar="ITEMS", type=_items, default=[],
                         help="comma-separated reverse-coded items (recoded as min + max - x)")
     parser.add_argument("--group", metavar="COLUMN",
-                        help="column naming each respondent's group (kept alongside the items)")
+                        help="column naming each respondent's group (kept alongside the items; "
+                             "for fit: a hierarchical model across these groups)")
     parser.add_argument("--sheet", default=0, help="Excel sheet name or number (default: first)")
 
 
@@ -43,6 +44,7 @@ def load_data(args: argparse.Namespace, spec: ModelSpec, *, show_report=print) -
     show_report(survey.describe())
     checked = validate_survey(survey, spec, scale=args.likert, missing_codes=args.missing_codes,
                               reverse=args.reverse, group=args.group,
+                              keep=[c for c in [getattr(args, "group_predictor", None)] if c],
                               raise_on_error=False)
     show_report(checked.report.text())
     if not checked.report.ok:

@@ -42,6 +42,24 @@ def register(subparsers) -> None:
                    "results; without it a seed is drawn and recorded)")
     p.add_argument("--sampler", choices=("nutpie", "pymc"), default="nutpie",
                    help="NUTS implementation")
+    g = p.add_argument_group("hierarchical models (with --group COL: structural paths vary by "
+                             "group, partially pooled towards population values)")
+    g.add_argument("--vary", nargs="+", metavar="WHAT", default=None,
+                   help="what varies by group: paths, intercepts, residuals, or parameter "
+                        "names/labels (default: paths)")
+    g.add_argument("--group-covariance", choices=("full", "diagonal"), default="full",
+                   help="between-group covariance of the varying effects: full (LKJ prior; "
+                        "needed for population indirect effects with covariance terms) or "
+                        "diagonal")
+    g.add_argument("--invariance", choices=("exact", "approximate"), default="exact",
+                   help="approximate: loadings and item intercepts deviate by group with "
+                        "small-variance priors (BSEM)")
+    g.add_argument("--group-predictor", metavar="COL", default=None,
+                   help="a column constant within groups (e.g. organisational logic) that "
+                        "predicts the group-specific paths (cross-level moderation)")
+    g.add_argument("--center", choices=("none", "within"), default="none",
+                   help="within: centre observed predictors within groups (within-person "
+                        "effects, as in multilevel mediation)")
     p.add_argument("--strict", action="store_true",
                    help="exit with status 3 when the diagnostics verdict fails (R-hat > 1.01, "
                         "ESS < 400, divergences, tree depth, E-BFMI)")
@@ -61,14 +79,23 @@ def run(args) -> int:
     spec = load_model(args)
     survey = load_data(args, spec, show_report=(lambda _: None) if args.quiet else print)
     seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
-    # the model's columns only, so the recorded data fingerprint matches a PLS run's
-    result = fit(spec, survey.frame[list(spec.observed)], likelihood=args.likelihood,
-                 draws=args.draws,
+    # the model's columns only (and the group columns), so the recorded data fingerprint
+    # matches a PLS run's
+    extra = [c for c in (args.group, args.group_predictor) if c and c in survey.frame.columns]
+    columns = extra + [c for c in spec.observed if c not in extra]
+    if args.group is None and (args.vary or args.group_predictor or args.center != "none"
+                               or args.invariance != "exact"):
+        raise ConnectiveError("--vary, --group-predictor, --center and --invariance apply to "
+                              "hierarchical models: add --group COL")
+    result = fit(spec, survey.frame[columns], likelihood=args.likelihood, draws=args.draws,
                  tune=args.tune, chains=args.chains, cores=args.cores, seed=seed,
                  sampler=args.sampler, progress=not args.quiet, data_source=survey.source,
-                 synthetic=survey.synthetic)
+                 synthetic=survey.synthetic, group=args.group, vary=args.vary,
+                 group_covariance=args.group_covariance, invariance=args.invariance,
+                 group_predictor=args.group_predictor, center=args.center)
     paths = result.save(args.out)
-    verdict = diagnose(result.idata, var_names=["parameters"])
+    watched = ["parameters"] + (["group_sd"] if "group_sd" in result.idata.posterior else [])
+    verdict = diagnose(result.idata, var_names=watched)
     paths["diagnostics"] = Path(args.out) / "diagnostics.json"
     atomic_write_json(paths["diagnostics"], verdict.to_dict())
     if not args.quiet:
@@ -78,6 +105,11 @@ def run(args) -> int:
               f"draws ({s['sampler']}), seed {seed}")
         print(f"  divergences {s['divergences']}, max R-hat {s['max_r_hat']:.3f}, min bulk ESS "
               f"{s['min_ess_bulk']:.0f}, PPP {s['ppp'] if s['ppp'] is None else round(s['ppp'], 3)}")
+        if s.get("groups"):
+            sizes = list(s["groups"]["groups"].values())
+            print(f"  {len(sizes)} groups in {s['groups']['column']!r} ({min(sizes)}-"
+                  f"{max(sizes)} respondents); varying: {', '.join(s['groups']['varying'])}; "
+                  "effects.csv holds population averages, group_effects.csv each group's")
         if not s["converged"]:
             print("  WARNING: the chains have not converged (R-hat > 1.01 or divergences); do "
                   "not report these numbers: run more --tune/--draws or check the model")

@@ -197,3 +197,68 @@ def evaluate(expr: Expr, values: Mapping[str, Any]) -> Any:
         return FUNCTIONS[expr.value](evaluate(expr.args[0], values))
     left, right = (evaluate(arg, values) for arg in expr.args)
     return _BINARY[expr.value](left, right)
+
+
+#: a polynomial: monomial (sorted tuple of symbols, repeats for powers) -> coefficient
+Polynomial = dict
+
+
+class NotPolynomial(ValueError):
+    """An expression with division by a symbol, a non-integer power or a function."""
+
+
+def _poly_mul(p: Polynomial, q: Polynomial) -> Polynomial:
+    out: Polynomial = {}
+    for mp, cp in p.items():
+        for mq, cq in q.items():
+            key = tuple(sorted(mp + mq))
+            out[key] = out.get(key, 0.0) + cp * cq
+    return out
+
+
+def _poly_add(p: Polynomial, q: Polynomial, sign: float = 1.0) -> Polynomial:
+    out = dict(p)
+    for m, c in q.items():
+        out[m] = out.get(m, 0.0) + sign * c
+    return out
+
+
+def expand_polynomial(expr: Expr, values: Mapping[str, Polynomial]) -> Polynomial:
+    """Expand an expression into a polynomial in the symbols of ``values`` (name ->
+    polynomial). Used to take expectations of defined parameters exactly (a product of
+    jointly normal group-specific paths has a closed-form mean). Raises
+    :class:`NotPolynomial` for division by a symbol, non-integer powers and functions.
+
+    Example
+    -------
+    >>> from connective.spec.lexer import tokenize, SourceText
+    >>> toks = [t for t in tokenize("a*(b + 2*c)") if t.kind != "NEWLINE"]
+    >>> expr = parse_expression(toks, SourceText("a*(b + 2*c)"))
+    >>> sym = {k: {(k,): 1.0} for k in "abc"}
+    >>> expand_polynomial(expr, sym)
+    {('a', 'b'): 1.0, ('a', 'c'): 2.0}
+    """
+    if expr.kind == "num":
+        return {(): float(expr.value)}
+    if expr.kind == "name":
+        return dict(values[expr.value])
+    if expr.kind == "neg":
+        return {m: -c for m, c in expand_polynomial(expr.args[0], values).items()}
+    if expr.kind == "call":
+        raise NotPolynomial(f"{expr.value}() is not a polynomial")
+    left, right = (expand_polynomial(arg, values) for arg in expr.args)
+    op = expr.value
+    if op in "+-":
+        return _poly_add(left, right, 1.0 if op == "+" else -1.0)
+    if op == "*":
+        return _poly_mul(left, right)
+    constant = set(right) <= {()}
+    if op == "/" and constant and right.get((), 0.0) != 0:
+        return {m: c / right[()] for m, c in left.items()}
+    k = right.get((), 0.0)
+    if op == "^" and constant and float(k).is_integer() and k >= 0:
+        out: Polynomial = {(): 1.0}
+        for _ in range(int(k)):
+            out = _poly_mul(out, left)
+        return out
+    raise NotPolynomial(f"'{op}' with these operands is not a polynomial")
