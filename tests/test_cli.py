@@ -86,6 +86,12 @@ def test_demo_runs_the_flagship_analysis(capsys, tmp_path):
     for effect in effect_table(read_model(model_path("connective_action")))["effect"]:
         assert html.escape(effect) in page, effect
     assert "SYNTHETIC DATA" in page and "Bayes vs PLS" in page and "PLSc" in page
+    # the hierarchical model across the organisations: per-organisation chains, the
+    # difference between organisational logics, and the report's group section
+    assert "Chains per organisation" in out and "collective - connective" not in out
+    assert "connective - collective: obligatory" in out
+    assert "Doctors Syndicate" in page and 'id="group_forest"' in page
+    assert (tmp_path / "demo" / "organisations" / "group_effects.csv").is_file()
 
 
 @pytest.mark.parametrize("command", ["demo", "validate", "simulate"])
@@ -114,3 +120,9 @@ def test_fit_strict_turns_failed_diagnostics_into_exit_status(capsys, tmp_path, 
     verdict = json.loads((out / "diagnostics.json").read_text())
     assert code == 3 and not verdict["ok"]
     assert any("ESS below 400" in p for p in verdict["problems"])
+
+
+def test_group_options_need_a_group(capsys, tmp_path):
+    code, _, err = run(capsys, "fit", "mediation", "--data", str(flagship_data_path()),
+                       "--out", str(tmp_path / "x"), "--vary", "paths")
+    assert code != 0 and "apply to hierarchical models: add --group COL" in err

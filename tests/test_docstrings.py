@@ -15,7 +15,9 @@ MODULES = ["connective.errors", "connective.io", "connective.provenance", "conne
            "connective.report.diagram", "connective.report.document",
            "connective.studies.design", "connective.studies.store", "connective.studies.metrics",
            "connective.studies.methods", "connective.studies.sbc",
-           "connective.bayes.priors", "connective.bayes.model"]
+           "connective.bayes.priors", "connective.bayes.model", "connective.bayes.groups",
+           "connective.bayes.pooling", "connective.bayes.group_results",
+           "connective.bayes.matrices", "connective.bayes.likelihood"]
 
 
 @pytest.mark.parametrize("name", MODULES)

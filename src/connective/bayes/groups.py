@@ -75,6 +75,7 @@ class GroupDesign:
     predictor_levels: list[str] | None = None
     predictor_values: np.ndarray | None = None
     predictor_center: float = 0.0
+    predictor_by_group: list[str] = field(default_factory=list)  # as written in the data
     centered: list[str] = field(default_factory=list)
 
     @property
@@ -108,6 +109,7 @@ class GroupDesign:
                 "varying": self.varying, "residuals": self.residuals,
                 "covariance": self.covariance, "invariance": self.invariance,
                 "predictor": self.predictor, "predictor_levels": self.predictor_levels,
+                "predictor_values": dict(zip(self.names, self.predictor_by_group)),
                 "centered_within": self.centered}
 
 
@@ -258,6 +260,7 @@ def _predictor(frame: pd.DataFrame, design: GroupDesign, name: str, source: str)
                         f"{len(levels)} level(s) ({', '.join(levels[:5])}); use a column with "
                         "two levels or numeric values")
     design.predictor = name
+    design.predictor_by_group = [str(v) for v in per_group]
 
 
 def _center_within(frame: pd.DataFrame, spec, index: np.ndarray) -> list[str]:

@@ -359,7 +359,7 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
         for name, s in zip(groups.varying, pooling.between_group_scales(groups.varying, scale)):
             used[f"sd({name}) between {groups.column}"] = f"halfnormal({s:.4g})"
         if groups.covariance == "full" and len(groups.varying) > 1:
-            used[f"corr between {groups.column}"] = f"lkj({pooling.LKJ_ETA:g})"
+            used[f"corr between {groups.column}"] = f"lkj({P.LKJ_ETA:g})"
     if odata is not None:
         coords["respondent"] = np.arange(odata.n)
         coords["structural"] = list(layout.structural)
@@ -476,9 +476,9 @@ def _check_grouped(spec: ModelSpec, likelihood: str, stats: SufficientStatistics
 def _grouped_likelihood(pm, pt, groups, layout: Layout, theta, stats, scale, sd,
                         initvals) -> None:
     """Group-specific parameters and the likelihood of each group's data (model context)."""
-    from connective.bayes.likelihood import (group_statistics, grouped_loglik_tensor,
-                                             path_model_loglik_tensor)
-    from connective.bayes.matrices import model_matrices
+    from connective.bayes.likelihood import (factor_model_loglik_tensor, group_statistics,
+                                             grouped_loglik_tensor, path_model_loglik_tensor)
+    from connective.bayes.matrices import model_matrices, structural_inverse
     from connective.bayes.pooling import group_parameters
 
     extra = len(groups.latent_means)
@@ -486,23 +486,46 @@ def _grouped_likelihood(pm, pt, groups, layout: Layout, theta, stats, scale, sd,
     theta_g = group_parameters(pm, pt, groups, layout, theta_ext, scales=scale, item_sd=sd,
                                initvals=initvals)
     n, mean, cov = group_statistics(stats, groups.index, groups.n_groups)
-    if set(layout.observed) == set(layout.structural) and layout.recursive:
+    mats = model_matrices(layout, theta_g)
+    shape = _group_likelihood_shape(layout)
+    if shape == "path":
         # observed variables only: no Sigma to invert (see path_model_loglik_tensor)
         order = np.array([layout.observed.index(v) for v in layout.structural])
-        mats = model_matrices(layout, theta_g)
-        cells = layout.gather["psi"].reshape(len(order), len(order))[
-            ~np.eye(len(order), dtype=bool)]
-        K = layout.n_params
-        diagonal = not (cells < K).any() and not np.any(layout.constants[cells[cells >= K] - K])
         loglik = path_model_loglik_tensor(
             n.astype(float), pm.Data("group_mean", mean[:, order]),
             pm.Data("group_cov", cov[:, order][:, :, order]), mats["beta"], mats["alpha"],
-            mats["psi"], diagonal_psi=diagonal)
+            mats["psi"], diagonal_psi=_diagonal(layout, "psi"))
+    elif shape == "factor":
+        loglik = factor_model_loglik_tensor(
+            n.astype(float), pm.Data("group_mean", mean), pm.Data("group_cov", cov), mats,
+            structural_inverse(layout, mats["beta"]), diagonal_psi=_diagonal(layout, "psi"))
     else:
         mu, sigma = implied_moments(layout, theta_g)
         loglik = grouped_loglik_tensor(n.astype(float), pm.Data("group_mean", mean),
                                        pm.Data("group_cov", cov), mu, sigma)
     pm.Potential("loglik", loglik)
+
+
+def _diagonal(layout: Layout, matrix: str) -> bool:
+    """Whether every off-diagonal cell of ``matrix`` is fixed at 0."""
+    size = layout.shapes[matrix][0]
+    cells = layout.gather[matrix].reshape(size, size)[~np.eye(size, dtype=bool)]
+    K = layout.n_params
+    return not (cells < K).any() and not np.any(layout.constants[cells[cells >= K] - K])
+
+
+def _group_likelihood_shape(layout: Layout) -> str:
+    """Which form of the grouped likelihood fits the model: ``path`` (observed variables
+    only, recursive), ``factor`` (every observed variable an item with a free residual
+    variance, no residual covariances: Woodbury), else ``general``."""
+    if set(layout.observed) == set(layout.structural) and layout.recursive:
+        return "path"
+    p = len(layout.observed)
+    diag = layout.gather["theta"].reshape(p, p)[np.arange(p), np.arange(p)]
+    if (not set(layout.observed) & set(layout.structural) and _diagonal(layout, "theta")
+            and (diag < layout.n_params).all()):
+        return "factor"
+    return "general"
 
 
 def _sampled_to_theta(pt, layout: Layout, metric: SamplingMetric, pieces, cov_pieces):

@@ -10,17 +10,7 @@ vary multiplicatively: ``psi_g = psi exp(2 s u_g)``, ``u_g ~ N(0, 1)``. Under ap
 measurement invariance, free loadings and item intercepts deviate by group with small fixed
 prior SDs (BSEM): ``lambda_g = lambda + 0.1 (s_j / s_k) v_g``, ``nu_g = nu + 0.1 s_j v_g``.
 
-Default priors (with the scales ``s`` of :mod:`connective.bayes.priors`):
-
-===============================  ===========================================================
-between-group SD of a path t~s   ``halfnormal(0.5 * s_t / s_s)``
-between-group SD of an intercept ``halfnormal(0.5 * s_k)``
-their correlations               ``LKJ(2)`` (``covariance="full"``)
-group-level predictor effect     ``normal(0, s_t / s_s)`` (paths), ``normal(0, s_k)``
-residual log-scale SD            ``halfnormal(0.5)``
-invariance deviations            ``normal(0, 0.1 s_j / s_k)`` loadings, ``normal(0, 0.1 s_j)``
-                                 intercepts (fixed: approximate invariance, not estimated)
-===============================  ===========================================================
+Their default priors are documented with the others in :mod:`connective.bayes.priors`.
 
 Example
 -------
@@ -34,17 +24,8 @@ import numpy as np
 
 from connective.bayes.groups import GroupDesign
 from connective.bayes.matrices import Layout
-
-#: prior SD of a between-group SD, as a share of the parameter's scale
-BETWEEN_SD_SCALE = 0.5
-#: LKJ shape of the between-group correlations
-LKJ_ETA = 2.0
-#: prior SD of a group-level predictor's effect, as a share of the parameter's scale
-PREDICTOR_SCALE = 1.0
-#: prior SD of the log residual scale's between-group SD
-RESIDUAL_LOG_SD = 0.5
-#: prior SD of group deviations of loadings and item intercepts (standardised units)
-INVARIANCE_SD = 0.1
+from connective.bayes.priors import (BETWEEN_SD_SCALE, INVARIANCE_SD, LKJ_ETA, PREDICTOR_SCALE,
+                                     RESIDUAL_LOG_SD)
 
 
 def _scale(name: str, scales: dict[str, float]) -> float:

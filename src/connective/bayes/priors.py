@@ -26,6 +26,20 @@ covariance           scale times correlation: the correlation ``r`` has ``(r + 1
 intercept            ``normal(mean_j, 10 * s_j)`` (practically flat)
 ===================  ====================================================================
 
+Hierarchical models (``--group``, :mod:`connective.bayes.pooling`) add:
+
+================================  ===========================================================
+between-group SD of a path t~s    ``halfnormal(0.5 * s_t / s_s)``
+between-group SD of an intercept  ``halfnormal(0.5 * s_k)``
+their correlations                ``LKJ(2)`` (``covariance="full"``)
+group-level predictor effect      ``normal(0, s_t / s_s)`` (paths), ``normal(0, s_k)``
+                                  (intercepts)
+residual log-scale SD             ``halfnormal(0.5)``
+invariance deviations             ``normal(0, 0.1 * s_j / s_k)`` loadings, ``normal(0, 0.1 *
+                                  s_j)`` item intercepts: fixed small variances (approximate
+                                  invariance, BSEM), not estimated
+================================  ===========================================================
+
 Model-file priors
 -----------------
 ``prior("normal(0, 0.5)")`` on a term replaces its default. Families (Stan's
@@ -78,6 +92,12 @@ STD_TARGET_WIDENING = 4.0
 SD_SCALE = 1.0
 INTERCEPT_SCALE = 10.0
 CORRELATION_ETA = 1.0
+#: hierarchical models (see the second table)
+BETWEEN_SD_SCALE = 0.5
+LKJ_ETA = 2.0
+PREDICTOR_SCALE = 1.0
+RESIDUAL_LOG_SD = 0.5
+INVARIANCE_SD = 0.1
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _PRIOR_RE = re.compile(r"^\s*([A-Za-z_]+)\s*\(([^()]*)\)\s*(?:\[\s*(sd|var)\s*\])?\s*$")

@@ -76,6 +76,10 @@ def run(args) -> int:
     for name in ("draws", "tune", "chains"):
         if getattr(args, name) < 1:
             raise ConnectiveError(f"--{name} must be at least 1")
+    if args.group is None and (args.vary or args.group_predictor or args.center != "none"
+                               or args.invariance != "exact"):
+        raise ConnectiveError("--vary, --group-predictor, --center and --invariance apply to "
+                              "hierarchical models: add --group COL")
     spec = load_model(args)
     survey = load_data(args, spec, show_report=(lambda _: None) if args.quiet else print)
     seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
@@ -83,10 +87,6 @@ def run(args) -> int:
     # matches a PLS run's
     extra = [c for c in (args.group, args.group_predictor) if c and c in survey.frame.columns]
     columns = extra + [c for c in spec.observed if c not in extra]
-    if args.group is None and (args.vary or args.group_predictor or args.center != "none"
-                               or args.invariance != "exact"):
-        raise ConnectiveError("--vary, --group-predictor, --center and --invariance apply to "
-                              "hierarchical models: add --group COL")
     result = fit(spec, survey.frame[columns], likelihood=args.likelihood, draws=args.draws,
                  tune=args.tune, chains=args.chains, cores=args.cores, seed=seed,
                  sampler=args.sampler, progress=not args.quiet, data_source=survey.source,

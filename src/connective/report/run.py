@@ -20,6 +20,7 @@ import pandas as pd
 from connective.errors import ConnectiveError
 from connective.report.diagram import path_diagram
 from connective.report.document import Report, fmt, fmt_interval
+from connective.report.groups import add_group_section
 from connective.spec import parse_model
 
 KIND_TITLES = {"direct": "Direct effects", "indirect": "Specific indirect effects",
@@ -40,9 +41,11 @@ def read_run(run_dir: str | Path) -> dict:
     out = {"dir": run, "summary": summary, "label": summary.get("run", summary),
            "parameters": pd.read_csv(run / "parameters.csv"),
            "effects": pd.read_csv(run / "effects.csv")}
-    for name in ("reliability", "htmt"):
+    for name in ("reliability", "htmt", "group_effects", "between_groups", "level_effects"):
         if (run / f"{name}.csv").is_file():
             out[name] = pd.read_csv(run / f"{name}.csv")
+    if summary.get("groups", {}).get("predictor_values"):
+        out["group_levels"] = summary["groups"]["predictor_values"]
     if (run / "posterior.nc").is_file():
         import arviz as az
 
@@ -114,6 +117,7 @@ def build_run_report(run_dir: str | Path, *, trace: bool = False) -> Report:
                        "total effect (median and 95% interval). Type: the most probable "
                        "Zhao-Lynch-Chen (2010) mediation type, with its probability (an effect "
                        "counts as present where |e| > .05).")
+    add_group_section(doc, run)
     doc.heading("Measurement model")
     loadings = params[params["op"].isin(["=~", "<~"])]
     doc.table(_path_table(loadings, bayes, what="Indicator"), "Loadings and weights",
