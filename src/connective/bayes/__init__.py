@@ -37,7 +37,7 @@ def fit(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "normal",
         seed: int | None = None, sampler: str = "nutpie", priors: dict | None = None,
         progress: bool = False, data_source: str = "<data frame>", synthetic: bool = False,
         model: BayesModel | None = None, group: str | None = None,
-        vary: list[str] | None = None, group_covariance: str = "full",
+        vary: list[str] | None = None, group_covariance: str = "auto",
         invariance: str = "exact", group_predictor: str | None = None,
         center: str = "none") -> BayesFit:
     """Build, sample and summarise: returns a :class:`BayesFit` whose InferenceData carries
@@ -88,9 +88,11 @@ def fit(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "normal",
                 "priors": model.priors}
     if model.groups is not None:
         settings["groups"] = model.groups.describe()
+    # the answers to the model's items only, so that grouped and single-level fits of the
+    # same survey share a fingerprint (LOO compares them)
     label = run_label(model=spec.source, model_text=spec.text, data_source=data_source,
-                      fingerprint=data_fingerprint(frame), seed=seed, synthetic=synthetic,
-                      settings=settings)
+                      fingerprint=data_fingerprint(frame[list(spec.observed)]), seed=seed,
+                      synthetic=synthetic, settings=settings)
     t0 = time.perf_counter()
     augment(idata, model, seed=seed, label=label)
     times["postprocess"] = time.perf_counter() - t0

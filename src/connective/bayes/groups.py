@@ -16,7 +16,11 @@ What may vary (``vary``):
 - a parameter name (``CI~IS``) or label (``a``) of a regression or intercept: that one only.
 
 Varying paths and intercepts share one covariance matrix across groups (``covariance=
-"full"``, LKJ prior) or are independent (``"diagonal"``). A *group-level predictor* (a column
+"full"``, LKJ prior) or are independent (``"diagonal"``); ``"auto"`` (the default) chooses
+full when there are at least three groups per varying effect (a diary study's persons),
+else diagonal (a handful of organisations cannot inform dozens of correlations). Under
+``diagonal`` the population-average indirect effect is the product of the mean paths: the
+model assumes they do not covary. A *group-level predictor* (a column
 constant within groups) shifts every varying effect: two levels are coded -1/2 and +1/2, so
 the population values lie midway between the levels and the coefficient is the difference;
 a numeric predictor is centred on its mean over groups.
@@ -47,7 +51,12 @@ from connective.errors import DataError, ModelError
 
 VARY_KEYWORDS = ("paths", "intercepts", "residuals")
 DEFAULT_VARY = ("paths",)
-COVARIANCES = ("full", "diagonal")
+COVARIANCES = ("auto", "full", "diagonal")
+#: ``covariance="auto"`` estimates correlations when there are this many groups per varying
+#: effect: with 6 groups and 10 varying paths an LKJ covariance left the sampler at 190
+#: leapfrog steps per draw and a bulk ESS of 15 in 600 draws, against 32 steps and 97 with
+#: independent effects; 100 persons with 5 varying effects (a diary study) inform it well
+GROUPS_PER_CORRELATED_EFFECT = 3
 INVARIANCE = ("exact", "approximate")
 CENTERING = ("none", "within")
 
@@ -129,7 +138,7 @@ def _rows(mask: np.ndarray) -> str:
 
 
 def group_design(frame: pd.DataFrame, spec, layout, column: str, *,
-                 vary: tuple[str, ...] | list[str] | None = None, covariance: str = "full",
+                 vary: tuple[str, ...] | list[str] | None = None, covariance: str = "auto",
                  invariance: str = "exact", predictor: str | None = None,
                  center: str = "none", source: str = "the data"
                  ) -> tuple[GroupDesign, pd.DataFrame]:
@@ -191,6 +200,9 @@ def group_design(frame: pd.DataFrame, spec, layout, column: str, *,
         # a centred variable's group means are 0 by construction: no intercept to vary
         design.varying = [v for v in design.varying
                           if not (v.endswith("~1") and v[:-2] in design.centered)]
+    if covariance == "auto":
+        enough = len(names) >= GROUPS_PER_CORRELATED_EFFECT * len(design.varying)
+        design.covariance = "full" if enough and len(design.varying) > 1 else "diagonal"
     return design, frame
 
 

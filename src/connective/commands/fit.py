@@ -47,10 +47,11 @@ def register(subparsers) -> None:
     g.add_argument("--vary", nargs="+", metavar="WHAT", default=None,
                    help="what varies by group: paths, intercepts, residuals, or parameter "
                         "names/labels (default: paths)")
-    g.add_argument("--group-covariance", choices=("full", "diagonal"), default="full",
+    g.add_argument("--group-covariance", choices=("auto", "full", "diagonal"), default="auto",
                    help="between-group covariance of the varying effects: full (LKJ prior; "
-                        "needed for population indirect effects with covariance terms) or "
-                        "diagonal")
+                        "population indirect effects get covariance terms), diagonal "
+                        "(independent), or auto: full with at least 3 groups per varying "
+                        "effect")
     g.add_argument("--invariance", choices=("exact", "approximate"), default="exact",
                    help="approximate: loadings and item intercepts deviate by group with "
                         "small-variance priors (BSEM)")
