@@ -24,6 +24,7 @@ Example
 
 from __future__ import annotations
 
+import warnings
 from typing import Mapping
 
 import numpy as np
@@ -261,10 +262,12 @@ def effect_polynomials(spec: ModelSpec) -> dict[str, dict]:
             polys[row.effect] = add(direct, indirect.get(key, {}))
     env = {label: symbol(names[0]) for label, names in spec.labels.items()}
     for name, expr in spec.defined.items():
+        if any(n not in env for n in expr.names()):
+            continue  # uses a definition that is not a polynomial: not one either
         try:
             env[name] = polys[name] = expand_polynomial(expr, env)
         except NotPolynomial:
-            env[name] = {(name,): 1.0}  # unusable downstream; the effect itself is skipped
+            pass
     return polys
 
 
@@ -318,6 +321,12 @@ def population_effects(spec: ModelSpec, mean: xr.DataArray, cov: xr.DataArray) -
 
     table = effect_table(spec)
     polys = effect_polynomials(spec)
+    skipped = [e for e in table["effect"] if e not in polys]
+    if skipped:
+        warnings.warn(f"{spec.source}: the population average of {', '.join(skipped)} is not "
+                      "computed (not a polynomial of the parameters, e.g. a ratio or a "
+                      "function): its column is NaN; the groups' own values are in the group "
+                      "effects", UserWarning, stacklevel=2)
     memo: dict = {}
     shape = m.shape[:-1]
     columns = []
@@ -329,7 +338,8 @@ def population_effects(spec: ModelSpec, mean: xr.DataArray, cov: xr.DataArray) -
             for monomial, coef in poly.items():
                 missing = [s for s in monomial if s not in pos]
                 if missing:
-                    raise ConnectiveError(f"no value for the free parameter {missing[0]!r}")
+                    raise ConnectiveError(f"{spec.source}: no draws of {missing[0]!r}, which the "
+                                          f"effect {effect!r} uses; pass every free parameter")
                 key = tuple(sorted(pos[s] for s in monomial))
                 total = total + coef * _gaussian_moment(key, m, covariance, memo)
         columns.append(total)

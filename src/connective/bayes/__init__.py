@@ -28,6 +28,7 @@ from connective.bayes.matrices import build_layout
 from connective.bayes.model import BayesModel, build_model
 from connective.bayes.results import BayesFit, augment, effects_table, parameter_table
 from connective.bayes.sample import SamplerError, compile_model, sample, with_data
+from connective.errors import ConnectiveError
 from connective.provenance import data_fingerprint, run_label
 from connective.spec import ModelSpec
 
@@ -62,7 +63,10 @@ def fit(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "normal",
     t0 = time.perf_counter()
     fitted = frame
     design = None
-    if group is not None and model is None:
+    if group is not None and model is not None:
+        raise ConnectiveError("a compiled model cannot take --group; fit without model= to "
+                              "build the hierarchical model")
+    if group is not None:
         design, fitted = group_design(frame, spec, build_layout(spec), group, vary=vary,
                                       covariance=group_covariance, invariance=invariance,
                                       predictor=group_predictor, center=center,
@@ -88,10 +92,10 @@ def fit(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "normal",
                 "priors": model.priors}
     if model.groups is not None:
         settings["groups"] = model.groups.describe()
-    # the answers to the model's items only, so that grouped and single-level fits of the
-    # same survey share a fingerprint (LOO compares them)
+    # the answers to the model's items as fitted (centred within groups if asked), so that
+    # grouped and single-level fits of the same survey share a fingerprint (LOO compares them)
     label = run_label(model=spec.source, model_text=spec.text, data_source=data_source,
-                      fingerprint=data_fingerprint(frame[list(spec.observed)]), seed=seed,
+                      fingerprint=data_fingerprint(fitted[list(spec.observed)]), seed=seed,
                       synthetic=synthetic, settings=settings)
     t0 = time.perf_counter()
     augment(idata, model, seed=seed, label=label)

@@ -63,8 +63,14 @@ def add_group_effects(idata, spec, design) -> xr.DataArray:
     cov = between_group_covariance(post) if "group_sd" in post else None
     if cov is None:  # only residual scales vary: the effects are the population's
         effects = compute_effects(spec, theta)
-    else:
+    elif design.predictor is None:
         effects = population_effects(spec, theta, cov)
+    else:  # averaged over the groups' predictor values, each level's population effect
+        coef = post["group_coef"].rename(varying="param")
+        values, counts = np.unique(design.predictor_values, return_counts=True)
+        effects = sum(count / counts.sum() * population_effects(
+            spec, theta + (w * coef).reindex(param=theta.param, fill_value=0.0), cov)
+            for w, count in zip(values, counts))
     post["group_effects"] = compute_effects(spec, group_values(post)).transpose(
         "chain", "draw", "group", "effect")
     if design.predictor is not None and cov is not None:
@@ -81,36 +87,34 @@ def add_group_effects(idata, spec, design) -> xr.DataArray:
     return effects.transpose("chain", "draw", "effect")
 
 
-def grouped_moments(bm, post) -> tuple[np.ndarray, np.ndarray]:
-    """Implied means and covariances of every group per draw (chain, draw, group, ...)."""
-    values = group_values(post).to_numpy()
-    return implied_moments(bm.group_layout, values)
+def _group_moments(bm, post):
+    """(group index, its rows, implied mean, implied covariance per draw), one group at a
+    time: all groups at once would hold chain x draw x groups x p x p numbers."""
+    values = group_values(post)
+    for g, name in enumerate(values.group.to_numpy()):
+        mu, sigma = implied_moments(bm.group_layout, values.sel(group=name).to_numpy())
+        yield g, np.flatnonzero(bm.groups.index == g), mu, sigma
 
 
-def grouped_pointwise_loglik(bm, mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+def grouped_pointwise_loglik(bm, post) -> np.ndarray:
     """Per-respondent log-likelihood under the respondent's own group's parameters."""
-    design = bm.groups
-    out = np.empty(mu.shape[:2] + (bm.stats.n,))
-    for g in range(design.n_groups):
-        rows = np.flatnonzero(design.index == g)
-        out[..., rows] = pointwise_loglik(subset(bm.stats, rows), mu[:, :, g], sigma[:, :, g])
+    out = np.empty((post.sizes["chain"], post.sizes["draw"], bm.stats.n))
+    for _, rows, mu, sigma in _group_moments(bm, post):
+        out[..., rows] = pointwise_loglik(subset(bm.stats, rows), mu, sigma)
     return out
 
 
-def grouped_ppp(bm, mu: np.ndarray, sigma: np.ndarray, rng: np.random.Generator):
+def grouped_ppp(bm, post, rng: np.random.Generator):
     """PPP of the chi-square discrepancy summed over groups, or None when a group has no
     more respondents than variables (its sample covariance is singular, so its discrepancy
-    is not finite) or predictors were centred within groups."""
+    is not finite) or predictors were centred within groups (their group means are 0 by
+    construction, which replicated data would not share)."""
     design = bm.groups
-    p = len(bm.layout.observed)
-    if design.sizes.min() <= p or design.centered:
-        # a singular group covariance, or group means fixed at 0 by centring, which the
-        # replicated data would not share
+    if design.sizes.min() <= len(bm.layout.observed) or design.centered:
         return None
     obs = rep = 0.0
-    for g in range(design.n_groups):
-        rows = np.flatnonzero(design.index == g)
-        _, o, r = ppp(subset(bm.stats, rows), mu[:, :, g], sigma[:, :, g], rng)
+    for _, rows, mu, sigma in _group_moments(bm, post):
+        _, o, r = ppp(subset(bm.stats, rows), mu, sigma, rng)
         obs, rep = obs + o, rep + r
     return float(np.mean(rep >= obs)), obs, rep
 

@@ -174,9 +174,7 @@ def group_design(frame: pd.DataFrame, spec, layout, column: str, *,
                                    ("center", center, CENTERING)):
         if value not in allowed:
             raise ModelError(f"unknown {option} {value!r}; expected one of {', '.join(allowed)}")
-    names = list(pd.unique(labels.astype(str)))
-    names.sort(key=lambda x: (not x.lstrip("-").isdigit(), int(x) if x.lstrip("-").isdigit()
-                              else 0, x))
+    names = sorted(pd.unique(labels.astype(str)), key=_natural)
     code = {g: i for i, g in enumerate(names)}
     index = labels.astype(str).map(code).to_numpy()
     if len(names) < 2:
@@ -193,23 +191,45 @@ def group_design(frame: pd.DataFrame, spec, layout, column: str, *,
     design = GroupDesign(column, names, index, varying, residuals, latent, covariance,
                          invariance)
     if predictor is not None:
+        if not varying:
+            raise ModelError(f"{spec.source}: a group-level predictor shifts varying paths or "
+                             "intercepts, and none vary; add paths or intercepts to --vary")
         _predictor(frame, design, predictor, source)
+    if invariance == "approximate" and not spec.indicators:
+        raise ModelError(f"{spec.source}: approximate invariance concerns loadings and item "
+                         "intercepts, and the model has no factors; drop --invariance")
     frame = frame.copy()
     if center == "within":
         design.centered = _center_within(frame, spec, index)
         # a centred variable's group means are 0 by construction: no intercept to vary
         design.varying = [v for v in design.varying
                           if not (v.endswith("~1") and v[:-2] in design.centered)]
+    if not design.varying and not design.residuals:
+        raise ModelError(f"{spec.source}: nothing varies by group once the predictors are "
+                         "centred within groups; add paths to --vary")
     if covariance == "auto":
         enough = len(names) >= GROUPS_PER_CORRELATED_EFFECT * len(design.varying)
         design.covariance = "full" if enough and len(design.varying) > 1 else "diagonal"
     return design, frame
 
 
+def _natural(label: str):
+    """Sort key: numbers by value (2 before 10), then text."""
+    try:
+        return (0, float(label), "")
+    except ValueError:
+        return (1, 0.0, label)
+
+
 def _varying(spec, layout, vary: tuple[str, ...]) -> tuple[list[str], list[str], list[str]]:
     paths = [p.name for p in layout.params if p.kind == "regression"]
     intercepts = [p.name for p in layout.params if p.matrix == "alpha"]
-    latent = [v for v in layout.structural if v in spec.indicators]
+    # factors whose mean is fixed at 0 (the default) get a group-specific latent mean; a
+    # free mean is an intercept parameter already, a mean fixed elsewhere stays fixed
+    K = layout.n_params
+    alpha = layout.gather["alpha"]
+    latent = [v for k, v in enumerate(layout.structural) if v in spec.indicators
+              and alpha[k] >= K and layout.constants[alpha[k] - K] == 0]
     endogenous = {p.lhs for p in layout.params if p.kind == "regression"}
     by_label = {p.label: p.name for p in layout.params if p.label}
     chosen: list[str] = []
@@ -249,7 +269,8 @@ def _predictor(frame: pd.DataFrame, design: GroupDesign, name: str, source: str)
     col = _column(frame, name, "group-level predictor", source)
     if col.isna().any():
         raise DataError(f"{source}: the group-level predictor {name!r} is empty in "
-                        f"{_rows(col.isna().to_numpy())}")
+                        f"{_rows(col.isna().to_numpy())}; give every group its value (or drop "
+                        "--group-predictor)")
     per_group = []
     for g, label in enumerate(design.names):
         values = pd.unique(col[design.index == g])
@@ -259,7 +280,7 @@ def _predictor(frame: pd.DataFrame, design: GroupDesign, name: str, source: str)
                             " a group-level predictor needs one value per group")
         per_group.append(values[0])
     numeric = pd.to_numeric(pd.Series(per_group), errors="coerce")
-    levels = sorted(set(map(str, per_group)))
+    levels = sorted(set(map(str, per_group)), key=_natural)
     if numeric.notna().all() and len(levels) > 2:
         design.predictor_center = float(numeric.mean())
         design.predictor_values = numeric.to_numpy(dtype=float) - design.predictor_center

@@ -185,6 +185,15 @@ def loglik_tensor(stats_data: list[dict], mu, sigma, p_total: int):
     return total
 
 
+def group_determinants(matrices, n_groups: int):
+    """Determinant of each of ``n_groups`` matrices (pytensor), one node per group:
+    pytensor's batched slogdet fails to compile without its gradient (PyMC compiles such
+    graphs), and a batched Cholesky was 5x slower per gradient."""
+    import pytensor.tensor as pt
+
+    return pt.stack([pt.linalg.det(matrices[g]) for g in range(n_groups)])
+
+
 def grouped_loglik_tensor(n, mean, cov, mu, sigma):
     """Log-likelihood of complete data in groups (pytensor): ``n`` (G,) counts, ``mean``
     (G, p) and ``cov`` (G, p, p, divide by n) per group, implied ``mu`` (G, p) and
@@ -195,9 +204,7 @@ def grouped_loglik_tensor(n, mean, cov, mu, sigma):
     inv = pt.linalg.inv(sigma)
     d = mean - mu
     tr = pt.sum(inv * cov, axis=(-2, -1)) + pt.sum(d * (inv @ d[..., None])[..., 0], axis=-1)
-    # one determinant per group: pytensor's batched slogdet fails to compile without its
-    # gradient (PyMC compiles such graphs), and a batched Cholesky is 5x slower
-    det = pt.stack([pt.linalg.det(sigma[g]) for g in range(len(n))])
+    det = group_determinants(sigma, len(n))
     p = sigma.shape[-1]
     total = -0.5 * pt.sum(n * (p * LOG_2PI + pt.log(det) + tr))
     return pt.switch(pt.all(det > 0), total, -np.inf)
@@ -226,7 +233,9 @@ def path_model_loglik_tensor(n, mean, cov, beta, alpha, psi, *, diagonal_psi: bo
         inv = pt.linalg.inv(psi)
         R = E @ cov @ pt.swapaxes(E, -1, -2) + r[..., :, None] * r[..., None, :]
         tr = pt.sum(inv * R, axis=(-2, -1))
-        logdet = pt.stack([pt.log(pt.linalg.det(psi[g])) for g in range(len(n))])
+        det = group_determinants(psi, len(n))
+        total = -0.5 * pt.sum(n * (m * LOG_2PI + pt.log(det) + tr))
+        return pt.switch(pt.all(det > 0), total, -np.inf)
     return -0.5 * pt.sum(n * (m * LOG_2PI + logdet + tr))
 
 
@@ -257,13 +266,13 @@ def factor_model_loglik_tensor(n, mean, cov, mats, A, *, diagonal_psi: bool):
         logdet_psi = pt.sum(pt.log(psi_var), axis=-1)
         psi_ok = None
     else:
-        det_psi = pt.stack([pt.linalg.det(psi[g]) for g in range(G)])
+        det_psi = group_determinants(psi, G)
         c_inv = pt.swapaxes(E, -1, -2) @ pt.linalg.inv(psi) @ E
         logdet_psi = pt.log(det_psi)
         psi_ok = pt.all(det_psi > 0)
     W = lam * D[..., :, None]  # D Lambda, (G, p, m)
     K = c_inv + pt.swapaxes(lam, -1, -2) @ W
-    det_k = pt.stack([pt.linalg.det(K[g]) for g in range(G)])
+    det_k = group_determinants(K, G)
     mu = mats["nu"] + (lam @ (A @ mats["alpha"][..., None]))[..., 0]
     d = mean - mu
     Wt = pt.swapaxes(W, -1, -2)
@@ -291,17 +300,9 @@ def group_statistics(stats: "SufficientStatistics", index: np.ndarray, n_groups:
     >>> n.tolist(), mean[0].tolist(), float(cov[0, 0, 0])
     ([2, 1], [2.0, 1.0], 1.0)
     """
-    Y = stats.values
-    p = Y.shape[1]
-    n = np.bincount(index, minlength=n_groups)
-    mean = np.zeros((n_groups, p))
-    cov = np.zeros((n_groups, p, p))
-    for g in range(n_groups):
-        sub = Y[index == g]
-        mean[g] = sub.mean(axis=0)
-        c = sub - mean[g]
-        cov[g] = c.T @ c / len(sub)
-    return n, mean, cov
+    parts = [subset(stats, np.flatnonzero(index == g)).patterns[0] for g in range(n_groups)]
+    return (np.array([pat.n for pat in parts]), np.stack([pat.mean for pat in parts]),
+            np.stack([pat.cov for pat in parts]))
 
 
 def subset(stats: "SufficientStatistics", rows: np.ndarray) -> "SufficientStatistics":
@@ -311,7 +312,9 @@ def subset(stats: "SufficientStatistics", rows: np.ndarray) -> "SufficientStatis
     mean = Y.mean(axis=0)
     c = Y - mean
     cov = c.T @ c / len(Y)
-    pattern = Pattern(np.arange(Y.shape[1]), np.arange(len(Y)), len(Y), mean, cov, cov)
+    w, V = np.linalg.eigh(cov)
+    factor = V * np.sqrt(np.clip(w, 0.0, None))
+    pattern = Pattern(np.arange(Y.shape[1]), np.arange(len(Y)), len(Y), mean, cov, factor)
     return SufficientStatistics(list(stats.variables), Y, [pattern])
 
 

@@ -91,6 +91,36 @@ class Layout:
         return Layout(params, self.constants, gather, dict(self.shapes), list(self.observed),
                       list(self.structural), dict(self.covariances))
 
+    def is_diagonal(self, matrix: str) -> bool:
+        """Whether every off-diagonal cell of the square ``matrix`` is fixed at 0."""
+        size = self.shapes[matrix][0]
+        cells = self.gather[matrix].reshape(size, size)[~np.eye(size, dtype=bool)]
+        K = self.n_params
+        return not (cells < K).any() and not np.any(self.constants[cells[cells >= K] - K])
+
+    def likelihood_shape(self) -> str:
+        """Which closed form of the grouped normal likelihood fits the model (see
+        :mod:`connective.bayes.likelihood`): ``path`` (observed variables only, recursive),
+        ``factor`` (recursive; every observed variable an item with a free residual variance,
+        no residual covariances), else ``general``.
+
+        Example
+        -------
+        >>> from connective.spec import parse_model
+        >>> build_layout(parse_model("F =~ a + b + c\nG =~ d + e + f\nG ~ F")).likelihood_shape()
+        'factor'
+        """
+        if not self.recursive:
+            return "general"
+        if set(self.observed) == set(self.structural):
+            return "path"
+        p = len(self.observed)
+        diag = self.gather["theta"].reshape(p, p)[np.arange(p), np.arange(p)]
+        if (not set(self.observed) & set(self.structural) and self.is_diagonal("theta")
+                and (diag < self.n_params).all()):
+            return "factor"
+        return "general"
+
     @property
     def recursive(self) -> bool:
         """Whether B is strictly lower triangular (no feedback loops)."""

@@ -464,8 +464,11 @@ def _check_grouped(spec: ModelSpec, likelihood: str, stats: SufficientStatistics
         raise ModelError(f"{spec.source}: hierarchical models (--group) use the normal "
                          "likelihood for now; drop --likelihood ordinal or --group")
     if not stats.complete:
-        incomplete = int(frame[list(stats.variables)].isna().any(axis=1).sum())
-        raise DataError(f"{incomplete} respondent(s) have missing answers; hierarchical models "
+        holes = frame[list(stats.variables)].isna()
+        rows = np.flatnonzero(holes.any(axis=1).to_numpy()) + 1
+        raise DataError(f"{len(rows)} respondent(s) have missing answers (rows "
+                        f"{', '.join(map(str, rows[:5]))}{', ...' if len(rows) > 5 else ''}; "
+                        f"columns {', '.join(holes.columns[holes.any()])}); hierarchical models "
                         "need complete data for now: drop those rows (listwise deletion) or "
                         "fit without --group")
     if len(groups.index) != stats.n:
@@ -487,45 +490,23 @@ def _grouped_likelihood(pm, pt, groups, layout: Layout, theta, stats, scale, sd,
                                initvals=initvals)
     n, mean, cov = group_statistics(stats, groups.index, groups.n_groups)
     mats = model_matrices(layout, theta_g)
-    shape = _group_likelihood_shape(layout)
+    shape = layout.likelihood_shape()
     if shape == "path":
         # observed variables only: no Sigma to invert (see path_model_loglik_tensor)
         order = np.array([layout.observed.index(v) for v in layout.structural])
         loglik = path_model_loglik_tensor(
             n.astype(float), pm.Data("group_mean", mean[:, order]),
             pm.Data("group_cov", cov[:, order][:, :, order]), mats["beta"], mats["alpha"],
-            mats["psi"], diagonal_psi=_diagonal(layout, "psi"))
+            mats["psi"], diagonal_psi=layout.is_diagonal("psi"))
     elif shape == "factor":
         loglik = factor_model_loglik_tensor(
             n.astype(float), pm.Data("group_mean", mean), pm.Data("group_cov", cov), mats,
-            structural_inverse(layout, mats["beta"]), diagonal_psi=_diagonal(layout, "psi"))
+            structural_inverse(layout, mats["beta"]), diagonal_psi=layout.is_diagonal("psi"))
     else:
         mu, sigma = implied_moments(layout, theta_g)
         loglik = grouped_loglik_tensor(n.astype(float), pm.Data("group_mean", mean),
                                        pm.Data("group_cov", cov), mu, sigma)
     pm.Potential("loglik", loglik)
-
-
-def _diagonal(layout: Layout, matrix: str) -> bool:
-    """Whether every off-diagonal cell of ``matrix`` is fixed at 0."""
-    size = layout.shapes[matrix][0]
-    cells = layout.gather[matrix].reshape(size, size)[~np.eye(size, dtype=bool)]
-    K = layout.n_params
-    return not (cells < K).any() and not np.any(layout.constants[cells[cells >= K] - K])
-
-
-def _group_likelihood_shape(layout: Layout) -> str:
-    """Which form of the grouped likelihood fits the model: ``path`` (observed variables
-    only, recursive), ``factor`` (every observed variable an item with a free residual
-    variance, no residual covariances: Woodbury), else ``general``."""
-    if set(layout.observed) == set(layout.structural) and layout.recursive:
-        return "path"
-    p = len(layout.observed)
-    diag = layout.gather["theta"].reshape(p, p)[np.arange(p), np.arange(p)]
-    if (not set(layout.observed) & set(layout.structural) and _diagonal(layout, "theta")
-            and (diag < layout.n_params).all()):
-        return "factor"
-    return "general"
 
 
 def _sampled_to_theta(pt, layout: Layout, metric: SamplingMetric, pieces, cov_pieces):

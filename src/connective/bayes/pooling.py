@@ -92,12 +92,19 @@ def group_parameters(pm, pt, design: GroupDesign, layout: Layout, theta, *,
         shift = pt.inc_subtensor(shift[:, np.array(idx)], dev)
     theta_g = theta[None, :] + shift
     if design.residuals:
-        r = np.array([layout.index(n) for n in design.residuals])
-        u0 = 0.1 * rng.standard_normal((G, len(r)))
+        # residual SD of variable i times f_i = exp(s_i u_i): variances by f_i^2, residual
+        # covariances by f_i f_j (correlations unchanged, so Psi stays positive definite)
+        eta = {v: i for i, v in enumerate(layout.structural)}
+        scaled = np.array([eta[layout.params[layout.index(n)].lhs] for n in design.residuals])
+        u0 = 0.1 * rng.standard_normal((G, len(scaled)))
         u = pm.Normal("residual_z", 0.0, 1.0, dims=("group", "residual"), initval=u0)
         initvals["residual_z"] = u0
         s = pm.HalfNormal("residual_log_sd", RESIDUAL_LOG_SD, dims="residual")
-        theta_g = pt.set_subtensor(theta_g[:, r], theta_g[:, r] * pt.exp(2.0 * u * s[None, :]))
+        f = pt.exp(pt.set_subtensor(pt.zeros((G, len(eta)))[:, scaled], u * s[None, :]))
+        psi = [k for k, p in enumerate(layout.params) if p.matrix == "psi"]
+        i = np.array([eta[layout.params[k].lhs] for k in psi])
+        j = np.array([eta[layout.params[k].rhs] for k in psi])
+        theta_g = pt.set_subtensor(theta_g[:, psi], theta_g[:, psi] * f[:, i] * f[:, j])
     return pm.Deterministic("group_parameters", theta_g, dims=("group", "group_param"))
 
 

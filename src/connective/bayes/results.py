@@ -60,12 +60,11 @@ def augment(idata, bm: BayesModel, *, seed: int | None = None, label: dict | Non
     grouped = bm.groups is not None
     if grouped:
         idata.posterior["effects"] = group_results.add_group_effects(idata, bm.spec, bm.groups)
-        mu, sigma = group_results.grouped_moments(bm, idata.posterior)
     else:
         fx = compute_effects(bm.spec, draws)
         idata.posterior["effects"] = fx.transpose("chain", "draw", "effect")
     if grouped:
-        ll = group_results.grouped_pointwise_loglik(bm, mu, sigma)
+        ll = group_results.grouped_pointwise_loglik(bm, idata.posterior)
     elif ordinal:  # conditional on the respondent's factor scores, summed over answered items
         ll = idata.posterior["loglik_respondent"].transpose("chain", "draw", "respondent")
         ll = ll.to_numpy()
@@ -85,7 +84,7 @@ def augment(idata, bm: BayesModel, *, seed: int | None = None, label: dict | Non
     rng = np.random.default_rng(None if seed is None else seed + 7919)
     checked = None
     if grouped:
-        checked = group_results.grouped_ppp(bm, mu, sigma, rng)
+        checked = group_results.grouped_ppp(bm, idata.posterior, rng)
         attrs["groups"] = json.dumps(bm.groups.describe())
     elif bm.stats.complete and not ordinal:
         checked = ppp(bm.stats, mu, sigma, rng)

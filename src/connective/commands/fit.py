@@ -95,7 +95,8 @@ def run(args) -> int:
                  group_covariance=args.group_covariance, invariance=args.invariance,
                  group_predictor=args.group_predictor, center=args.center)
     paths = result.save(args.out)
-    watched = ["parameters"] + (["group_sd"] if "group_sd" in result.idata.posterior else [])
+    watched = ["parameters"] + [v for v in ("group_sd", "group_coef", "residual_log_sd")
+                                if v in result.idata.posterior]
     verdict = diagnose(result.idata, var_names=watched)
     paths["diagnostics"] = Path(args.out) / "diagnostics.json"
     atomic_write_json(paths["diagnostics"], verdict.to_dict())

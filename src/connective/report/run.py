@@ -42,8 +42,8 @@ def read_run(run_dir: str | Path) -> dict:
            "parameters": pd.read_csv(run / "parameters.csv"),
            "effects": pd.read_csv(run / "effects.csv")}
     for name in ("reliability", "htmt", "group_effects", "between_groups", "level_effects"):
-        if (run / f"{name}.csv").is_file():
-            out[name] = pd.read_csv(run / f"{name}.csv")
+        if (run / f"{name}.csv").is_file():  # group and level names stay text ("01", "2")
+            out[name] = pd.read_csv(run / f"{name}.csv", dtype={"group": str, "level": str})
     if summary.get("groups", {}).get("predictor_values"):
         out["group_levels"] = summary["groups"]["predictor_values"]
     if (run / "posterior.nc").is_file():
