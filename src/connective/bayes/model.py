@@ -706,7 +706,9 @@ def _ordinal_likelihood(pm, pt, layout: Layout, odata, theta, scales, initvals: 
                         used: dict, frame: pd.DataFrame) -> None:
     """Cutpoints, non-centred factor scores and the ordered-probit answers (in the model
     context). Factor scores live in the sampled (std_lv) metric, so the likelihood is smooth
-    where a factor's sign flips."""
+    where a factor's sign flips. Non-centred because centred scores (sampled with their
+    N(0, (I-B)^-1 (I-B)^-T) prior) mixed worse on the flagship model: smallest bulk ESS 191
+    against 302 in as many leapfrog steps (4 chains x 300 draws)."""
     from connective.bayes.matrices import model_matrices, structural_inverse
     from connective.bayes.ordinal import CUTPOINT_SD, answer_logp
 
@@ -733,41 +735,70 @@ def _ordinal_likelihood(pm, pt, layout: Layout, odata, theta, scales, initvals: 
     z = pm.Normal("z", 0.0, 1.0, dims=("respondent", "structural"))
     pm.modelcontext(None).set_initval(z, z0)
     initvals["z"] = z0
-    w = z @ L.T  # (n, m)
-    rows, items = odata.rows, odata.items
-    ystar = (M[items] * w[rows]).sum(axis=-1) + mu0[items]
-    # cutpoints: one ordered vector per item, items grouped by their number of categories
+    # latent responses of every (respondent, item) cell as one small matrix product: the
+    # row gathers M[items], z[rows] it replaced have scatter-add gradients (log-density
+    # gradient of the flagship model: 1,107 us with them, 489 us without)
+    p = len(layout.observed)
+    ML = M @ L
+    ystar = (z @ ML.T + mu0[None, :]).ravel()  # respondent-major, as the answers
+    cells = odata.rows * p + odata.items
+    if len(cells) < odata.n * p:  # missing answers: keep the answered cells only
+        ystar = ystar[cells]
+    # SD of each item's latent response (disturbance variance 1), the cutpoints' scale
+    item_sd = pt.sqrt(pt.sum(ML ** 2, axis=1) + 1.0)
+    lower, upper, flat = _cutpoint_tables(pm, pt, odata, initvals, item_sd)
+    pm.Deterministic("thresholds", pt.concatenate(flat), dims="threshold")
+    for v, cats in zip(odata.variables, odata.categories):
+        for t in range(len(cats) - 1):
+            used[f"{v}|t{t + 1}"] = f"normal(0, {CUTPOINT_SD:g}) ordered"
+    slots = odata.items * int(odata.n_categories.max()) + odata.codes
+    lp = answer_logp(pt, odata, ystar, lower.ravel()[slots], upper.ravel()[slots])
+    if len(cells) < odata.n * p:
+        per_respondent = pt.inc_subtensor(pt.zeros(odata.n)[odata.rows], lp)
+    else:
+        per_respondent = lp.reshape((odata.n, p)).sum(axis=1)
+    pm.Deterministic("loglik_respondent", per_respondent, dims="respondent")
+    pm.Potential("loglik", lp.sum())
+
+
+def _cutpoint_tables(pm, pt, odata, initvals: dict, item_sd):
+    """Ordered cutpoints, one vector per item (items grouped by their number of categories),
+    as (items, max categories) tables of every category's lower and upper bound (+-1e4 at the
+    ends); also the cutpoint vectors in item order.
+
+    The sampled ``cutpoints`` are standardised (in SDs of the item's latent response,
+    ``item_sd``); the ``normal(0, 5)`` prior and the Jacobian are on the cutpoints proper,
+    so the posterior is the same. The cutpoints of an item grow with its loadings; on their
+    own scale they hardly do, which the sampler's diagonal metric can follow: the smallest
+    bulk ESS of the flagship model went from 62 to 302 (4 chains x 300 draws)."""
+    from connective.bayes.ordinal import CUTPOINT_SD
+
     big = 1e4
     ncat = odata.n_categories
-    starts = odata.start_cutpoints(scale=float(np.sqrt(1.0 + ORDINAL_ITEM_SCALE ** 2 / 2)))
+    starts = odata.start_cutpoints()
     kmax = int(ncat.max())
-    lower = pt.zeros((len(ncat), kmax))
-    upper = pt.zeros((len(ncat), kmax))
+    lows, highs, order = [], [], []
     flat = [None] * len(ncat)
     for K in sorted(set(ncat.tolist())):
         js = np.flatnonzero(ncat == K)
         name = "cutpoints" if len(set(ncat.tolist())) == 1 else f"cutpoints_{K}"
         init = np.array([starts[j] for j in js])
-        cut = pm.Normal(name, 0.0, CUTPOINT_SD, shape=(len(js), K - 1),
-                        transform=pm.distributions.transforms.ordered)
-        pm.modelcontext(None).set_initval(cut, init)
+        std = pm.Flat(name, shape=(len(js), K - 1), transform=pm.distributions.transforms.ordered)
+        pm.modelcontext(None).set_initval(std, init)
         initvals[name] = init
+        cut = std * item_sd[js][:, None]
+        pm.Potential(f"{name}_prior", pm.logp(pm.Normal.dist(0.0, CUTPOINT_SD), cut).sum()
+                     + (K - 1) * pt.log(item_sd[js]).sum())
         lo = pt.concatenate([pt.fill(cut[:, :1], -big), cut], axis=1)
         hi = pt.concatenate([cut, pt.fill(cut[:, :1], big)], axis=1)
         if K < kmax:
             pad = pt.zeros((len(js), kmax - K))
             lo, hi = pt.concatenate([lo, pad], axis=1), pt.concatenate([hi, pad], axis=1)
-        lower = pt.set_subtensor(lower[js], lo)
-        upper = pt.set_subtensor(upper[js], hi)
+        lows.append(lo), highs.append(hi), order.extend(js)
         for r, j in enumerate(js):
             flat[j] = cut[r]
-    pm.Deterministic("thresholds", pt.concatenate(flat), dims="threshold")
-    for v, cats in zip(odata.variables, odata.categories):
-        for t in range(len(cats) - 1):
-            used[f"{v}|t{t + 1}"] = f"normal(0, {CUTPOINT_SD:g}) ordered"
-    codes = pm.Data("answer_codes", odata.codes.astype("int64"))
-    lp = answer_logp(pt, odata, ystar, lower[items, codes], upper[items, codes])
-    per_respondent = pt.zeros(odata.n)
-    per_respondent = pt.inc_subtensor(per_respondent[rows], lp)
-    pm.Deterministic("loglik_respondent", per_respondent, dims="respondent")
-    pm.Potential("loglik", lp.sum())
+    lower, upper = pt.concatenate(lows, axis=0), pt.concatenate(highs, axis=0)
+    back = np.argsort(order)  # rows back in item order (a gather, not a set_subtensor)
+    if not np.array_equal(back, np.arange(len(back))):
+        lower, upper = lower[back], upper[back]
+    return lower, upper, flat

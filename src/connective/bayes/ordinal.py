@@ -8,8 +8,9 @@ Each item j has a latent response ``y*_ij = lambda_j' eta_i + e_ij`` with ``e_ij
 simply has no term; the per-respondent log-likelihood (for LOO) is the sum over that
 respondent's answered items, conditional on the respondent's factor scores.
 
-Cutpoints have ``normal(0, 5)`` priors (ordered), started at lavaan's values: the probit of
-the cumulative proportions, times the latent response's starting SD.
+Cutpoints have ``normal(0, 5)`` priors (ordered). They are sampled standardised, in SDs of
+the item's latent response (which grows with the item's loadings), started at the probit of
+the cumulative proportions (lavaan's values on that scale).
 
 Example
 -------
@@ -120,13 +121,12 @@ def code_items(frame: pd.DataFrame, variables: list[str]) -> OrdinalData:
 
 
 def _log_prob_between(pt, lower, upper):
-    """log(Phi(upper) - Phi(lower)), accurate in both tails."""
-    def cdf(x):
-        return 0.5 * pt.erfc(-x / np.sqrt(2.0))
-
-    flip = lower > 0
-    p = pt.switch(flip, cdf(-lower) - cdf(-upper), cdf(upper) - cdf(lower))
-    return pt.log(pt.maximum(p, 1e-300))
+    """log(Phi(upper) - Phi(lower)), accurate in both tails: above 0 both bounds are
+    reflected (Phi(-l) - Phi(-u)), so the difference is always of two small tail values. A
+    sign, not a ``switch``, picks the side: a switch evaluates both of its branches."""
+    sign = 1.0 - 2.0 * (lower > 0)
+    p = sign * (pt.erfc(-sign * upper / np.sqrt(2.0)) - pt.erfc(-sign * lower / np.sqrt(2.0)))
+    return pt.log(pt.maximum(0.5 * p, 1e-300))
 
 
 def answer_logp(pt, data: OrdinalData, ystar, cut_lower, cut_upper):

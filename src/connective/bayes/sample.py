@@ -165,6 +165,18 @@ def single_threaded_blas():
     return threadpool_limits(limits=1, user_api="blas")
 
 
+def _nutpie_options(bm: BayesModel) -> dict:
+    """nutpie's options for ``bm``: the ordinal model's mass matrix adapts a low-rank
+    correction, which follows the correlated directions of loadings, regressions and factor
+    scores that a diagonal cannot (flagship model, 4 chains x 300 draws: smallest bulk ESS
+    406 against 302 in as many leapfrog steps). The normal model has few parameters and no
+    need of it. A hierarchical model asks for smaller steps (``target_accept``)."""
+    options = {"target_accept": bm.options.get("target_accept", 0.8)}
+    if bm.likelihood == "ordinal":
+        options["low_rank_modified_mass_matrix"] = True
+    return options
+
+
 def _sample_nutpie(bm, compiled, draws, tune, chains, cores, seed, progress):
     import nutpie
 
@@ -172,8 +184,7 @@ def _sample_nutpie(bm, compiled, draws, tune, chains, cores, seed, progress):
         with warnings.catch_warnings(), single_threaded_blas():
             warnings.simplefilter("ignore")
             idata = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, cores=cores,
-                                  seed=seed, progress_bar=progress,
-                                  target_accept=bm.options.get("target_accept", 0.8))
+                                  seed=seed, progress_bar=progress, **_nutpie_options(bm))
     except Exception as exc:  # nutpie reports failed initialisation as RuntimeError
         if "init" in str(exc).lower() or "logp" in str(exc).lower():
             raise SamplerError(_init_advice(bm) + f" (nutpie: {exc})") from None
