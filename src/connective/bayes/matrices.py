@@ -107,7 +107,7 @@ class Layout:
         Example
         -------
         >>> from connective.spec import parse_model
-        >>> build_layout(parse_model("F =~ a + b + c\nG =~ d + e + f\nG ~ F")).likelihood_shape()
+        >>> build_layout(parse_model("F =~ a + b + c\\nG =~ d + e + f\\nG ~ F")).likelihood_shape()
         'factor'
         """
         if not self.recursive:

@@ -235,7 +235,8 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
     stats = sufficient_statistics(frame, layout.observed)
     if groups is not None:
         _check_grouped(spec, likelihood, stats, frame, groups)
-        reparameterize = False  # group-specific paths live in the model's own metric
+        if likelihood == "normal":
+            reparameterize = False  # as a single-group normal model
     sd = dict(zip(layout.observed, stats.sd))
     mean = dict(zip(layout.observed, stats.mean))
     odata = None
@@ -418,24 +419,30 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
         if fixed:
             theta = pt.set_subtensor(theta[np.array(list(fixed))], np.array(list(fixed.values())))
         theta = pm.Deterministic("parameters", theta, dims="param")
+        options = {"likelihood": likelihood, "priors": dict(priors or {}),
+                   "metric": metric.describe(layout)}
+        theta_g = None
         if groups is not None:
-            _grouped_likelihood(pm, pt, groups, group_layout, theta, stats, scale, sd, initvals)
-            return BayesModel(spec=spec, model=model, layout=layout, stats=stats, priors=used,
-                              initvals=initvals, likelihood=likelihood,
-                              options={"likelihood": likelihood, "priors": dict(priors or {}),
-                                       "groups": groups.describe(),
-                                       # smaller steps: between-group SDs near 0 curve the
-                                       # posterior (2 divergences in 1,000 draws at 0.8)
-                                       "target_accept": 0.95},
-                              metric=metric, groups=groups, group_layout=group_layout)
+            from connective.bayes.pooling import group_parameters
+
+            extra = len(groups.latent_means)
+            theta_ext = pt.concatenate([theta, pt.zeros(extra)]) if extra else theta
+            theta_g = group_parameters(pm, pt, groups, group_layout, theta_ext, scales=scale,
+                                       item_sd=sd, initvals=initvals)
+            # smaller steps: between-group SDs near 0 curve the posterior (2 divergences in
+            # 1,000 draws at nutpie's default 0.8)
+            options.update(groups=groups.describe(), target_accept=0.95)
+        built = dict(spec=spec, model=model, layout=layout, stats=stats, priors=used,
+                     initvals=initvals, likelihood=likelihood, options=options, metric=metric,
+                     groups=groups, group_layout=group_layout)
         if odata is not None:
-            _ordinal_likelihood(pm, pt, layout, odata, theta, scales, initvals, used, frame)
-            return BayesModel(spec=spec, model=model, layout=layout, stats=stats, priors=used,
-                              initvals=initvals, likelihood=likelihood,
-                              options={"likelihood": likelihood,
-                                       "priors": dict(priors or {}),
-                                       "metric": metric.describe(layout)},
-                              metric=metric, ordinal=odata)
+            _ordinal_likelihood(pm, pt, layout, odata, theta, scales, initvals, used, frame,
+                                grouped=None if groups is None else
+                                (group_layout, theta_g, groups.index))
+            return BayesModel(**built, ordinal=odata)
+        if groups is not None:
+            _grouped_likelihood(pm, pt, group_layout, theta_g, stats, groups)
+            return BayesModel(**built)
         mu, sigma = implied_moments(layout, theta)
         pattern_data = []
         for g, pat in enumerate(stats.patterns):
@@ -460,34 +467,27 @@ def _check_grouped(spec: ModelSpec, likelihood: str, stats: SufficientStatistics
                    frame: pd.DataFrame, groups) -> None:
     from connective.errors import DataError
 
-    if likelihood != "normal":
-        raise ModelError(f"{spec.source}: hierarchical models (--group) use the normal "
-                         "likelihood for now; drop --likelihood ordinal or --group")
-    if not stats.complete:
+    if likelihood == "normal" and not stats.complete:
         holes = frame[list(stats.variables)].isna()
         rows = np.flatnonzero(holes.any(axis=1).to_numpy()) + 1
         raise DataError(f"{len(rows)} respondent(s) have missing answers (rows "
                         f"{', '.join(map(str, rows[:5]))}{', ...' if len(rows) > 5 else ''}; "
                         f"columns {', '.join(holes.columns[holes.any()])}); hierarchical models "
-                        "need complete data for now: drop those rows (listwise deletion) or "
-                        "fit without --group")
+                        "with the normal likelihood need complete data for now: drop those "
+                        "rows (listwise deletion), or use --likelihood ordinal (missing "
+                        "answers drop out of its likelihood)")
     if len(groups.index) != stats.n:
         raise ModelError("the group design was made for another data set (its number of rows "
                          "differs); make it with group_design() on the same frame")
 
 
-def _grouped_likelihood(pm, pt, groups, layout: Layout, theta, stats, scale, sd,
-                        initvals) -> None:
-    """Group-specific parameters and the likelihood of each group's data (model context)."""
+def _grouped_likelihood(pm, pt, layout: Layout, theta_g, stats, groups) -> None:
+    """The normal likelihood of each group's data under its own parameters ``theta_g``
+    (groups x parameters of the extended ``layout``), in the model context."""
     from connective.bayes.likelihood import (factor_model_loglik_tensor, group_statistics,
                                              grouped_loglik_tensor, path_model_loglik_tensor)
     from connective.bayes.matrices import model_matrices, structural_inverse
-    from connective.bayes.pooling import group_parameters
 
-    extra = len(groups.latent_means)
-    theta_ext = pt.concatenate([theta, pt.zeros(extra)]) if extra else theta
-    theta_g = group_parameters(pm, pt, groups, layout, theta_ext, scales=scale, item_sd=sd,
-                               initvals=initvals)
     n, mean, cov = group_statistics(stats, groups.index, groups.n_groups)
     mats = model_matrices(layout, theta_g)
     shape = layout.likelihood_shape()
@@ -702,27 +702,39 @@ def _ordinal_setup(spec: ModelSpec, layout: Layout, frame: pd.DataFrame):
     return code_items(frame, list(layout.observed))
 
 
+def _ordinal_loadings(pt, layout: Layout, theta, scales):
+    """``(ML, mu0)``: the loadings of the standard-normal scores ``z`` on the items' latent
+    responses, ``Lambda (I - B)^-1 diag(s) chol(Psi_std)``, and the responses' means, of one
+    parameter vector or of each group's (leading dim)."""
+    from connective.bayes.matrices import model_matrices, structural_inverse
+
+    mats = model_matrices(layout, theta)
+    A = structural_inverse(layout, mats["beta"])
+    # loadings of the std-metric disturbances: Lambda (I - B)^-1 diag(s)
+    M = mats["lambda"] @ A * scales
+    psi_std = mats["psi"] / (scales[:, None] * scales[None, :])
+    if any(matrix == "psi" for matrix, _, _ in layout.covariances.values()):
+        ML = M @ pt.linalg.cholesky(psi_std)
+    else:
+        ML = M * pt.sqrt(pt.diagonal(psi_std, axis1=-2, axis2=-1))[..., None, :]
+    mu0 = (mats["lambda"] @ (A @ mats["alpha"][..., None]))[..., 0] + mats["nu"]
+    return ML, mu0
+
+
 def _ordinal_likelihood(pm, pt, layout: Layout, odata, theta, scales, initvals: dict,
-                        used: dict, frame: pd.DataFrame) -> None:
+                        used: dict, frame: pd.DataFrame, grouped=None) -> None:
     """Cutpoints, non-centred factor scores and the ordered-probit answers (in the model
     context). Factor scores live in the sampled (std_lv) metric, so the likelihood is smooth
     where a factor's sign flips. Non-centred because centred scores (sampled with their
     N(0, (I-B)^-1 (I-B)^-T) prior) mixed worse on the flagship model: smallest bulk ESS 191
-    against 302 in as many leapfrog steps (4 chains x 300 draws)."""
-    from connective.bayes.matrices import model_matrices, structural_inverse
+    against 302 in as many leapfrog steps (4 chains x 300 draws).
+
+    ``grouped`` = (extended layout, groups x parameters, group of each respondent) makes
+    each respondent's responses follow their group's parameters."""
     from connective.bayes.ordinal import CUTPOINT_SD, answer_logp
 
     m = len(layout.structural)
-    mats = model_matrices(layout, theta)
-    A = structural_inverse(layout, mats["beta"])
-    # loadings of the std-metric disturbances: Lambda (I - B)^-1 diag(s)
-    M = mats["lambda"] @ A * scales[None, :]
-    psi_std = mats["psi"] / (scales[:, None] * scales[None, :])
-    if any(matrix == "psi" for matrix, _, _ in layout.covariances.values()):
-        L = pt.linalg.cholesky(psi_std)
-    else:
-        L = pt.diag(pt.sqrt(pt.diagonal(psi_std)))
-    mu0 = mats["lambda"] @ (A @ mats["alpha"]) + mats["nu"]
+    ML, mu0 = _ordinal_loadings(pt, layout, theta, scales)
     # starting factor scores: standardised mean scores of each factor's items
     Y = frame[list(layout.observed)].apply(pd.to_numeric, errors="coerce")
     z0 = np.zeros((odata.n, m))
@@ -739,8 +751,14 @@ def _ordinal_likelihood(pm, pt, layout: Layout, odata, theta, scales, initvals: 
     # row gathers M[items], z[rows] it replaced have scatter-add gradients (log-density
     # gradient of the flagship model: 1,107 us with them, 489 us without)
     p = len(layout.observed)
-    ML = M @ L
-    ystar = (z @ ML.T + mu0[None, :]).ravel()  # respondent-major, as the answers
+    if grouped is None:
+        ystar = (z @ ML.T + mu0[None, :]).ravel()  # respondent-major, as the answers
+    else:  # every group's product for everyone, each respondent keeping their group's
+        group_layout, theta_g, index = grouped
+        ML_g, mu0_g = _ordinal_loadings(pt, group_layout, theta_g, scales)
+        every = z[None, :, :] @ pt.swapaxes(ML_g, -1, -2) + mu0_g[:, None, :]  # (G, n, p)
+        own = (np.arange(int(index.max()) + 1)[:, None] == index[None, :]).astype(float)
+        ystar = pt.sum(every * own[:, :, None], axis=0).ravel()
     cells = odata.rows * p + odata.items
     if len(cells) < odata.n * p:  # missing answers: keep the answered cells only
         ystar = ystar[cells]

@@ -63,11 +63,11 @@ def augment(idata, bm: BayesModel, *, seed: int | None = None, label: dict | Non
     else:
         fx = compute_effects(bm.spec, draws)
         idata.posterior["effects"] = fx.transpose("chain", "draw", "effect")
-    if grouped:
-        ll = group_results.grouped_pointwise_loglik(bm, idata.posterior)
-    elif ordinal:  # conditional on the respondent's factor scores, summed over answered items
+    if ordinal:  # conditional on the respondent's factor scores, summed over answered items
         ll = idata.posterior["loglik_respondent"].transpose("chain", "draw", "respondent")
         ll = ll.to_numpy()
+    elif grouped:
+        ll = group_results.grouped_pointwise_loglik(bm, idata.posterior)
     else:
         ll = pointwise_loglik(bm.stats, mu, sigma)
     _tidy_posterior(idata)
@@ -84,8 +84,9 @@ def augment(idata, bm: BayesModel, *, seed: int | None = None, label: dict | Non
     rng = np.random.default_rng(None if seed is None else seed + 7919)
     checked = None
     if grouped:
-        checked = group_results.grouped_ppp(bm, idata.posterior, rng)
         attrs["groups"] = json.dumps(bm.groups.describe())
+    if grouped and not ordinal:
+        checked = group_results.grouped_ppp(bm, idata.posterior, rng)
     elif bm.stats.complete and not ordinal:
         checked = ppp(bm.stats, mu, sigma, rng)
     if checked is not None:
