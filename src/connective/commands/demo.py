@@ -27,7 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="The flagship analysis on the bundled synthetic survey: "
                                    "validate the data against the connective-action model, fit "
                                    "the Bayesian SEM, PLS and PLSc, compare every indirect "
-                                   "effect with the known population values, and write a report.")
+                                   "effect with the known population values, fit the "
+                                   "hierarchical model across the 8 organisations, and write a "
+                                   "report.")
     p.add_argument("--out", default="connective_demo", metavar="DIR",
                    help="output folder (default: ./connective_demo)")
     p.add_argument("--quick", action="store_true",
