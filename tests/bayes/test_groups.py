@@ -333,9 +333,13 @@ def test_per_respondent_loglik_uses_each_groups_parameters():
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="known: with 4 groups the ordinal hierarchical model's "
+                   "chains do not converge (R-hat 1.21, bulk ESS 8, 10 divergences in 2 x 400 "
+                   "draws; the between-group SD is barely identified), still open in issue [5/6]")
 def test_ordinal_likelihood_with_groups():
     """Likert answers (5 points, 5% missing) in 4 groups, the path G ~ F 0.5 larger in two
-    of them: the ordinal hierarchical model finds the difference between the levels."""
+    of them: the ordinal hierarchical model converges and finds the difference between the
+    levels."""
     from connective.bayes import fit
     from connective.data.simulate import simulate
 
@@ -349,9 +353,7 @@ def test_ordinal_likelihood_with_groups():
     result = fit(spec, sim.frame, likelihood="ordinal", group="unit", group_predictor="kind",
                  draws=400, tune=400, chains=2, seed=3)
     s = result.summary()
-    # (10 divergent transitions in 800 draws: the ordinal likelihood's own geometry, as in
-    # single-group fits of simulated Likert data; issue [3/6])
-    assert s["max_r_hat"] < 1.05
+    assert s["divergences"] == 0 and s["max_r_hat"] < 1.05
     diff = result.level_effects().query("level == 'q - p' and effect == 'F -> G'").iloc[0]
     assert diff["p_positive"] > 0.95
     assert result.idata.log_likelihood["y"].sizes["respondent"] == 400
