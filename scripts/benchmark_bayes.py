@@ -11,13 +11,11 @@ this 2-core machine): normal under 20 s cold and 8 s warm, 0 divergences, min bu
 1,000; ordinal under 2 minutes with min bulk ESS >= 400; at least 150 ESS/s on
 PoliticalDemocracy (twice blavaan's).
 
-Ordinal likelihood, measured (nutpie, 2 seeds; another engineer's two benchmarks kept both
-cores busy, load average 2.4-5, so the times are about twice what an idle machine gives):
-before the dense likelihood and standardised cutpoints 433 s cold, min bulk ESS 156, R-hat
-1.020; after 277 s cold (41 s compilation) and 223 s warm, min bulk ESS 1,086 and 1,445,
-R-hat <= 1.005, 0 divergences. Both take 31 leapfrog steps per draw; one log-density
-gradient went from 1,107 to 405 us (single thread, idle core), so an idle machine should
-need about 60-80 s warm (not measured: the machine was never idle).
+Ordinal likelihood, measured with nutpie: on an idle machine 187 s cold (63 s compilation)
+and 117 s warm, min bulk ESS 1,428 and 1,334, R-hat <= 1.005, 0 divergences (before the
+dense likelihood and standardised cutpoints: 150-169 s, min bulk ESS 156-386). One
+log-density gradient went from 1,107 to 405 us (single thread); both versions take 31
+leapfrog steps per draw.
 
     python scripts/benchmark_bayes.py                      # everything, 2 seeds per line
     python scripts/benchmark_bayes.py --seeds 10 --only normal --samplers nutpie

@@ -223,7 +223,7 @@ def effect_polynomials(spec: ModelSpec) -> dict[str, dict]:
     >>> polys["total X -> Y"]
     {('Y~X',): 1.0, ('M~X', 'Y~M'): 1.0}
     """
-    from connective.spec.expressions import NotPolynomial, expand_polynomial
+    from connective.spec.expressions import NotPolynomial, expand_polynomial, poly_add, poly_mul
 
     free = set(spec.partable.loc[spec.partable["free"] > 0, "name"])
 
@@ -235,14 +235,7 @@ def effect_polynomials(spec: ModelSpec) -> dict[str, dict]:
     def product(path) -> dict:
         out = {(): 1.0}
         for a, b in zip(path[:-1], path[1:]):
-            term = symbol(f"{b}~{a}")
-            out = {tuple(sorted(m + n)): c * d for m, c in out.items() for n, d in term.items()}
-        return out
-
-    def add(p: dict, q: dict) -> dict:
-        out = dict(p)
-        for m, c in q.items():
-            out[m] = out.get(m, 0.0) + c
+            out = poly_mul(out, symbol(f"{b}~{a}"))
         return out
 
     table = effect_table(spec)
@@ -253,13 +246,13 @@ def effect_polynomials(spec: ModelSpec) -> dict[str, dict]:
             polys[row.effect] = product(row.path)
             if row.kind == "indirect":
                 key = (row.source, row.target)
-                indirect[key] = add(indirect.get(key, {}), polys[row.effect])
+                indirect[key] = poly_add(indirect.get(key, {}), polys[row.effect])
         elif row.kind == "total_indirect":
             polys[row.effect] = indirect[(row.source, row.target)]
         elif row.kind == "total":
             key = (row.source, row.target)
             direct = product((row.source, row.target)) if key in set(spec.paths) else {}
-            polys[row.effect] = add(direct, indirect.get(key, {}))
+            polys[row.effect] = poly_add(direct, indirect.get(key, {}))
     env = {label: symbol(names[0]) for label, names in spec.labels.items()}
     for name, expr in spec.defined.items():
         if any(n not in env for n in expr.names()):

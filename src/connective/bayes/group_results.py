@@ -61,29 +61,31 @@ def add_group_effects(idata, spec, design) -> xr.DataArray:
     post = idata.posterior
     theta = post["parameters"].transpose("chain", "draw", "param")
     cov = between_group_covariance(post) if "group_sd" in post else None
-    if cov is None:  # only residual scales vary: the effects are the population's
-        effects = compute_effects(spec, theta)
-    elif design.predictor is None:
-        effects = population_effects(spec, theta, cov)
-    else:  # averaged over the groups' predictor values, each level's population effect
-        coef = post["group_coef"].rename(varying="param")
-        values, counts = np.unique(design.predictor_values, return_counts=True)
-        effects = sum(count / counts.sum() * population_effects(
-            spec, theta + (w * coef).reindex(param=theta.param, fill_value=0.0), cov)
-            for w, count in zip(values, counts))
     post["group_effects"] = compute_effects(spec, group_values(post)).transpose(
         "chain", "draw", "group", "effect")
-    if design.predictor is not None and cov is not None:
-        coef = post["group_coef"].rename(varying="param")
-        levels = []
-        for code in design.level_codes().values():
-            shifted = theta + (code * coef).reindex(param=theta.param, fill_value=0.0)
-            levels.append(population_effects(spec, shifted, cov))
-        names = list(design.level_codes())
-        level = xr.concat(levels, dim=xr.DataArray(names, dims="level", name="level"))
-        post["level_effects"] = level.transpose("chain", "draw", "level", "effect")
-        post["level_difference"] = (level.isel(level=-1) - level.isel(level=0)).transpose(
-            "chain", "draw", "effect")
+    if cov is None:  # only residual scales vary: the effects are the population's
+        return compute_effects(spec, theta).transpose("chain", "draw", "effect")
+    if design.predictor is None:
+        return population_effects(spec, theta, cov).transpose("chain", "draw", "effect")
+    coef = post["group_coef"].rename(varying="param")
+    at: dict[float, xr.DataArray] = {}  # population effects at a predictor value
+
+    def effects_at(w: float) -> xr.DataArray:
+        if w not in at:
+            shifted = theta + (w * coef).reindex(param=theta.param, fill_value=0.0)
+            at[w] = population_effects(spec, shifted, cov)
+        return at[w]
+
+    # two levels: the reported levels are the groups' own predictor values, computed once
+    names = list(design.level_codes())
+    level = xr.concat([effects_at(code) for code in design.level_codes().values()],
+                      dim=xr.DataArray(names, dims="level", name="level"))
+    post["level_effects"] = level.transpose("chain", "draw", "level", "effect")
+    post["level_difference"] = (level.isel(level=-1) - level.isel(level=0)).transpose(
+        "chain", "draw", "effect")
+    # the population average over the groups' predictor values
+    values, counts = np.unique(design.predictor_values, return_counts=True)
+    effects = sum(count / counts.sum() * effects_at(float(w)) for w, count in zip(values, counts))
     return effects.transpose("chain", "draw", "effect")
 
 

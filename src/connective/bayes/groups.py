@@ -131,7 +131,9 @@ def _column(frame: pd.DataFrame, name: str, what: str, source: str) -> pd.Series
     return frame[name]
 
 
-def _rows(mask: np.ndarray) -> str:
+def rows_text(mask: np.ndarray) -> str:
+    """'row(s) 2, 5, ...' (1-based, at most five) of the rows where ``mask`` is true, for
+    messages."""
     rows = np.flatnonzero(mask) + 1
     shown = ", ".join(map(str, rows[:5])) + (", ..." if len(rows) > 5 else "")
     return f"row(s) {shown}"
@@ -164,7 +166,7 @@ def group_design(frame: pd.DataFrame, spec, layout, column: str, *,
     empty = labels.isna().to_numpy() | (labels.astype(str).str.strip() == "").to_numpy()
     if empty.any():
         raise DataError(f"{source}: {int(empty.sum())} respondent(s) have no group in column "
-                        f"{column!r} ({_rows(empty)}); give every respondent a group or drop "
+                        f"{column!r} ({rows_text(empty)}); give every respondent a group or drop "
                         "those rows")
     if column in spec.observed:
         raise ModelError(f"{spec.source}: the group column {column!r} is a variable of the "
@@ -269,7 +271,7 @@ def _predictor(frame: pd.DataFrame, design: GroupDesign, name: str, source: str)
     col = _column(frame, name, "group-level predictor", source)
     if col.isna().any():
         raise DataError(f"{source}: the group-level predictor {name!r} is empty in "
-                        f"{_rows(col.isna().to_numpy())}; give every group its value (or drop "
+                        f"{rows_text(col.isna().to_numpy())}; give every group its value (or drop "
                         "--group-predictor)")
     per_group = []
     for g, label in enumerate(design.names):

@@ -468,11 +468,13 @@ def _check_grouped(spec: ModelSpec, likelihood: str, stats: SufficientStatistics
     from connective.errors import DataError
 
     if likelihood == "normal" and not stats.complete:
+        from connective.bayes.groups import rows_text
+
         holes = frame[list(stats.variables)].isna()
-        rows = np.flatnonzero(holes.any(axis=1).to_numpy()) + 1
-        raise DataError(f"{len(rows)} respondent(s) have missing answers (rows "
-                        f"{', '.join(map(str, rows[:5]))}{', ...' if len(rows) > 5 else ''}; "
-                        f"columns {', '.join(holes.columns[holes.any()])}); hierarchical models "
+        incomplete = holes.any(axis=1).to_numpy()
+        raise DataError(f"{int(incomplete.sum())} respondent(s) have missing answers "
+                        f"({rows_text(incomplete)}; columns "
+                        f"{', '.join(holes.columns[holes.any()])}); hierarchical models "
                         "with the normal likelihood need complete data for now: drop those "
                         "rows (listwise deletion), or use --likelihood ordinal (missing "
                         "answers drop out of its likelihood)")

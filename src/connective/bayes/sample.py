@@ -165,13 +165,18 @@ def single_threaded_blas():
     return threadpool_limits(limits=1, user_api="blas")
 
 
+def _target_accept(bm: BayesModel) -> float:
+    """The model's target acceptance rate (hierarchical models ask for 0.95), else 0.8."""
+    return bm.options.get("target_accept", 0.8)
+
+
 def _nutpie_options(bm: BayesModel) -> dict:
     """nutpie's options for ``bm``: the ordinal model's mass matrix adapts a low-rank
     correction, which follows the correlated directions of loadings, regressions and factor
     scores that a diagonal cannot (flagship model, 4 chains x 300 draws: smallest bulk ESS
     406 against 302 in as many leapfrog steps). The normal model has few parameters and no
     need of it. A hierarchical model asks for smaller steps (``target_accept``)."""
-    options = {"target_accept": bm.options.get("target_accept", 0.8)}
+    options = {"target_accept": _target_accept(bm)}
     if bm.likelihood == "ordinal":
         options["low_rank_modified_mass_matrix"] = True
     return options
@@ -203,7 +208,7 @@ def _sample_pymc(bm, draws, tune, chains, cores, seed, progress):
             idata = pm.sample(draws=draws, tune=tune, chains=chains, cores=cores,
                               random_seed=seed, initvals=bm.initvals, progressbar=progress,
                               init="adapt_diag",
-                              target_accept=bm.options.get("target_accept", 0.8),
+                              target_accept=_target_accept(bm),
                               nuts_sampler="pymc", compute_convergence_checks=False)
     except SamplingError as exc:
         raise SamplerError(_init_advice(bm) + f" (PyMC: {exc})") from None

@@ -207,7 +207,7 @@ class NotPolynomial(ValueError):
     """An expression with division by a symbol, a non-integer power or a function."""
 
 
-def _poly_mul(p: Polynomial, q: Polynomial) -> Polynomial:
+def poly_mul(p: Polynomial, q: Polynomial) -> Polynomial:
     out: Polynomial = {}
     for mp, cp in p.items():
         for mq, cq in q.items():
@@ -216,7 +216,7 @@ def _poly_mul(p: Polynomial, q: Polynomial) -> Polynomial:
     return out
 
 
-def _poly_add(p: Polynomial, q: Polynomial, sign: float = 1.0) -> Polynomial:
+def poly_add(p: Polynomial, q: Polynomial, sign: float = 1.0) -> Polynomial:
     out = dict(p)
     for m, c in q.items():
         out[m] = out.get(m, 0.0) + sign * c
@@ -249,9 +249,9 @@ def expand_polynomial(expr: Expr, values: Mapping[str, Polynomial]) -> Polynomia
     left, right = (expand_polynomial(arg, values) for arg in expr.args)
     op = expr.value
     if op in "+-":
-        return _poly_add(left, right, 1.0 if op == "+" else -1.0)
+        return poly_add(left, right, 1.0 if op == "+" else -1.0)
     if op == "*":
-        return _poly_mul(left, right)
+        return poly_mul(left, right)
     constant = set(right) <= {()}
     if op == "/" and constant and right.get((), 0.0) != 0:
         return {m: c / right[()] for m, c in left.items()}
@@ -259,6 +259,6 @@ def expand_polynomial(expr: Expr, values: Mapping[str, Polynomial]) -> Polynomia
     if op == "^" and constant and float(k).is_integer() and k >= 0:
         out: Polynomial = {(): 1.0}
         for _ in range(int(k)):
-            out = _poly_mul(out, left)
+            out = poly_mul(out, left)
         return out
     raise NotPolynomial(f"'{op}' with these operands is not a polynomial")
