@@ -126,3 +126,10 @@ def test_group_options_need_a_group(capsys, tmp_path):
     code, _, err = run(capsys, "fit", "mediation", "--data", str(flagship_data_path()),
                        "--out", str(tmp_path / "x"), "--vary", "paths")
     assert code != 0 and "apply to hierarchical models: add --group COL" in err
+
+
+def test_target_accept_outside_0_1_is_refused_before_fitting(capsys, tmp_path):
+    code, _, err = run(capsys, "fit", "mediation", "--data", str(flagship_data_path()),
+                       "--out", str(tmp_path / "x"), "--target-accept", "95")
+    assert code != 0 and "--target-accept must lie between 0 and 1 (e.g. 0.99); got 95" in err
+    assert not (tmp_path / "x").exists()

@@ -111,7 +111,8 @@ def diagnose(idata: az.InferenceData, *, var_names: list[str] | None = None,
                             f"{low[col].idxmin()} ({low[col].min():.0f}): draw more")
     if divergences > limits["divergences"]:
         problems.append(f"{divergences} divergent transitions: the posterior has regions the "
-                        "sampler cannot explore; raise target_accept or reparameterise")
+                        "sampler cannot explore; raise --target-accept (e.g. 0.99) or "
+                        "reparameterise")
     if depth_share is not None and depth_share > limits["treedepth_share"]:
         problems.append(f"{depth_share:.1%} of draws hit the maximum tree depth: sampling is "
                         "inefficient; raise max tree depth or reparameterise")

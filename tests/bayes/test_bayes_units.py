@@ -157,6 +157,16 @@ def test_model_logp_finite_at_start_and_composites_rejected():
     assert isinstance(ModelError("x"), ConnectiveError)
 
 
+def test_target_accept_outside_0_1_is_a_clear_error():
+    from connective.bayes import sample
+
+    bm = build_model(parse_model(CFA), _frame())
+    with pytest.raises(ConnectiveError, match=r"target_accept must lie between 0 and 1 "
+                                              r"\(e\.g\. 0\.99\); got 99"):
+        sample(bm, target_accept=99)  # a percentage where a rate is expected
+    assert bm.compiled is None  # refused before anything was compiled
+
+
 def test_with_data_restarts_the_chains_from_the_new_data():
     """A compiled model reused on new data starts its chains at values computed from those
     data (the same as a model built on them), not at the first data set's."""

@@ -40,7 +40,7 @@ def fit(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "normal",
         model: BayesModel | None = None, group: str | None = None,
         vary: list[str] | None = None, group_covariance: str = "auto",
         invariance: str = "exact", group_predictor: str | None = None,
-        center: str = "none") -> BayesFit:
+        center: str = "none", target_accept: float | None = None) -> BayesFit:
     """Build, sample and summarise: returns a :class:`BayesFit` whose InferenceData carries
     the parameters, std.all, every effect, the per-respondent log-likelihood, the PPP and the
     run's provenance. Pass ``model`` (from an earlier fit's ``.model``) to reuse a compiled
@@ -49,7 +49,8 @@ def fit(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "normal",
     ``group`` names the column of the groups respondents are nested in and makes the model
     hierarchical (see :mod:`connective.bayes.groups` for ``vary``, ``group_covariance``,
     ``invariance``, ``group_predictor`` and ``center``): ``effects()`` are then population
-    averages, ``group_effects()`` each group's.
+    averages, ``group_effects()`` each group's. ``target_accept`` replaces the sampler's
+    target acceptance rate (see :func:`~connective.bayes.sample.sample`).
 
     Example
     -------
@@ -85,10 +86,11 @@ def fit(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "normal",
         times["compile"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     idata = sample(model, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
-                   sampler=sampler, progress=progress)
+                   sampler=sampler, progress=progress, target_accept=target_accept)
     times["sample"] = time.perf_counter() - t0
     settings = {"likelihood": likelihood, "draws": draws, "tune": tune, "chains": chains,
                 "sampler": idata.attrs.get("sampler", sampler), "std_lv": spec.std_lv,
+                "target_accept": target_accept or model.options.get("target_accept", 0.8),
                 "priors": model.priors}
     if model.groups is not None:
         settings["groups"] = model.groups.describe()

@@ -235,8 +235,10 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
     stats = sufficient_statistics(frame, layout.observed)
     if groups is not None:
         _check_grouped(spec, likelihood, stats, frame, groups)
-        if likelihood == "normal":
-            reparameterize = False  # as a single-group normal model
+        # in the marker metric, in which the group deviations of paths are expressed: with
+        # population values sampled in the std_lv metric, an ordinal model with 4 groups
+        # mixed worse (2 x 400 draws: R-hat 1.21 and 10 divergences, against 1.05 and 1)
+        reparameterize = False
     sd = dict(zip(layout.observed, stats.sd))
     mean = dict(zip(layout.observed, stats.mean))
     odata = None

@@ -40,12 +40,14 @@ def _init_advice(bm: BayesModel) -> str:
 
 def sample(bm: BayesModel, *, draws: int = 1000, tune: int = 1000, chains: int = 4,
            cores: int | None = None, seed: int | None = None, sampler: str = "nutpie",
-           progress: bool = True):
+           progress: bool = True, target_accept: float | None = None):
     """Sample the posterior of ``bm``; returns an ArviZ InferenceData (posterior with the
     ``parameters`` variable over the ``param`` dimension, and sample_stats).
 
     ``sampler='nutpie'`` falls back to PyMC's NUTS (with a warning) when nutpie is not
-    installed or cannot compile the model.
+    installed or cannot compile the model. ``target_accept`` (between 0 and 1) replaces the
+    model's target acceptance rate (0.8; 0.95 for hierarchical models): raise it towards
+    0.99 when the chains report divergences, for smaller steps.
 
     Example
     -------
@@ -53,6 +55,10 @@ def sample(bm: BayesModel, *, draws: int = 1000, tune: int = 1000, chains: int =
     """
     if sampler not in SAMPLERS:
         raise ConnectiveError(f"unknown sampler {sampler!r}; expected one of {', '.join(SAMPLERS)}")
+    if target_accept is not None and not 0.0 < target_accept < 1.0:
+        raise ConnectiveError(f"target_accept must lie between 0 and 1 (e.g. 0.99); got "
+                              f"{target_accept}")
+    accept = _target_accept(bm) if target_accept is None else float(target_accept)
     cores = cores or max(1, min(chains, os.cpu_count() or 1))
     seed = int(np.random.SeedSequence().entropy % 2**31) if seed is None else int(seed)
     if sampler == "nutpie":
@@ -62,8 +68,9 @@ def sample(bm: BayesModel, *, draws: int = 1000, tune: int = 1000, chains: int =
             warnings.warn("nutpie is not installed; sampling with PyMC's NUTS instead")
             sampler = "pymc"
         else:
-            return _sample_nutpie(bm, compiled, draws, tune, chains, cores, seed, progress)
-    return _sample_pymc(bm, draws, tune, chains, cores, seed, progress)
+            return _sample_nutpie(bm, compiled, draws, tune, chains, cores, seed, progress,
+                                  accept)
+    return _sample_pymc(bm, draws, tune, chains, cores, seed, progress, accept)
 
 
 def compile_model(bm: BayesModel):
@@ -170,26 +177,27 @@ def _target_accept(bm: BayesModel) -> float:
     return bm.options.get("target_accept", 0.8)
 
 
-def _nutpie_options(bm: BayesModel) -> dict:
+def _nutpie_options(bm: BayesModel, target_accept: float) -> dict:
     """nutpie's options for ``bm``: the ordinal model's mass matrix adapts a low-rank
     correction, which follows the correlated directions of loadings, regressions and factor
     scores that a diagonal cannot (flagship model, 4 chains x 300 draws: smallest bulk ESS
     406 against 302 in as many leapfrog steps). The normal model has few parameters and no
-    need of it. A hierarchical model asks for smaller steps (``target_accept``)."""
-    options = {"target_accept": _target_accept(bm)}
+    need of it."""
+    options = {"target_accept": target_accept}
     if bm.likelihood == "ordinal":
         options["low_rank_modified_mass_matrix"] = True
     return options
 
 
-def _sample_nutpie(bm, compiled, draws, tune, chains, cores, seed, progress):
+def _sample_nutpie(bm, compiled, draws, tune, chains, cores, seed, progress, target_accept):
     import nutpie
 
     try:
         with warnings.catch_warnings(), single_threaded_blas():
             warnings.simplefilter("ignore")
             idata = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, cores=cores,
-                                  seed=seed, progress_bar=progress, **_nutpie_options(bm))
+                                  seed=seed, progress_bar=progress,
+                                  **_nutpie_options(bm, target_accept))
     except Exception as exc:  # nutpie reports failed initialisation as RuntimeError
         if "init" in str(exc).lower() or "logp" in str(exc).lower():
             raise SamplerError(_init_advice(bm) + f" (nutpie: {exc})") from None
@@ -198,7 +206,7 @@ def _sample_nutpie(bm, compiled, draws, tune, chains, cores, seed, progress):
     return idata
 
 
-def _sample_pymc(bm, draws, tune, chains, cores, seed, progress):
+def _sample_pymc(bm, draws, tune, chains, cores, seed, progress, target_accept):
     import pymc as pm
     from pymc.exceptions import SamplingError
 
@@ -208,7 +216,7 @@ def _sample_pymc(bm, draws, tune, chains, cores, seed, progress):
             idata = pm.sample(draws=draws, tune=tune, chains=chains, cores=cores,
                               random_seed=seed, initvals=bm.initvals, progressbar=progress,
                               init="adapt_diag",
-                              target_accept=_target_accept(bm),
+                              target_accept=target_accept,
                               nuts_sampler="pymc", compute_convergence_checks=False)
     except SamplingError as exc:
         raise SamplerError(_init_advice(bm) + f" (PyMC: {exc})") from None

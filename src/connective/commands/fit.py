@@ -42,6 +42,9 @@ def register(subparsers) -> None:
                    "results; without it a seed is drawn and recorded)")
     p.add_argument("--sampler", choices=("nutpie", "pymc"), default="nutpie",
                    help="NUTS implementation")
+    p.add_argument("--target-accept", type=float, default=None, metavar="P",
+                   help="target acceptance rate of NUTS (default 0.8, hierarchical models "
+                        "0.95); raise it towards 0.99 when the fit reports divergences")
     g = p.add_argument_group("hierarchical models (with --group COL: structural paths vary by "
                              "group, partially pooled towards population values)")
     g.add_argument("--vary", nargs="+", metavar="WHAT", default=None,
@@ -77,6 +80,9 @@ def run(args) -> int:
     for name in ("draws", "tune", "chains"):
         if getattr(args, name) < 1:
             raise ConnectiveError(f"--{name} must be at least 1")
+    if args.target_accept is not None and not 0.0 < args.target_accept < 1.0:
+        raise ConnectiveError(f"--target-accept must lie between 0 and 1 (e.g. 0.99); got "
+                              f"{args.target_accept:g}")
     if args.group is None and (args.vary or args.group_predictor or args.center != "none"
                                or args.invariance != "exact"):
         raise ConnectiveError("--vary, --group-predictor, --center and --invariance apply to "
@@ -93,7 +99,8 @@ def run(args) -> int:
                  sampler=args.sampler, progress=not args.quiet, data_source=survey.source,
                  synthetic=survey.synthetic, group=args.group, vary=args.vary,
                  group_covariance=args.group_covariance, invariance=args.invariance,
-                 group_predictor=args.group_predictor, center=args.center)
+                 group_predictor=args.group_predictor, center=args.center,
+                 target_accept=args.target_accept)
     paths = result.save(args.out)
     watched = ["parameters"] + [v for v in ("group_sd", "group_coef", "residual_log_sd")
                                 if v in result.idata.posterior]
