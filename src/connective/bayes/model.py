@@ -292,7 +292,10 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
     for k in metric.factors:
         sampled_scale[layout.structural[k]] = 1.0
     for k, p in enumerate(layout.params):
-        if p.kind == "loading":
+        if p.kind == "loading" and likelihood == "ordinal" \
+                and layout.structural.index(p.lhs) in metric.factors:
+            default = P.default_ordinal_loading(anchor=k in anchors)
+        elif p.kind == "loading":
             default = P.default_loading(sd[p.rhs], sampled_scale[p.lhs], anchor=k in anchors)
         elif p.kind == "regression":
             default = P.default_regression(sampled_scale[p.lhs], sampled_scale[p.rhs],

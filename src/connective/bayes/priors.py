@@ -16,6 +16,11 @@ parameter            default prior
 ===================  ====================================================================
 loading j on k       ``normal(0, 2.5 * s_j / s_k)``; the sign anchor (the first loading of
                      each factor under ``std_lv``) is ``halfnormal(2.5 * s_j / s_k)``
+ordinal loading      ``normal(0, 1)`` (anchor ``halfnormal(1)``) for a factor sampled with
+                     unit variance: on the latent-response scale (residual variance 1) a
+                     loading lambda is the standardised loading lambda / sqrt(1 + lambda^2),
+                     so this puts 95% of the prior below 0.89; the generic scale (5 there)
+                     piled the prior near 1, where the likelihood is flat
 regression t on s    ``normal(0, 2.5 * s_t / s_s)``
 residual variance    on the standard deviation: ``halfnormal(s_j)`` (items) or
                      ``halfnormal(s_k)`` (factors and observed structural variables)
@@ -84,6 +89,11 @@ POSITIVE_FAMILIES = ("halfnormal", "lognormal", "gamma")
 
 #: default multipliers (see the table in the module docstring)
 LOADING_SCALE = 2.5
+#: prior SD of an ordinal item's loading on a unit-variance factor (see the table): with the
+#: generic normal(0, 5), simulated 7-point data (N = 194, true standardised loadings 0.7)
+#: gave R-hat 1.076 and bulk ESS 48 on a loading wandering towards a standardised 1; with
+#: normal(0, 1), R-hat 1.007 and ESS 665, no divergences
+ORDINAL_LOADING_SCALE = 1.0
 REGRESSION_SCALE = 2.5
 #: a regression into a factor sampled in the std_lv metric (residual variance 1) is the
 #: standardised coefficient divided by sqrt(1 - R^2) of the target: 4 at a standardised .97
@@ -189,6 +199,19 @@ def default_loading(s_item: float, s_factor: float, *, anchor: bool) -> Prior:
     'normal(0, 5)'
     """
     scale = LOADING_SCALE * s_item / s_factor
+    return Prior("halfnormal", (scale,)) if anchor else Prior("normal", (0.0, scale))
+
+
+def default_ordinal_loading(*, anchor: bool) -> Prior:
+    """Default prior of an ordinal item's loading on a factor sampled with unit variance
+    (see the module table).
+
+    Example
+    -------
+    >>> default_ordinal_loading(anchor=False).text()
+    'normal(0, 1)'
+    """
+    scale = ORDINAL_LOADING_SCALE
     return Prior("halfnormal", (scale,)) if anchor else Prior("normal", (0.0, scale))
 
 
