@@ -11,11 +11,12 @@ this 2-core machine): normal under 20 s cold and 8 s warm, 0 divergences, min bu
 1,000; ordinal under 2 minutes with min bulk ESS >= 400; at least 150 ESS/s on
 PoliticalDemocracy (twice blavaan's).
 
-Ordinal likelihood, measured with nutpie: on an idle machine 187 s cold (63 s compilation)
-and 117 s warm, min bulk ESS 1,428 and 1,334, R-hat <= 1.005, 0 divergences (before the
-dense likelihood and standardised cutpoints: 150-169 s, min bulk ESS 156-386). One
-log-density gradient went from 1,107 to 405 us (single thread); both versions take 31
-leapfrog steps per draw.
+Ordinal likelihood, measured with nutpie on an idle machine: 153 s cold (39 s compilation
+with PyTensor's disk cache warm) and 112 s warm, min bulk ESS 1,637 and 1,677, R-hat <=
+1.004, 0 divergences (with the generic loading prior, before normal(0, 1): 187 s cold with a
+63 s compilation, 117 s warm, min bulk ESS 1,334-1,428). One log-density gradient takes about
+405 us (single thread). A fresh PyTensor cache (a new machine) adds about 20 s of numba
+compilation: normal model 47-55 s against 28 s.
 
     python scripts/benchmark_bayes.py                      # everything, 2 seeds per line
     python scripts/benchmark_bayes.py --seeds 10 --only normal --samplers nutpie
