@@ -27,8 +27,7 @@ from connective.bayes.groups import group_design
 from connective.bayes.matrices import build_layout
 from connective.bayes.model import BayesModel, build_model
 from connective.bayes.results import BayesFit, augment, effects_table, parameter_table
-from connective.bayes.sample import (SamplerError, _target_accept, compile_model, sample,
-                                     with_data)
+from connective.bayes.sample import SamplerError, compile_model, sample, with_data
 from connective.errors import ConnectiveError
 from connective.provenance import data_fingerprint, run_label
 from connective.spec import ModelSpec
@@ -91,7 +90,7 @@ def fit(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "normal",
     times["sample"] = time.perf_counter() - t0
     settings = {"likelihood": likelihood, "draws": draws, "tune": tune, "chains": chains,
                 "sampler": idata.attrs.get("sampler", sampler), "std_lv": spec.std_lv,
-                "target_accept": target_accept or _target_accept(model),
+                "target_accept": idata.attrs["target_accept"],
                 "priors": model.priors}
     if model.groups is not None:
         settings["groups"] = model.groups.describe()

@@ -55,9 +55,7 @@ def sample(bm: BayesModel, *, draws: int = 1000, tune: int = 1000, chains: int =
     """
     if sampler not in SAMPLERS:
         raise ConnectiveError(f"unknown sampler {sampler!r}; expected one of {', '.join(SAMPLERS)}")
-    if target_accept is not None and not 0.0 < target_accept < 1.0:
-        raise ConnectiveError(f"target_accept must lie between 0 and 1 (e.g. 0.99); got "
-                              f"{target_accept}")
+    check_target_accept(target_accept)
     accept = _target_accept(bm) if target_accept is None else float(target_accept)
     cores = cores or max(1, min(chains, os.cpu_count() or 1))
     seed = int(np.random.SeedSequence().entropy % 2**31) if seed is None else int(seed)
@@ -68,9 +66,26 @@ def sample(bm: BayesModel, *, draws: int = 1000, tune: int = 1000, chains: int =
             warnings.warn("nutpie is not installed; sampling with PyMC's NUTS instead")
             sampler = "pymc"
         else:
-            return _sample_nutpie(bm, compiled, draws, tune, chains, cores, seed, progress,
-                                  accept)
-    return _sample_pymc(bm, draws, tune, chains, cores, seed, progress, accept)
+            idata = _sample_nutpie(bm, compiled, draws, tune, chains, cores, seed, progress,
+                                   accept)
+    if sampler == "pymc":
+        idata = _sample_pymc(bm, draws, tune, chains, cores, seed, progress, accept)
+    idata.attrs["target_accept"] = accept
+    return idata
+
+
+def check_target_accept(value: float | None, option: str = "target_accept") -> None:
+    """Refuse a target acceptance rate outside (0, 1), naming ``option`` as the user wrote it.
+
+    Example
+    -------
+    >>> check_target_accept(95, "--target-accept")
+    Traceback (most recent call last):
+    ...
+    connective.errors.ConnectiveError: --target-accept must lie between 0 and 1 (e.g. 0.99); got 95
+    """
+    if value is not None and not 0.0 < value < 1.0:
+        raise ConnectiveError(f"{option} must lie between 0 and 1 (e.g. 0.99); got {value:g}")
 
 
 def compile_model(bm: BayesModel):

@@ -76,13 +76,12 @@ def run(args) -> int:
     import numpy as np
 
     from connective.bayes import fit
+    from connective.bayes.sample import check_target_accept
 
     for name in ("draws", "tune", "chains"):
         if getattr(args, name) < 1:
             raise ConnectiveError(f"--{name} must be at least 1")
-    if args.target_accept is not None and not 0.0 < args.target_accept < 1.0:
-        raise ConnectiveError(f"--target-accept must lie between 0 and 1 (e.g. 0.99); got "
-                              f"{args.target_accept:g}")
+    check_target_accept(args.target_accept, "--target-accept")
     if args.group is None and (args.vary or args.group_predictor or args.center != "none"
                                or args.invariance != "exact"):
         raise ConnectiveError("--vary, --group-predictor, --center and --invariance apply to "
