@@ -89,16 +89,19 @@ def check_target_accept(value: float | None, option: str = "target_accept") -> N
 
 
 def compile_model(bm: BayesModel):
-    """nutpie's compiled model of ``bm`` (compiled once, then cached on ``bm``)."""
+    """nutpie's compiled model of ``bm``: compiled once per process, then kept on ``bm``; its
+    machine code is cached on disk, so a later process with the same model skips the LLVM
+    compilation (see :mod:`connective.bayes.nutpie_cache`)."""
     if bm.compiled is None:
-        import nutpie
+        import nutpie  # noqa: F401 -- ImportError here means: fall back to PyMC's NUTS
+
+        from connective.bayes.nutpie_cache import compile_pymc_cached
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             # every chain starts at the lavaan-like values, not jittered: a jittered start
             # can land a chain in a poor local mode that it never leaves
-            bm.compiled = nutpie.compile_pymc_model(bm.model, initial_points=bm.initvals,
-                                                    jitter_rvs=set())
+            bm.compiled = compile_pymc_cached(bm.model, initial_points=bm.initvals)
     return bm.compiled
 
 

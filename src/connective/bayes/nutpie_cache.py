@@ -1,0 +1,185 @@
+"""nutpie's compiled model with its two C callbacks cached on disk.
+
+nutpie turns PyTensor's numba functions (log-density with gradient, and the "expand"
+function that returns the stored variables) into two numba C callbacks. PyTensor caches its
+functions on disk, but nutpie's callbacks cannot be cached (they reach the model's shared
+data through closures), so every new process re-ran LLVM over the whole inlined log-density:
+about 23 of 26 s of compiling the flagship normal model, and most of the ordinal model's.
+
+Here the callbacks are generated as source text without closures: the PyTensor function and
+the layout of the shared data are globals of the generated module, and the cache entry is
+named by a hash of everything the machine code depends on (PyTensor's own cache key of the
+function graph, the shapes and types of the shared data, the number of parameters and the
+versions of nutpie, PyTensor and numba). The callbacks read the shared data from nutpie's
+``user_data`` record exactly as nutpie's own do, so ``CompiledPyMCModel.with_data`` keeps
+working. The cache lives in PyTensor's numba cache folder (``pytensor.config.compiledir``).
+
+When the function graph cannot be cached (an Op without a cache key), nutpie's own
+uncached compilation runs instead.
+
+Example
+-------
+>>> compiled = compile_pymc_cached(bm.model, initial_points=bm.initvals)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import warnings
+from functools import wraps
+
+import numpy as np
+
+#: bump when the generated source changes, so old cache entries are never loaded
+GENERATOR_VERSION = 2
+
+_LOGP_SRC = """
+def {name}(dim, x_, out_, logp_, user_data_):
+    if dim != {n_dim}:
+        return -1
+    try:
+        x = numba.carray(x_, ({n_dim},))
+        out = numba.carray(out_, ({n_dim},))
+        logp = numba.carray(logp_, ())
+        logp_val, grad = extract(x, user_data_)
+        logp[()] = logp_val
+        out[...] = grad
+        if not np.all(np.isfinite(out)):
+            return 3
+        if not np.isfinite(logp_val):
+            return 4
+    except Exception:
+        return 1
+    return 0
+"""
+
+_EXPAND_SRC = """
+def {name}(dim, expanded, x_, out_, user_data_):
+    if dim != {n_dim}:
+        return -1
+    if expanded != {n_expanded}:
+        return -1
+    try:
+        x = numba.carray(x_, ({n_dim},))
+        out = numba.carray(out_, ({n_expanded},))
+        (values,) = extract(x, user_data_)
+        out[...] = values
+    except Exception:
+        return -2
+    return 0
+"""
+
+def compile_pymc_cached(model, *, initial_points: dict):
+    """nutpie's ``compile_pymc_model(model, initial_points=..., jitter_rvs=set())`` with the
+    C callbacks loaded from, or written to, the disk cache (see the module docstring).
+
+    Example
+    -------
+    >>> compiled = compile_pymc_cached(bm.model, initial_points=bm.initvals)  # doctest: +SKIP
+    >>> import nutpie; idata = nutpie.sample(compiled, seed=1)  # doctest: +SKIP
+    """
+    import numba
+    import nutpie.compile_pymc as npc
+    from pymc.initial_point import make_initial_point_fn
+    from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS
+
+    point_fn = make_initial_point_fn(model=model, overrides=initial_points, jitter_rvs=set(),
+                                     return_transformed=True)
+    n_dim, n_expanded, logp_pt, expand_pt, initial_point_fn, shape_info = npc._make_functions(
+        model, mode="NUMBA", compute_grad=True, join_expanded=True,
+        pymc_initial_point_fn=_with_lock(point_fn), var_names=None)
+    keys = [CACHED_SRC_FUNCTIONS.get(f.vm.jit_fn.py_func) for f in (logp_pt, expand_pt)]
+    for function in (logp_pt, expand_pt):
+        _contiguous_constants(function.vm.jit_fn)
+    if None in keys:  # an Op PyTensor cannot cache: nutpie's own (uncached) compilation
+        return npc.compile_pymc_model(model, initial_points=initial_points, jitter_rvs=set())
+
+    shared_data, shared_vars = {}, {}
+    for var in [*logp_pt.get_shared(), *expand_pt.get_shared()]:
+        if var.name in shared_vars and shared_vars[var.name] is not var:
+            raise ValueError(f"shared variables must have unique names: {var.name}")
+        shared_data[var.name] = np.array(var.get_value(), order="C", copy=True)
+        shared_data[var.name].flags.writeable = False
+        shared_vars[var.name] = var
+    user_data = npc.make_user_data(shared_vars, shared_data)
+
+    common = dict(n_dim=n_dim, n_expanded=n_expanded, user_data=user_data,
+                  shared_data=shared_data)
+    logp_c = _cached_cfunc(_LOGP_SRC, "connective_logp", logp_pt, keys[0],
+                           numba.types.int64(numba.types.uint64,
+                                             numba.types.CPointer(numba.types.double),
+                                             numba.types.CPointer(numba.types.double),
+                                             numba.types.CPointer(numba.types.double),
+                                             numba.types.voidptr), **common)
+    expand_c = _cached_cfunc(_EXPAND_SRC, "connective_expand", expand_pt, keys[1],
+                             numba.types.int64(numba.types.uint64, numba.types.uint64,
+                                               numba.types.CPointer(numba.types.double),
+                                               numba.types.CPointer(numba.types.double),
+                                               numba.types.voidptr), **common)
+    dims, coords = npc._prepare_dims_and_coords(model, shape_info)
+    return npc.CompiledPyMCModel(
+        _n_dim=n_dim, dims=dims, _coords=coords,
+        _shapes={name: tuple(shape) for name, _, shape in zip(*shape_info)},
+        compiled_logp_func=logp_c, compiled_expand_func=expand_c,
+        initial_point_func=initial_point_fn, shared_data=shared_data, user_data=user_data,
+        n_expanded=n_expanded, shape_info=shape_info, logp_func=logp_pt,
+        expand_func=expand_pt)
+
+
+def _cached_cfunc(template, name, function, graph_key, signature, *, n_dim, n_expanded,
+                  user_data, shared_data):
+    """The C callback of ``template`` around the PyTensor ``function``, from the disk cache
+    when an entry with the same key exists."""
+    import numba
+    import nutpie
+    import nutpie.compile_pymc as npc
+    import pytensor
+    from pytensor.link.numba.cache import compile_numba_function_src
+
+    names = [var.name for var in function.get_shared()]
+    # nutpie's own reader of the shared data in user_data (readonly arrays, as nutpie types
+    # them: the PyTensor function is then compiled for the same types as nutpie's)
+    extract = npc.make_extraction_fn(function.vm.jit_fn, shared_data, names, user_data.dtype)
+    src = template.format(name=name, n_dim=n_dim, n_expanded=n_expanded)
+    # everything the machine code depends on
+    layout = [(v, shared_data[v].dtype.str, shared_data[v].ndim) for v in names]
+    key = hashlib.sha256(repr((
+        GENERATOR_VERSION, src, graph_key, layout, str(user_data.dtype), nutpie.__version__,
+        pytensor.__version__, numba.__version__)).encode()).hexdigest()
+    py_func = compile_numba_function_src(
+        src, name, global_env={"__name__": __name__, "numba": numba, "np": np,
+                               "extract": extract},
+        cache_key=key)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", numba.NumbaWarning)
+        return numba.cfunc(signature, cache=True)(py_func)
+
+
+def _contiguous_constants(dispatcher, depth: int = 3) -> None:
+    """Give the numba functions behind ``dispatcher`` C-contiguous copies of their constant
+    arrays, before they are compiled. PyTensor's constant folding leaves strided views (a
+    slice of a constant), which numba embeds as run-time addresses ("dynamic globals"): a
+    function holding one is never written to the disk cache, and neither is a callback that
+    inlines it. The values are the same; only their memory layout changes."""
+    from numba.core.dispatcher import Dispatcher
+
+    namespace = dispatcher.py_func.__globals__
+    for name, value in list(namespace.items()):
+        if isinstance(value, np.ndarray) and not (value.flags.c_contiguous
+                                                  or value.flags.f_contiguous):
+            namespace[name] = np.ascontiguousarray(value)
+        elif depth > 1 and isinstance(value, Dispatcher) and value is not dispatcher:
+            _contiguous_constants(value, depth - 1)
+
+
+def _with_lock(func):
+    """``func`` callable from several threads at once (chains ask for starting points)."""
+    lock = threading.Lock()
+
+    @wraps(func)
+    def locked(*args, **kwargs):
+        with lock:
+            return func(*args, **kwargs)
+
+    return locked

@@ -1,0 +1,116 @@
+"""nutpie's C callbacks cached on disk (connective.bayes.nutpie_cache): the callbacks compute
+the model's log-density and gradient, a changed model never loads another model's entry,
+new data reach the compiled callbacks, and a new process loads them instead of compiling."""
+
+from __future__ import annotations
+
+import ctypes
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("nutpie")
+
+
+def _frame(seed: int = 0, n: int = 120) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    f = rng.normal(size=n)
+    return pd.DataFrame({c: 1.0 + load * f + rng.normal(scale=0.6, size=n)
+                         for c, load in zip(("a", "b", "c"), (1.0, 0.8, 0.6))})
+
+
+def _callback_logp(compiled, x: np.ndarray) -> tuple[float, np.ndarray]:
+    """The log-density and gradient at ``x`` through the compiled C callback, as nutpie
+    calls it."""
+    x = np.ascontiguousarray(x, dtype=float)
+    grad = np.zeros_like(x)
+    logp = np.zeros(())
+    status = compiled.compiled_logp_func.ctypes(
+        len(x), x.ctypes.data_as(ctypes.POINTER(ctypes.c_double)),
+        grad.ctypes.data_as(ctypes.POINTER(ctypes.c_double)),
+        logp.ctypes.data_as(ctypes.POINTER(ctypes.c_double)),
+        ctypes.c_void_p(compiled.user_data.ctypes.data))
+    assert status == 0
+    return float(logp), grad
+
+
+def _pytensor_logp(bm, x: np.ndarray) -> tuple[float, np.ndarray]:
+    """The same from PyMC's own (C-compiled) log-density and gradient; ``x`` holds the
+    transformed free variables in the model's order, as nutpie lays them out."""
+    model = bm.model
+    start = model.initial_point()
+    point, at = {}, 0
+    for rv in model.free_RVs:
+        name = model.rvs_to_values[rv].name
+        size = np.size(start[name])
+        point[name] = x[at:at + size].reshape(np.shape(start[name]))
+        at += size
+    logp = model.compile_logp()(point)
+    grad = model.compile_dlogp()(point)
+    return float(logp), np.asarray(grad)
+
+
+@pytest.fixture(scope="module")
+def two_models():
+    """One factor model twice: marker loading fixed at 1 and at 2 (same shapes, another
+    constant in the graph)."""
+    from connective.bayes import build_model, compile_model
+    from connective.spec import parse_model
+
+    out = []
+    for marker in (1, 2):
+        bm = build_model(parse_model(f"F =~ {marker}*a + b + c"), _frame())
+        compile_model(bm)
+        out.append(bm)
+    return out
+
+
+def test_callbacks_give_the_models_log_density_and_gradient(two_models):
+    for bm in two_models:
+        x = bm.compiled.initial_point_func(0) + 0.05
+        logp, grad = _callback_logp(bm.compiled, x)
+        ref_logp, ref_grad = _pytensor_logp(bm, x)
+        assert logp == pytest.approx(ref_logp, rel=1e-9)
+        np.testing.assert_allclose(grad, ref_grad, rtol=1e-7, atol=1e-9)
+    # the fixed loading is part of the cache key: the two callbacks differ
+    x = two_models[0].compiled.initial_point_func(0)
+    assert _callback_logp(two_models[0].compiled, x)[0] != pytest.approx(
+        _callback_logp(two_models[1].compiled, x)[0])
+
+
+def test_new_data_reach_the_cached_callbacks():
+    from connective.bayes import build_model, compile_model, with_data
+    from connective.spec import parse_model
+
+    bm = build_model(parse_model("F =~ a + b + c"), _frame(0))
+    compile_model(bm)
+    x = bm.compiled.initial_point_func(0)
+    before = _callback_logp(bm.compiled, x)[0]
+    with_data(bm, _frame(1))
+    after = _callback_logp(bm.compiled, x)[0]
+    assert after != pytest.approx(before)
+    assert after == pytest.approx(_pytensor_logp(bm, x)[0], rel=1e-9)
+
+
+def test_a_new_process_loads_the_callbacks_instead_of_compiling(two_models, tmp_path):
+    """The module fixture compiled (and cached) the marker-1 model; a fresh interpreter
+    building the same model must find both callbacks in the cache."""
+    script = textwrap.dedent(f"""
+        import sys
+        import numpy as np, pandas as pd
+        sys.path.insert(0, {str(__import__("pathlib").Path(__file__).parent)!r})
+        from test_nutpie_cache import _frame
+        from connective.bayes import build_model, compile_model
+        from connective.spec import parse_model
+        bm = build_model(parse_model("F =~ 1*a + b + c"), _frame())
+        compiled = compile_model(bm)
+        print(compiled.compiled_logp_func.cache_hits, compiled.compiled_expand_func.cache_hits)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[-2:] == ["1", "1"]
