@@ -54,11 +54,13 @@ def run_case(name, spec, frame, args, sampler, likelihood):
     t0 = time.perf_counter()
     bm = build_model(spec, frame, likelihood=likelihood)
     build = time.perf_counter() - t0
-    compile_s = 0.0
+    compile_s, cache = 0.0, ""
     if sampler == "nutpie":
         t0 = time.perf_counter()
-        compile_model(bm)
+        compiled = compile_model(bm)
         compile_s = time.perf_counter() - t0
+        # were nutpie's callbacks loaded from the disk cache, or compiled in this run?
+        cache = "disk" if getattr(compiled.compiled_logp_func, "cache_hits", 0) else "compiled"
     rows = []
     seeds = range(args.seed, args.seed + max(args.seeds, 2))
     for i, seed in enumerate(seeds):
@@ -71,6 +73,7 @@ def run_case(name, spec, frame, args, sampler, likelihood):
         rows.append(dict(case=name, likelihood=likelihood, sampler=sampler, seed=seed, run="cold" if i == 0 else "warm",
                          wall_s=round(cold if cold is not None else wall, 2),
                          sample_s=round(wall, 2), compile_s=round(compile_s, 2) if i == 0 else 0,
+                         callbacks=cache if i == 0 else "",
                          min_ess_bulk=round(s["min_ess_bulk"]),
                          ess_per_s=round(s["min_ess_bulk"] / wall, 1),
                          max_r_hat=round(s["max_r_hat"], 4), divergences=s["divergences"]))
@@ -97,7 +100,16 @@ def main(argv=None) -> None:
                         help="which lines: flagship normal, flagship ordinal, PoliticalDemocracy")
     parser.add_argument("--benchmarks", default=str(Path(__file__).resolve().parents[2]
                                                     / "shared" / "benchmarks"))
+    parser.add_argument("--fresh-cache", action="store_true",
+                        help="compile into an empty PyTensor cache (as on a new machine)")
     args = parser.parse_args(argv)
+    if args.fresh_cache:  # before PyTensor is imported, which reads the flag once
+        import os
+        import tempfile
+
+        os.environ["PYTENSOR_FLAGS"] = ",".join(filter(None, [
+            os.environ.get("PYTENSOR_FLAGS", ""),
+            f"base_compiledir={tempfile.mkdtemp(prefix='connective-bench-')}"]))
 
     from connective.data.readers import read_survey
     from connective.resources import flagship_data_path, model_path

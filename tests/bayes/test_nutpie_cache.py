@@ -114,3 +114,29 @@ def test_a_new_process_loads_the_callbacks_instead_of_compiling(two_models, tmp_
                           timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split()[-2:] == ["1", "1"]
+
+
+@pytest.mark.slow
+def test_same_seed_same_draws_whether_compiled_or_loaded(tmp_path):
+    """A new machine (empty PyTensor cache) compiles; a second process loads the callbacks.
+    Both must draw the same chains for the same seed (fast-math off; see compile_pymc_cached)."""
+    script = textwrap.dedent(f"""
+        import hashlib, sys
+        sys.path.insert(0, {str(__import__("pathlib").Path(__file__).parent)!r})
+        from test_nutpie_cache import _frame
+        from connective.bayes import build_model, compile_model, sample
+        from connective.spec import parse_model
+        bm = build_model(parse_model("F =~ a + b + c"), _frame())
+        compiled = compile_model(bm)
+        idata = sample(bm, draws=200, tune=200, chains=2, seed=3, progress=False)
+        digest = hashlib.sha256(idata.posterior["parameters"].values.tobytes()).hexdigest()
+        print(compiled.compiled_logp_func.cache_hits, digest)
+    """)
+    env = {**__import__("os").environ, "PYTENSOR_FLAGS": f"base_compiledir={tmp_path}"}
+    runs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                           timeout=900, env=env) for _ in range(2)]
+    for done in runs:
+        assert done.returncode == 0, done.stderr[-2000:]
+    (hits_1, draws_1), (hits_2, draws_2) = (done.stdout.split()[-2:] for done in runs)
+    assert (hits_1, hits_2) == ("0", "1")
+    assert draws_1 == draws_2
