@@ -196,15 +196,14 @@ def _target_accept(bm: BayesModel) -> float:
 
 
 def _nutpie_options(bm: BayesModel, target_accept: float) -> dict:
-    """nutpie's options for ``bm``: the ordinal model's mass matrix adapts a low-rank
-    correction, which follows the correlated directions of loadings, regressions and factor
-    scores that a diagonal cannot (flagship model, 4 chains x 300 draws: smallest bulk ESS
-    406 against 302 in as many leapfrog steps). The normal model has few parameters and no
-    need of it."""
-    options = {"target_accept": target_accept}
-    if bm.likelihood == "ordinal":
-        options["low_rank_modified_mass_matrix"] = True
-    return options
+    """nutpie's options for ``bm``: the target acceptance rate, with nutpie's diagonal mass
+    matrix for either likelihood. A low-rank correction (``low_rank_modified_mass_matrix``)
+    follows the correlated loadings and factor scores of the ordinal model in fewer
+    leapfrog steps (28 against 31 per draw), but each step cost 540 us against 295 us: on
+    the flagship ordinal model (4 chains x 1,000 draws, seeds 1-2) it sampled in 121 s with a
+    smallest bulk ESS of 1,344-1,502 (11-12 per second), the diagonal in 73 s with 931-1,072
+    (13-15 per second), R-hat <= 1.005 and no divergences either way."""
+    return {"target_accept": target_accept}
 
 
 def _sample_nutpie(bm, compiled, draws, tune, chains, cores, seed, progress, target_accept):
