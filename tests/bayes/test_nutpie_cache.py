@@ -140,3 +140,26 @@ def test_same_seed_same_draws_whether_compiled_or_loaded(tmp_path):
     (hits_1, draws_1), (hits_2, draws_2) = (done.stdout.split()[-2:] for done in runs)
     assert (hits_1, hits_2) == ("0", "1")
     assert draws_1 == draws_2
+
+
+def test_cache_keeps_the_recently_used_callbacks_within_its_limit(tmp_path):
+    import os
+
+    from connective.bayes.nutpie_cache import _keep_cache_small
+
+    def entry(key: str, age: float, size: int = 100) -> list:
+        paths = [tmp_path / f"string.connective_logp-{key}.py311.nbi",
+                 tmp_path / f"string.connective_logp-{key}.py311.1.nbc"]
+        for path in paths:
+            path.write_bytes(b"x" * size)
+            os.utime(path, (1e9 - age, 1e9 - age))
+        return paths
+
+    old, older, oldest = entry("a" * 64, 10), entry("b" * 64, 20), entry("c" * 64, 30)
+    other = tmp_path / "string.numba_funcified_fgraph-d.py311.nbi"  # PyTensor's own entry
+    other.write_bytes(b"x" * 10_000)
+    # the oldest entry was just loaded: it is kept, the least recently used one goes
+    _keep_cache_small(tmp_path, used="c" * 64, limit=450)
+    assert all(p.exists() for p in oldest + old)
+    assert not any(p.exists() for p in older)
+    assert other.exists()

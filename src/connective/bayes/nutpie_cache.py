@@ -35,6 +35,11 @@ import numpy as np
 
 #: bump when the generated source changes, so old cache entries are never loaded
 GENERATOR_VERSION = 2
+#: the callbacks kept on disk, newest used first, up to this size: an ordinal model's
+#: callbacks hold its answers, so every new data set adds an entry of 2-5 MB
+CACHE_LIMIT_BYTES = 500 * 2**20
+#: how the callbacks' cache files are named (numba: <module>.<function>-<key>.<ext>)
+_ENTRY_PREFIX = "string.connective_"
 
 _LOGP_SRC = """
 def {name}(dim, x_, out_, logp_, user_data_):
@@ -153,7 +158,7 @@ def _cached_cfunc(template, name, function, graph_key, signature, *, n_dim, n_ex
     import nutpie
     import nutpie.compile_pymc as npc
     import pytensor
-    from pytensor.link.numba.cache import compile_numba_function_src
+    from pytensor.link.numba.cache import NUMBA_CACHE_PATH, compile_numba_function_src
 
     names = [var.name for var in function.get_shared()]
     # nutpie's own reader of the shared data in user_data (readonly arrays, as nutpie types
@@ -171,7 +176,44 @@ def _cached_cfunc(template, name, function, graph_key, signature, *, n_dim, n_ex
         cache_key=key)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", numba.NumbaWarning)
-        return numba.cfunc(signature, cache=True)(py_func)
+        cfunc = numba.cfunc(signature, cache=True)(py_func)
+    _keep_cache_small(NUMBA_CACHE_PATH, used=key)
+    return cfunc
+
+
+def _keep_cache_small(folder, used: str, limit: int = CACHE_LIMIT_BYTES) -> None:
+    """Mark the entry ``used`` (its key) as just used, then remove the least recently used
+    callbacks beyond ``limit`` bytes from ``folder``. Other files are left alone.
+
+    Example
+    -------
+    >>> _keep_cache_small(NUMBA_CACHE_PATH, used="0" * 64)  # doctest: +SKIP
+    """
+    import os
+    import time
+    from pathlib import Path
+
+    entries: dict[str, list[Path]] = {}
+    for path in Path(folder).glob(_ENTRY_PREFIX + "*"):
+        entries.setdefault(path.name.split(".py")[0], []).append(path)
+    now = time.time()
+    for stem, paths in entries.items():
+        if stem.endswith("-" + used):
+            for path in paths:
+                os.utime(path, (now, now))
+
+    def stat(paths):  # (newest time, size); a file another process removed counts as gone
+        found = [p.stat() for p in paths if p.exists()]
+        return max((f.st_mtime for f in found), default=0.0), sum(f.st_size for f in found)
+
+    total = 0
+    for stem, (_, size) in sorted(((s, stat(p)) for s, p in entries.items()),
+                                  key=lambda item: -item[1][0]):
+        total += size
+        if total > limit:
+            # the index first: a process that finds no index compiles instead of failing
+            for path in sorted(entries[stem], key=lambda p: p.suffix != ".nbi"):
+                path.unlink(missing_ok=True)
 
 
 def _contiguous_constants(dispatcher, depth: int = 3) -> None:
