@@ -56,8 +56,9 @@ def run(args: argparse.Namespace) -> int:
     print()
     out = Path(args.out)
     draws, boot = (300, 1000) if args.quick else (1000, 5000)
-    print(f"Fitting the Bayesian SEM (4 chains x {draws} draws; the first fit compiles the "
-          f"model, about half a minute), PLS and PLSc ({boot} bootstrap replicates)...")
+    print(f"Fitting the Bayesian SEM (4 chains x {draws} draws; the first run on a machine "
+          "compiles the model, about a minute, later runs load it from the disk cache), PLS and "
+          f"PLSc ({boot} bootstrap replicates)...")
     table = run_compare(spec, survey, out, seed=2022, boot=boot, draws=draws, tune=draws,
                         chains=4, progress=True)
     print("\nFitting the hierarchical model across the organisations (paths partially pooled, "
