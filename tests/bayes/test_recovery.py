@@ -1,8 +1,8 @@
 """Parameter recovery on simulated connective-action data (issue [3/6]): the posterior
 intervals of the standardised paths and of every indirect effect cover the population
 values, and they narrow as N grows from 194 to 1,000: for the normal likelihood on
-continuous answers and for the ordinal one on 7-point answers (slow: 13 minutes on the
-2-core machine).
+continuous answers and for the ordinal one on 7-point answers (slow: the ordinal fits take
+about 9 minutes on the 2-core machine).
 
 Twenty-odd 95% intervals per fit: even a calibrated engine misses about one of them, so the
 test asks for at least 90% inside the 95% intervals and every value inside its 99.9%

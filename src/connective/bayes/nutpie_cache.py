@@ -27,9 +27,7 @@ Example
 from __future__ import annotations
 
 import hashlib
-import threading
 import warnings
-from functools import wraps
 
 import numpy as np
 
@@ -111,12 +109,12 @@ def _compile(model, initial_points: dict):
                                      return_transformed=True)
     n_dim, n_expanded, logp_pt, expand_pt, initial_point_fn, shape_info = npc._make_functions(
         model, mode="NUMBA", compute_grad=True, join_expanded=True,
-        pymc_initial_point_fn=_with_lock(point_fn), var_names=None)
+        pymc_initial_point_fn=npc._wrap_with_lock(point_fn), var_names=None)
     keys = [CACHED_SRC_FUNCTIONS.get(f.vm.jit_fn.py_func) for f in (logp_pt, expand_pt)]
-    for function in (logp_pt, expand_pt):
-        _contiguous_constants(function.vm.jit_fn)
     if None in keys:  # an Op PyTensor cannot cache: nutpie's own (uncached) compilation
         return npc.compile_pymc_model(model, initial_points=initial_points, jitter_rvs=set())
+    for function in (logp_pt, expand_pt):
+        _contiguous_constants(function.vm.jit_fn)
 
     shared_data, shared_vars = {}, {}
     for var in [*logp_pt.get_shared(), *expand_pt.get_shared()]:
@@ -231,15 +229,3 @@ def _contiguous_constants(dispatcher, depth: int = 3) -> None:
             namespace[name] = np.ascontiguousarray(value)
         elif depth > 1 and isinstance(value, Dispatcher) and value is not dispatcher:
             _contiguous_constants(value, depth - 1)
-
-
-def _with_lock(func):
-    """``func`` callable from several threads at once (chains ask for starting points)."""
-    lock = threading.Lock()
-
-    @wraps(func)
-    def locked(*args, **kwargs):
-        with lock:
-            return func(*args, **kwargs)
-
-    return locked

@@ -198,11 +198,11 @@ def _target_accept(bm: BayesModel) -> float:
 def _nutpie_options(bm: BayesModel, target_accept: float) -> dict:
     """nutpie's options for ``bm``: the target acceptance rate, with nutpie's diagonal mass
     matrix for either likelihood. A low-rank correction (``low_rank_modified_mass_matrix``)
-    follows the correlated loadings and factor scores of the ordinal model in fewer
-    leapfrog steps (28 against 31 per draw), but each step cost 540 us against 295 us: on
-    the flagship ordinal model (4 chains x 1,000 draws, seeds 1-2) it sampled in 121 s with a
-    smallest bulk ESS of 1,344-1,502 (11-12 per second), the diagonal in 73 s with 931-1,072
-    (13-15 per second), R-hat <= 1.005 and no divergences either way."""
+    follows the correlated loadings and factor scores of the ordinal model, but on the
+    flagship ordinal model (4 chains x 1,000 draws) it took the same 31 leapfrog steps per
+    draw at 450 us a step against 295 us: 112-121 s with a smallest bulk ESS of 1,344-1,502
+    (11-13 per second) against 73 s with 931-1,072 (13-15 per second), seeds 1-2, R-hat <=
+    1.005 and no divergences either way."""
     return {"target_accept": target_accept}
 
 
