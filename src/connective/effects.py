@@ -55,10 +55,25 @@ def as_parameter_array(values: xr.DataArray | Mapping[str, float] | pd.Series) -
 
 
 def parameter_value(spec: ModelSpec, values: xr.DataArray, name: str) -> xr.DataArray | float:
-    """Value of one parameter: from ``values`` if given there, else its fixed value."""
+    """Value of one parameter: from ``values`` if given there, else that of a parameter it
+    shares a label with (an equality constraint: one value under several names), else its
+    fixed value.
+
+    Example
+    -------
+    >>> from connective.spec import parse_model
+    >>> spec = parse_model("y ~ a*x1 + a*x2")
+    >>> float(parameter_value(spec, as_parameter_array({"y~x1": 0.3}), "y~x2"))
+    0.3
+    """
     if name in values.indexes["param"]:
         return values.sel(param=name, drop=True)
     row = spec.partable[spec.partable["name"] == name]
+    if not row.empty and row.iloc[0]["free"] > 0:
+        same = spec.partable.loc[spec.partable["free"] == row.iloc[0]["free"], "name"]
+        for other in same:
+            if other in values.indexes["param"]:
+                return values.sel(param=other, drop=True)
     if not row.empty and row.iloc[0]["free"] == 0 and not np.isnan(row.iloc[0]["ustart"]):
         return float(row.iloc[0]["ustart"])
     raise ConnectiveError(f"no value for the free parameter {name!r}; the values have "
@@ -156,6 +171,9 @@ def compute_effects(spec: ModelSpec, values, *, kinds: tuple[str, ...] = EFFECT_
     ``replicate``), or a mapping / Series of parameter name -> value. Free structural
     parameters must be present; fixed ones come from the model.
 
+    A model without regressions or ``:=`` parameters (a CFA) has no effects: the result's
+    ``effect`` dimension is empty (see :func:`no_effects_reason`).
+
     Example
     -------
     >>> import xarray as xr
@@ -201,12 +219,28 @@ def compute_effects(spec: ModelSpec, values, *, kinds: tuple[str, ...] = EFFECT_
                                   coords={**coords, "effect": np.array(structural_rows["effect"], dtype=str)}))
     if "defined" in kinds and spec.defined:
         parts.append(defined_parameters(spec, values).transpose(*lead, "effect"))
-    if not parts:
-        raise ConnectiveError(f"{spec.source}: the model has no effects of kinds {kinds}")
+    if not parts:  # a measurement model (CFA): no paths, no := parameters
+        parts.append(xr.DataArray(np.zeros((*B.shape[:-2], 0)), dims=(*lead, "effect"),
+                                  coords={**coords, "effect": np.array([], dtype=str)}))
     out = xr.concat(parts, dim="effect") if len(parts) > 1 else parts[0]
     return out.assign_coords(kind=("effect", table["kind"].tolist()),
                              source=("effect", table["source"].tolist()),
                              target=("effect", table["target"].tolist()))
+
+
+def no_effects_reason(spec: ModelSpec) -> str:
+    """The sentence an empty effects table carries ('' when the model has effects).
+
+    Example
+    -------
+    >>> from connective.spec import parse_model
+    >>> no_effects_reason(parse_model("F =~ a + b + c\\nG =~ d + e + f"))
+    'No effects: the model has no regressions and no := parameters (a measurement model), so its results are the loadings and the factor (co)variances.'
+    """
+    if spec.paths or spec.defined:
+        return ""
+    return ("No effects: the model has no regressions and no := parameters (a measurement "
+            "model), so its results are the loadings and the factor (co)variances.")
 
 
 # -- population averages over groups ---------------------------------------------------------

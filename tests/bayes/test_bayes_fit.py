@@ -86,8 +86,9 @@ def test_mediation_matches_blavaan(mediation_run, benchmarks):
 
 def test_cli_outputs_and_provenance(mediation_run):
     cols = pd.read_csv(mediation_run / "parameters.csv").columns.tolist()
-    assert cols == ["lhs", "op", "rhs", "label", "est", "se", "ci.lower", "ci.upper",
-                    "std.all", "r_hat", "ess_bulk", "ess_tail"]
+    assert cols == ["lhs", "op", "rhs", "label", "exo", "est", "se", "ci.lower", "ci.upper",
+                    "std.lv", "std.all", "std.all.se", "std.all.lower", "std.all.upper", "r_hat",
+                    "ess_bulk", "ess_tail"]
     fx = pd.read_csv(mediation_run / "effects.csv")
     assert {"effect", "kind", "source", "target", "est", "se", "ci.lower", "ci.upper",
             "p_positive"} <= set(fx.columns)

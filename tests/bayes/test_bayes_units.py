@@ -10,7 +10,7 @@ from scipy import stats as sps
 from connective.bayes import build_model
 from connective.bayes.likelihood import (loglik_numpy, loglik_tensor, pointwise_loglik,
                                          sufficient_statistics)
-from connective.bayes.matrices import build_layout, implied_moments, standardized
+from connective.bayes.matrices import build_layout, implied_moments, standardized_solution
 from connective.bayes.priors import parse_prior
 from connective.errors import ConnectiveError, DataError, ModelError
 from connective.spec import parse_model
@@ -70,9 +70,11 @@ def test_layout_matches_hand_computation():
 
 
 def test_standardized_loading_and_regression():
-    layout = build_layout(parse_model("M ~ X"))
+    spec = parse_model("M ~ X")
+    layout = build_layout(spec)
     theta = layout.values({"M~X": 0.5, "X~~X": 4.0, "M~~M": 1.0, "X~1": 0.0, "M~1": 0.0})
-    std = dict(zip(layout.names, standardized(layout, theta)))
+    solution = standardized_solution(spec, layout, theta)
+    std = dict(zip(solution["names"], solution["std.all"]))
     # sd(X) = 2, var(M) = 0.25 * 4 + 1 = 2
     assert std["M~X"] == pytest.approx(0.5 * 2 / np.sqrt(2))
     assert std["M~~M"] == pytest.approx(0.5)

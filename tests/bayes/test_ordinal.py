@@ -65,7 +65,7 @@ def test_ordinal_recovers_standardized_truth(ordinal_fit):
     hi = std.quantile(0.975, ("chain", "draw"))
     for name in ("G~F", "F=~x2", "F=~x3", "G=~y2", "G=~y3"):
         value = truth[name]
-        assert float(lo.sel(param=name)) < value < float(hi.sel(param=name)), name
+        assert float(lo.sel(std_param=name)) < value < float(hi.sel(std_param=name)), name
     s = result.summary()
     assert s["likelihood"] == "ordinal" and s["divergences"] == 0
     assert s["max_r_hat"] < 1.05

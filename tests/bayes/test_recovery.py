@@ -34,11 +34,11 @@ def _intervals(spec, result, truth):
     """Per structural path and indirect effect (standardised): truth, 95% and 99.9%
     intervals, and the summary of the fit."""
     std = result.idata.posterior["std_all"]
-    effects = compute_effects(spec, std)
+    effects = result.idata.posterior["effects_std_all"]
     rows = {}
     for source, target in spec.paths:
         name = f"{target}~{source}"
-        rows[name] = (truth[name], std.sel(param=name))
+        rows[name] = (truth[name], std.sel(std_param=name))
     true_effects = compute_effects(spec, {k: v for k, v in truth.items() if "~" in k
                                           and "=~" not in k and "~~" not in k})
     for effect in effects.effect.values:

@@ -90,6 +90,7 @@ def fit(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "normal",
     times["sample"] = time.perf_counter() - t0
     settings = {"likelihood": likelihood, "draws": draws, "tune": tune, "chains": chains,
                 "sampler": idata.attrs.get("sampler", sampler), "std_lv": spec.std_lv,
+                "lavaan_options": spec.options.as_dict(),
                 "target_accept": idata.attrs["target_accept"],
                 "priors": model.priors}
     if model.groups is not None:

@@ -13,6 +13,10 @@ Means follow lavaan's ``meanstructure``: every indicator has a free intercept (n
 observed structural variable a free equation intercept (alpha), latent means are 0; intercept
 rows written in the model (``x1 ~ 0*1``) replace these defaults.
 
+The moments of exogenous covariates under ``fixed.x`` (the partable's ``exo`` rows, and their
+means) are slots of ``theta`` too, marked ``exo``: the model fills them with the sample's
+values, so that every function here sees one complete vector.
+
 Example
 -------
 >>> from connective.spec import parse_model
@@ -54,6 +58,7 @@ class Parameter:
     kind: str
     matrix: str
     prior: str = ""
+    exo: bool = False  # a moment of a fixed.x covariate: the sample's value, not estimated
 
 
 @dataclass
@@ -69,6 +74,9 @@ class Layout:
     structural: list[str]
     #: covariance parameter index -> (matrix, i, j) of the cell (variances on its diagonal)
     covariances: dict[int, tuple[str, int, int]] = field(default_factory=dict)
+    #: covariance parameters that several rows share (a label): sampled as values, since
+    #: one correlation cannot stand for equal covariances of variables with other variances
+    shared_covariances: set[int] = field(default_factory=set)
 
     def with_intercepts(self, variables: list[str]) -> "Layout":
         """A copy in which the intercepts of the structural ``variables`` (fixed at 0 in a
@@ -89,7 +97,13 @@ class Layout:
             gather["alpha"][self.structural.index(v)] = K + j
             params.append(Parameter(f"{v}~1", v, "~1", "", "", "intercept", "alpha"))
         return Layout(params, self.constants, gather, dict(self.shapes), list(self.observed),
-                      list(self.structural), dict(self.covariances))
+                      list(self.structural), dict(self.covariances),
+                      set(self.shared_covariances))
+
+    @property
+    def exo(self) -> list[int]:
+        """Indices of the fixed.x slots (filled with sample moments, not estimated)."""
+        return [k for k, p in enumerate(self.params) if p.exo]
 
     def is_diagonal(self, matrix: str) -> bool:
         """Whether every off-diagonal cell of the square ``matrix`` is fixed at 0."""
@@ -193,22 +207,30 @@ def build_layout(spec: ModelSpec) -> Layout:
         by_free[int(row.free)] = len(params)
         params.append(Parameter(row.name, row.lhs, row.op, row.rhs, row.label, kind, matrix,
                                 row.prior))
-    # covariances must not share a label with anything (scale x correlation parameters)
-    for p_idx, p in enumerate(params):
-        if p.kind == "covariance":
-            sharing = table[(table["free"] > 0) & (table["name"] != p.name)
-                            & (table["free"] == _free_of(table, p.name))]
-            if len(sharing):
-                raise ModelError(f"{spec.source}: the covariance {p.name} shares its label "
-                                 "with another parameter; equality constraints on covariances "
-                                 "are not supported by the Bayesian engine")
+    # a shared label makes parameters equal; a variance (sampled as an SD) or a covariance
+    # (sampled as a correlation, or as its value when shared) can only equal its own kind
+    for p in params:
+        rows = table[(table["free"] > 0) & (table["free"] == _free_of(table, p.name))]
+        kinds = {"variance" if r.lhs == r.rhs else "covariance" if r.op == "~~" else r.op
+                 for r in rows.itertuples()}
+        if len(kinds) > 1 and kinds & {"variance", "covariance"}:
+            raise ModelError(f"{spec.source}: the label {p.label!r} makes "
+                             f"{', '.join(rows['name'])} equal, a (co)variance and a parameter "
+                             "of another kind; the Bayesian engine equates variances only with "
+                             "variances and covariances with covariances: use two labels")
+    exo_rows = table[table["exo"] == 1]
+    for row in exo_rows.itertuples():  # fixed.x: sample (co)variances of the covariates
+        kind = "variance" if row.lhs == row.rhs else "covariance"
+        params.append(Parameter(row.name, row.lhs, row.op, row.rhs, "", kind, "psi", exo=True))
     user_means = {r.lhs for r in table[table["op"] == "~1"].itertuples()}
     for v in obs:
         if v in user_means:
             continue
         matrix = "alpha" if v in eta else "nu"
-        params.append(Parameter(f"{v}~1", v, "~1", "", "", "intercept", matrix))
+        params.append(Parameter(f"{v}~1", v, "~1", "", "", "intercept", matrix,
+                                exo=v in spec.fixed_x))
     index_of = {p.name: k for k, p in enumerate(params)}
+    exo_index = {p.name: k for k, p in enumerate(params) if p.exo and p.kind != "intercept"}
     K = len(params)
     constants: list[float] = []
     const_index: dict[float, int] = {}
@@ -224,11 +246,13 @@ def build_layout(spec: ModelSpec) -> Layout:
     shapes: dict[str, tuple[int, ...]] = {}
     for matrix in ("lambda", "beta", "psi", "theta"):
         pat = spec.pattern(matrix)
-        free, value = pat.free.to_numpy(), pat.value.to_numpy()
+        free, value, cell_name = pat.free.to_numpy(), pat.value.to_numpy(), pat.name.to_numpy()
         g = np.empty(free.shape, dtype=np.int64)
         for i, j in np.ndindex(free.shape):
             if free[i, j] > 0:
                 g[i, j] = by_free[int(free[i, j])]
+            elif cell_name[i, j] in exo_index:
+                g[i, j] = exo_index[cell_name[i, j]]
             else:
                 v = value[i, j]
                 g[i, j] = const(0.0 if math.isnan(v) else v)
@@ -249,6 +273,9 @@ def build_layout(spec: ModelSpec) -> Layout:
         gather[matrix] = g
         shapes[matrix] = (len(names),)
     layout = Layout(params, np.array(constants, dtype=float), gather, shapes, obs, eta)
+    carriers = table.loc[table["free"] > 0, "free"].value_counts()
+    layout.shared_covariances = {k for k, p in enumerate(params) if p.kind == "covariance"
+                                 and carriers.get(_free_of(table, p.name), 0) > 1}
     for k, p in enumerate(params):
         if p.kind == "covariance":
             names = obs if p.matrix == "theta" else eta
@@ -366,45 +393,106 @@ def structural_inverse(layout: Layout, beta):
     return A
 
 
-def standardized(layout: Layout, theta: np.ndarray) -> np.ndarray:
-    """lavaan's ``std.all`` of every parameter, computed per draw (numpy, any leading dims).
-
-    Loadings are scaled by sd(factor)/sd(item), regressions by sd(source)/sd(target),
-    variances by the total variance, covariances by the two (residual) variances of their
-    matrix (a residual correlation, as lavaan) and intercepts by the variable's sd.
+def row_values(spec: ModelSpec, layout: Layout, theta) -> tuple[list[str], np.ndarray]:
+    """The value of every row of the parameter table (``:=`` rows aside) and of the default
+    intercepts, per draw: rows that share a label take their one parameter's value, fixed
+    rows their fixed value. Returns (row names, array (..., rows)).
 
     Example
     -------
     >>> from connective.spec import parse_model
-    >>> layout = build_layout(parse_model("M ~ X"))
-    >>> float(standardized(layout, np.array([0.5, 1.0, 1.0, 0.0, 0.0]))[0]).__round__(4)
+    >>> spec = parse_model("F =~ x1 + a*x2 + a*x3")
+    >>> names, v = row_values(spec, build_layout(spec), np.arange(1.0, 11.0))
+    >>> dict(zip(names[:3], v[:3].tolist()))
+    {'F=~x1': 1.0, 'F=~x2': 1.0, 'F=~x3': 1.0}
+    """
+    theta = np.asarray(theta, dtype=float)
+    index = {p.name: k for k, p in enumerate(layout.params)}
+    table = spec.partable[spec.partable["op"] != ":="]
+    first_of = table[table["free"] > 0].drop_duplicates("free").set_index("free")["name"]
+    names, columns = [], []
+    for r in table.itertuples():
+        names.append(r.name)
+        if r.free > 0:
+            columns.append(theta[..., index[first_of[r.free]]])
+        elif r.name in index:  # a fixed.x moment
+            columns.append(theta[..., index[r.name]])
+        else:
+            columns.append(np.full(theta.shape[:-1], float(r.ustart)))
+    for k, p in enumerate(layout.params):
+        if p.name not in set(table["name"]):  # default intercepts
+            names.append(p.name)
+            columns.append(theta[..., k])
+    return names, np.stack(columns, axis=-1)
+
+
+def standardized_solution(spec: ModelSpec, layout: Layout, theta) -> dict[str, object]:
+    """lavaan's ``standardizedSolution()``: ``std.lv`` (latent variables scaled to unit
+    variance) and ``std.all`` (observed variables too) of every row of the parameter table
+    and default intercept, per draw (numpy, any leading dims), as lavaan computes them
+    (``lav_standardize_lv`` and ``lav_standardize_all``, ``cov.std = TRUE``): loadings
+    times sd(factor) [over sd(item)]; regressions times sd(source) over sd(target);
+    variances over the total variance; a (residual) covariance over the square roots of the
+    two (residual) variances, i.e. a residual correlation; intercepts over the sd.
+
+    Returns ``{"names": row names, "est": values, "std.lv": ..., "std.all": ...}`` (arrays
+    (..., rows)).
+
+    Example
+    -------
+    >>> from connective.spec import parse_model
+    >>> spec = parse_model("M ~ X")
+    >>> layout = build_layout(spec)
+    >>> out = standardized_solution(spec, layout, np.array([0.5, 1.0, 1.0, 0.0, 0.0]))
+    >>> round(float(out["std.all"][out["names"].index("M~X")]), 4)
     0.4472
     """
     theta = np.asarray(theta, dtype=float)
+    names, est = row_values(spec, layout, theta)
     _, sigma, cov_eta = implied_moments(layout, theta, structural=True)
-    mats = model_matrices(layout, theta)
-    sd_obs = np.sqrt(np.diagonal(sigma, axis1=-2, axis2=-1))
-    sd_eta = np.sqrt(np.diagonal(cov_eta, axis1=-2, axis2=-1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sd_obs = np.sqrt(np.diagonal(sigma, axis1=-2, axis2=-1))
+        sd_eta = np.sqrt(np.diagonal(cov_eta, axis1=-2, axis2=-1))
     obs_ix = {v: i for i, v in enumerate(layout.observed)}
     eta_ix = {v: i for i, v in enumerate(layout.structural)}
-    out = np.full(theta.shape, np.nan)
-    for k, p in enumerate(layout.params):
-        val = theta[..., k]
-        if p.kind == "loading":
-            out[..., k] = val * sd_eta[..., eta_ix[p.lhs]] / sd_obs[..., obs_ix[p.rhs]]
-        elif p.kind == "regression":
-            out[..., k] = val * sd_eta[..., eta_ix[p.rhs]] / sd_eta[..., eta_ix[p.lhs]]
-        elif p.kind == "covariance":
-            # as lavaan: a (residual) covariance is scaled by the two (residual) variances
-            diag = np.diagonal(mats[p.matrix], axis1=-2, axis2=-1)
-            names = layout.structural if p.matrix == "psi" else layout.observed
-            i, j = names.index(p.lhs), names.index(p.rhs)
-            out[..., k] = val / np.sqrt(diag[..., i] * diag[..., j])
-        elif p.kind == "variance":
-            sd = sd_eta if p.matrix == "psi" else sd_obs
-            ix = eta_ix if p.matrix == "psi" else obs_ix
-            out[..., k] = val / (sd[..., ix[p.lhs]] * sd[..., ix[p.rhs]])
-        elif p.kind == "intercept":
-            sd, ix = (sd_eta, eta_ix) if p.lhs in eta_ix else (sd_obs, obs_ix)
-            out[..., k] = val / sd[..., ix[p.lhs]]
+    latent = set(spec.latent)
+    ones = np.ones(theta.shape[:-1])
+
+    def sd(v: str, observed_too: bool):
+        if v in latent:
+            return sd_eta[..., eta_ix[v]]
+        if not observed_too:
+            return ones
+        return sd_obs[..., obs_ix[v]] if v in obs_ix else sd_eta[..., eta_ix[v]]
+
+    variance = {n.split("~~")[0]: j for j, n in enumerate(names)
+                if "~~" in n and n.split("~~")[0] == n.split("~~")[1]}
+    rows = spec.partable.set_index("name")
+    out = {"names": names, "est": est}
+    for key, observed_too in (("std.lv", False), ("std.all", True)):
+        std = np.full(est.shape, np.nan)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            for j, name in enumerate(names):
+                if name in rows.index:
+                    r = rows.loc[name]
+                    lhs, op, rhs = r["lhs"], r["op"], r["rhs"]
+                else:  # a default intercept
+                    lhs, op, rhs = name[:-2], "~1", ""
+                x = est[..., j]
+                if op == "=~":
+                    std[..., j] = x * sd(lhs, observed_too) / sd(rhs, observed_too)
+                elif op == "~":
+                    std[..., j] = x * sd(rhs, observed_too) / sd(lhs, observed_too)
+                elif op == "~~" and lhs == rhs:
+                    std[..., j] = x / sd(lhs, observed_too) ** 2
+                elif op == "~~":
+                    scaled = [v in latent or observed_too for v in (lhs, rhs)]
+                    denominator = ones
+                    for v, s in zip((lhs, rhs), scaled):
+                        if s:
+                            denominator = denominator * np.sqrt(np.abs(est[..., variance[v]]))
+                    std[..., j] = x / denominator
+                elif op == "~1":
+                    std[..., j] = x / sd(lhs, observed_too)
+        out[key] = std
     return out

@@ -16,13 +16,14 @@ Example
 >>> frame = pd.DataFrame({"X": x, "M": 0.5 * x + rng.normal(size=100)})
 >>> bm = build_model(parse_model("M ~ X"), frame)
 >>> bm.layout.names
-['M~X', 'X~~X', 'M~~M', 'X~1', 'M~1']
+['M~X', 'M~~M', 'X~~X', 'X~1', 'M~1']
 >>> sorted(bm.model.named_vars)[:3]
-['data_cov', 'data_mean', 'intercept']
+['data_cov', 'data_mean', 'fixed_x']
 """
 
 from __future__ import annotations
 
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -34,6 +35,7 @@ from connective.bayes.likelihood import SufficientStatistics, loglik_tensor, suf
 from connective.bayes.matrices import Layout, build_layout, implied_moments
 from connective.errors import ModelError
 from connective.spec import ModelSpec
+from connective.spec.identification import require_identified
 
 LIKELIHOODS = ("normal", "ordinal")
 #: ordinal likelihood: the scale standing in for an item's SD in the default priors
@@ -56,6 +58,7 @@ class BayesModel:
     compiled: object = None  # nutpie's compiled model, reused by later calls
     metric: "SamplingMetric | None" = None
     ordinal: object = None  # the coded answers (OrdinalData) of an ordinal model
+    fixed_x: np.ndarray | None = None  # the sample moments in the fixed.x slots (layout.exo)
     groups: object = None  # the GroupDesign of a hierarchical model
     group_layout: Layout | None = None  # its layout, with group-specific latent means
 
@@ -84,6 +87,31 @@ def structural_scales(spec: ModelSpec, layout: Layout, sd: dict[str, float]) -> 
                 scales[v] = sd[item] / abs(value)
                 break
     return scales
+
+
+def fixed_x_values(layout: Layout, frame: pd.DataFrame, slots: list[int]) -> np.ndarray:
+    """The sample moments of the fixed.x slots ``slots`` (see :attr:`Layout.exo`): means,
+    and variances and covariances with lavaan's divisor N (the ML estimates), each from the
+    rows that answered.
+
+    Example
+    -------
+    >>> from connective.spec import parse_model
+    >>> layout = build_layout(parse_model("y ~ x"))
+    >>> fixed_x_values(layout, pd.DataFrame({"x": [1.0, 2, 3, 6], "y": [0.0, 1, 0, 1]}),
+    ...                layout.exo).tolist()
+    [3.5, 3.0]
+    """
+    if not slots:
+        return np.zeros(0)
+    names = sorted({v for k in slots for v in (layout.params[k].lhs, layout.params[k].rhs) if v})
+    x = frame[names].apply(pd.to_numeric, errors="coerce")
+    cov = x.cov(ddof=0)
+    out = []
+    for k in slots:
+        p = layout.params[k]
+        out.append(x[p.lhs].mean() if p.kind == "intercept" else cov.at[p.lhs, p.rhs])
+    return np.array(out, dtype=float)
 
 
 def sign_anchors(spec: ModelSpec, layout: Layout) -> set[int]:
@@ -231,6 +259,10 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
     if likelihood not in LIKELIHOODS:
         raise ModelError(f"unknown likelihood {likelihood!r}; expected one of "
                          f"{', '.join(LIKELIHOODS)}")
+    if likelihood == "normal" and groups is None:
+        # df < 0 is refused before sampling; the usual traps are named
+        for message in require_identified(spec).warnings:
+            warnings.warn(f"{spec.source}: {message}", UserWarning, stacklevel=2)
     layout = build_layout(spec)
     stats = sufficient_statistics(frame, layout.observed)
     if groups is not None:
@@ -243,6 +275,10 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
     mean = dict(zip(layout.observed, stats.mean))
     odata = None
     fixed: dict[int, float] = {}  # parameters fixed by the likelihood (ordinal: theta param.)
+    # fixed.x: the covariates' moments are the sample's (hierarchical models: random, since
+    # their groups' means and variances differ)
+    exo = layout.exo if groups is None else []
+    exo_values = fixed_x_values(layout, frame, exo)
     if likelihood == "ordinal":
         odata = _ordinal_setup(spec, layout, frame)
         for k, p in enumerate(layout.params):
@@ -274,7 +310,8 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
             if not prior.positive:
                 raise ModelError(f"{where}: a variance's prior must be positive (halfnormal, "
                                  f"lognormal, gamma, or uniform from 0); got {prior.text()}")
-        if p.kind == "covariance" and prior.family != "beta":
+        if p.kind == "covariance" and prior.family != "beta" \
+                and k not in layout.shared_covariances:
             raise ModelError(f"{where}: a covariance's prior is on its correlation r and must "
                              f"be beta(a, b) for (r + 1) / 2; got {prior.text()}")
         return prior
@@ -303,6 +340,9 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
                                            in metric.factors)
         elif p.kind == "variance":
             continue
+        elif p.kind == "covariance" and k in layout.shared_covariances:
+            default = P.default_covariance(var_scale(p), scale[p.rhs] if p.matrix == "psi"
+                                           else sd[p.rhs])
         elif p.kind == "covariance":
             default = P.default_correlation()
         else:
@@ -311,7 +351,7 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
         prior = parsed(k, default)
         chosen[k] = (prior, k in anchors and k not in flipped_anchors and not prior.positive)
     used = {layout.params[k].name: chosen[k][0].text() for k in range(layout.n_params)
-            if k not in fixed}
+            if k not in fixed and k not in exo}
 
     # -- starting values (lavaan-like: half of each variance is error) ----------------------
     start = {}
@@ -332,7 +372,7 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
             is_obs_struct = p.matrix == "psi" and p.lhs in sd and p.lhs not in spec.indicators
             start[k] = var_scale(p) * (1.0 if is_obs_struct else np.sqrt(0.5))  # an SD
         elif p.kind == "covariance":
-            start[k] = 0.5  # (r + 1) / 2
+            start[k] = 0.0 if k in layout.shared_covariances else 0.5  # value, or (r + 1) / 2
         else:
             # a hair off the sample mean: at the mean the gradient is exactly zero, which
             # nutpie's gradient-based initial mass matrix cannot use
@@ -342,12 +382,14 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
     # -- the PyMC model -----------------------------------------------------------------------
     blocks: dict[tuple, list[int]] = defaultdict(list)  # one PyMC variable each
     for k, p in enumerate(layout.params):
-        if k in fixed:
+        if k in fixed or k in exo:
             continue
         prior, bounded = chosen[k]
         family = prior.family
         role = {"loading": "loading", "regression": "regression", "variance": "sd",
                 "covariance": "corr", "intercept": "intercept"}[p.kind]
+        if k in layout.shared_covariances:
+            role = "covariance"
         if p.kind == "variance" and prior.on == "var":
             role = "variance"
         if k in rescaled_slots:
@@ -380,7 +422,7 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
         for (role, family, bounded), idx in blocks.items():
             name = role
             default_family = {"loading": "normal", "regression": "normal", "sd": "halfnormal",
-                              "corr": "beta", "intercept": "normal",
+                              "corr": "beta", "intercept": "normal", "covariance": "normal",
                               "factor_scale": "normal"}.get(role)
             if family != default_family:
                 name = f"{role}_{family}"
@@ -423,6 +465,8 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
         theta, scales = _sampled_to_theta(pt, layout, metric, pieces, cov_pieces)
         if fixed:
             theta = pt.set_subtensor(theta[np.array(list(fixed))], np.array(list(fixed.values())))
+        if exo:  # data, so that a compiled model takes a new data set's (with_data)
+            theta = pt.set_subtensor(theta[np.array(exo)], pm.Data("fixed_x", exo_values))
         theta = pm.Deterministic("parameters", theta, dims="param")
         options = {"likelihood": likelihood, "priors": dict(priors or {}),
                    "metric": metric.describe(layout)}
@@ -439,7 +483,7 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
             options.update(groups=groups.describe(), target_accept=0.95)
         built = dict(spec=spec, model=model, layout=layout, stats=stats, priors=used,
                      initvals=initvals, likelihood=likelihood, options=options, metric=metric,
-                     groups=groups, group_layout=group_layout)
+                     groups=groups, group_layout=group_layout, fixed_x=exo_values)
         if odata is not None:
             _ordinal_likelihood(pm, pt, layout, odata, theta, scales, initvals, used, frame,
                                 grouped=None if groups is None else
@@ -457,15 +501,11 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
                 "mean": pm.Data(f"data_mean{suffix}", pat.mean),
                 "cov": pm.Data(f"data_cov{suffix}", pat.cov)})
         loglik = loglik_tensor(pattern_data, mu, sigma, len(layout.observed))
-        if improper_blocks(layout):
+        if improper_blocks(layout) or layout.shared_covariances:
             # only then can Sigma fail to be positive definite (see implied_covariance_guard)
             loglik = pt.switch(implied_covariance_guard(sigma), loglik, -np.inf)
         pm.Potential("loglik", loglik)
-    return BayesModel(spec=spec, model=model, layout=layout, stats=stats, priors=used,
-                      initvals=initvals, likelihood=likelihood,
-                      options={"likelihood": likelihood, "priors": dict(priors or {}),
-                               "metric": metric.describe(layout)},
-                      metric=metric)
+    return BayesModel(**built)
 
 
 def _check_grouped(spec: ModelSpec, likelihood: str, stats: SufficientStatistics,

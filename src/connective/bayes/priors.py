@@ -238,6 +238,12 @@ def default_correlation() -> Prior:
     return Prior("beta", (CORRELATION_ETA, CORRELATION_ETA))
 
 
+def default_covariance(scale_a: float, scale_b: float) -> Prior:
+    """Default prior of a covariance sampled as its value (one shared by several pairs of
+    variables): ``normal(0, s_a s_b)``, a correlation of about +-1 one prior SD out."""
+    return Prior("normal", (0.0, float(scale_a * scale_b)))
+
+
 def default_intercept(mean: float, sd: float) -> Prior:
     """Default prior of an intercept: ``normal(mean, 10 sd)``."""
     return Prior("normal", (float(mean), INTERCEPT_SCALE * sd))

@@ -21,7 +21,7 @@ import xarray as xr
 
 from connective.bayes import group_results
 from connective.bayes.likelihood import pointwise_loglik, ppp
-from connective.bayes.matrices import implied_moments, standardized
+from connective.bayes.matrices import implied_moments, standardized_solution
 from connective.bayes.model import BayesModel, improper_share
 from connective.effects import compute_effects
 from connective.io import atomic_path, atomic_write_csv, atomic_write_json
@@ -46,10 +46,18 @@ def augment(idata, bm: BayesModel, *, seed: int | None = None, label: dict | Non
     draws = parameter_draws(idata)
     theta = draws.transpose("chain", "draw", "param").to_numpy()
     layout = bm.layout
-    std = standardized(layout, theta)
-    idata.posterior["std_all"] = draws.copy(data=std)
     mu, sigma, cov_eta = implied_moments(layout, theta, structural=True)
     lead = {"chain": draws.chain, "draw": draws.draw}
+    # lavaan's standardizedSolution per draw, of every row of the table (rows that share a
+    # label have their own std values), and the effects of the standardised paths
+    solution = standardized_solution(bm.spec, layout, theta)
+    for key in ("std.lv", "std.all"):
+        std = xr.DataArray(solution[key], dims=("chain", "draw", "std_param"),
+                           coords={**lead, "std_param": solution["names"]})
+        name = key.replace(".", "_")
+        idata.posterior[name] = std
+        fx_std = compute_effects(bm.spec, std.rename(std_param="param"))
+        idata.posterior[f"effects_{name}"] = fx_std.transpose("chain", "draw", "effect")
     idata.posterior["sd_observed"] = xr.DataArray(
         np.sqrt(np.diagonal(sigma, axis1=-2, axis2=-1)), dims=("chain", "draw", "observed"),
         coords={**lead, "observed": list(layout.observed)})
@@ -123,7 +131,8 @@ def augment(idata, bm: BayesModel, *, seed: int | None = None, label: dict | Non
 #: posterior variables that stay in the posterior group; the sampler's own variables (on
 #: their sampling scales) move to the ``sampled`` group, the ordinal model's factor scores
 #: (respondents x factors per draw) are not kept
-KEEP = ("parameters", "thresholds", "std_all", "sd_observed", "sd_structural", "effects",
+KEEP = ("parameters", "thresholds", "std_all", "std_lv", "sd_observed", "sd_structural",
+        "effects", "effects_std_all", "effects_std_lv",
         "group_parameters", "group_sd", "group_corr", "group_coef", "group_effects",
         "level_effects", "level_difference", "residual_log_sd", "invariance_deviation")
 
@@ -164,45 +173,73 @@ def _diagnostics(da: xr.DataArray, dim: str) -> pd.DataFrame:
     return out
 
 
+def _std_columns(idata, names: list[str]) -> pd.DataFrame:
+    """Posterior mean of std.lv and std.all, and std.all's sd and 95% interval, per row."""
+    post = idata.posterior
+    out = pd.DataFrame(index=names, columns=STD_COLUMNS, dtype=float)
+    if "std_all" not in post:
+        return out
+    known = [n for n in names if n in set(post["std_param"].to_numpy())]
+    for key, var in (("std.lv", "std_lv"), ("std.all", "std_all")):
+        x = post[var].sel(std_param=known).transpose("chain", "draw", "std_param").to_numpy()
+        out.loc[known, key] = np.nanmean(x, axis=(0, 1)) if x.size else []
+        if key == "std.all" and x.size:
+            lo, hi = _interval(x)
+            out.loc[known, "std.all.se"] = x.std((0, 1), ddof=1)
+            out.loc[known, "std.all.lower"], out.loc[known, "std.all.upper"] = lo, hi
+    return out
+
+
+#: the standardised columns of the parameter and effects tables
+STD_COLUMNS = ["std.lv", "std.all", "std.all.se", "std.all.lower", "std.all.upper"]
+#: the columns of an effects table
+EFFECT_COLUMNS = ["effect", "kind", "source", "target", "est", "se", "ci.lower", "ci.upper",
+                  "p_positive", *STD_COLUMNS, "r_hat", "ess_bulk", "ess_tail"]
+
+
 def parameter_table(idata, spec) -> pd.DataFrame:
-    """lavaan's layout: ``lhs, op, rhs, label, est`` (posterior mean), ``se`` (posterior sd),
-    ``ci.lower, ci.upper`` (95% equal-tailed), ``std.all`` (posterior mean of the
-    standardised value), ``r_hat, ess_bulk, ess_tail``; fixed parameters have se 0.
+    """lavaan's layout: ``lhs, op, rhs, label, exo, est`` (posterior mean), ``se`` (posterior
+    sd), ``ci.lower, ci.upper`` (95% equal-tailed), the standardised solution (posterior
+    means of ``std.lv`` and ``std.all``, and std.all's sd and 95% interval, as lavaan's
+    ``standardizedSolution()``), ``r_hat, ess_bulk, ess_tail``; fixed parameters and the
+    fixed.x moments (``exo`` 1: the sample's values) have se 0 and no diagnostics.
 
     Example
     -------
     >>> parameter_table(idata, spec).columns.tolist()[:5]  # doctest: +SKIP
-    ['lhs', 'op', 'rhs', 'label', 'est']
+    ['lhs', 'op', 'rhs', 'label', 'exo']
     """
     draws = parameter_draws(idata).transpose("chain", "draw", "param")
     x = draws.to_numpy()
-    std = idata.posterior["std_all"].transpose("chain", "draw", "param").to_numpy()
     lo, hi = _interval(x)
     names = list(draws.param.to_numpy())
     stats = pd.DataFrame({"est": x.mean((0, 1)), "se": x.std((0, 1), ddof=1),
-                          "ci.lower": lo, "ci.upper": hi, "std.all": std.mean((0, 1))},
+                          "ci.lower": lo, "ci.upper": hi},
                          index=names).join(_diagnostics(draws, "param"))
+    constant = x.std((0, 1)) == 0  # fixed.x moments and likelihood-fixed slots
+    stats.loc[constant, ["se", "r_hat", "ess_bulk", "ess_tail"]] = [0.0, np.nan, np.nan, np.nan]
     rows = []
     table = spec.partable
     seen = set()
     for r in table.itertuples():
         if r.op == ":=":
             continue
-        name = r.name
-        seen.add(name)
-        base = dict(lhs=r.lhs, op=r.op, rhs=r.rhs, label=r.label)
+        seen.add(r.name)
+        base = dict(lhs=r.lhs, op=r.op, rhs=r.rhs, label=r.label, exo=int(r.exo), name=r.name)
         if r.free > 0:
             # rows sharing a label share the draws of the first row carrying it
             first = table[(table["free"] == r.free)].iloc[0]["name"]
             rows.append({**base, **stats.loc[first].to_dict()})
+        elif r.name in stats.index:  # a fixed.x moment
+            rows.append({**base, **stats.loc[r.name].to_dict()})
         else:
             v = float(r.ustart)
             rows.append({**base, "est": v, "se": 0.0, "ci.lower": v, "ci.upper": v,
-                         "std.all": np.nan, "r_hat": np.nan, "ess_bulk": np.nan,
-                         "ess_tail": np.nan})
+                         "r_hat": np.nan, "ess_bulk": np.nan, "ess_tail": np.nan})
     for name in names:  # default intercepts
         if name not in seen and name.endswith("~1"):
             rows.append({"lhs": name[:-2], "op": "~1", "rhs": "", "label": "",
+                         "exo": int(name[:-2] in spec.fixed_x), "name": name,
                          **stats.loc[name].to_dict()})
     if "thresholds" in idata.posterior:
         th = idata.posterior["thresholds"].transpose("chain", "draw", "threshold")
@@ -211,53 +248,35 @@ def parameter_table(idata, spec) -> pd.DataFrame:
         tdiag = _diagnostics(th, "threshold")
         for i, name in enumerate(th.threshold.to_numpy()):
             item, cut = str(name).split("|")
-            rows.append({"lhs": item, "op": "|", "rhs": cut, "label": "",
-                         "est": t[..., i].mean(), "se": t[..., i].std(ddof=1),
-                         "ci.lower": tlo[i], "ci.upper": thi[i], "std.all": np.nan,
-                         **tdiag.loc[name].to_dict()})
+            rows.append({"lhs": item, "op": "|", "rhs": cut, "label": "", "exo": 0,
+                         "name": str(name), "est": t[..., i].mean(), "se": t[..., i].std(ddof=1),
+                         "ci.lower": tlo[i], "ci.upper": thi[i], **tdiag.loc[name].to_dict()})
     out = pd.DataFrame(rows)
-    _fill_fixed_std(out, idata, spec)
+    std = _std_columns(idata, out["name"].tolist())
+    for col in STD_COLUMNS:
+        out[col] = std[col].to_numpy()
     fx = effects_table(idata)
     defined = fx[fx["kind"] == "defined"]
     for _, r in defined.iterrows():
         expr = spec.partable[(spec.partable["op"] == ":=") & (spec.partable["lhs"] == r["effect"])]
         rhs = expr.iloc[0]["rhs"] if len(expr) else ""
         out.loc[len(out)] = {"lhs": r["effect"], "op": ":=", "rhs": rhs, "label": r["effect"],
+                             "exo": 0, "name": r["effect"],
                              **{k: r[k] for k in ("est", "se", "ci.lower", "ci.upper")},
-                             "std.all": np.nan,
+                             **{k: r.get(k, np.nan) for k in STD_COLUMNS},
                              **{k: r[k] for k in ("r_hat", "ess_bulk", "ess_tail")}}
-    return out
-
-
-def _fill_fixed_std(out: pd.DataFrame, idata, spec) -> None:
-    """std.all of fixed loadings (markers) and fixed variances, from the implied moments."""
-    post = idata.posterior
-    if "sd_observed" not in post or "sd_structural" not in post:
-        return
-    sd_obs = post["sd_observed"]
-    sd_eta = post["sd_structural"]
-    obs, eta = set(sd_obs.observed.to_numpy()), set(sd_eta.structural.to_numpy())
-
-    def sd(v):
-        return sd_eta.sel(structural=v) if v in eta else sd_obs.sel(observed=v)
-
-    for i, r in out[out["se"] == 0].iterrows():
-        if r["op"] == "=~" and r["lhs"] in eta and r["rhs"] in obs:
-            value = r["est"] * sd(r["lhs"]) / sd(r["rhs"])
-        elif r["op"] == "~" and r["lhs"] in eta and r["rhs"] in eta:
-            value = r["est"] * sd(r["rhs"]) / sd(r["lhs"])
-        elif r["op"] == "~~" and r["lhs"] == r["rhs"]:
-            value = r["est"] / (sd(r["lhs"]) * sd(r["rhs"]))
-        else:
-            continue
-        out.loc[i, "std.all"] = float(value.mean())
+    order = ["lhs", "op", "rhs", "label", "exo", "est", "se", "ci.lower", "ci.upper",
+             *STD_COLUMNS, "r_hat", "ess_bulk", "ess_tail"]
+    return out[order]
 
 
 def effects_table(idata, effects: xr.DataArray | None = None) -> pd.DataFrame:
     """One row per effect: ``effect, kind, source, target, est, se, ci.lower, ci.upper,
-    p_positive`` (posterior probability that the effect is positive) and diagnostics; of
-    the posterior's ``effects`` (in a hierarchical model: the population averages) or of
-    the given ``effects`` draws (chain, draw, effect).
+    p_positive`` (posterior probability that the effect is positive), the effect of the
+    standardised paths (``std.lv``, ``std.all`` with its sd and interval) and diagnostics;
+    of the posterior's ``effects`` (in a hierarchical model: the population averages) or of
+    the given ``effects`` draws (chain, draw, effect). A model without regressions or
+    ``:=`` parameters (a CFA) has none: the table is empty.
 
     Example
     -------
@@ -265,6 +284,8 @@ def effects_table(idata, effects: xr.DataArray | None = None) -> pd.DataFrame:
     """
     fx = idata.posterior["effects"] if effects is None else effects
     fx = fx.transpose("chain", "draw", "effect")
+    if fx.sizes["effect"] == 0:
+        return pd.DataFrame(columns=EFFECT_COLUMNS)
     x = fx.to_numpy()
     lo, hi = _interval(x)
     out = pd.DataFrame({"effect": fx.effect.to_numpy(), "kind": fx.kind.to_numpy(),
@@ -272,8 +293,29 @@ def effects_table(idata, effects: xr.DataArray | None = None) -> pd.DataFrame:
                         "est": x.mean((0, 1)), "se": x.std((0, 1), ddof=1),
                         "ci.lower": lo, "ci.upper": hi,
                         "p_positive": (x > 0).mean((0, 1))})
+    if effects is None and "effects_std_all" in idata.posterior:
+        for key, var in (("std.lv", "effects_std_lv"), ("std.all", "effects_std_all")):
+            z = idata.posterior[var].transpose("chain", "draw", "effect").to_numpy()
+            out[key] = z.mean((0, 1))
+            if key == "std.all":
+                zlo, zhi = _interval(z)
+                out["std.all.se"] = z.std((0, 1), ddof=1)
+                out["std.all.lower"], out["std.all.upper"] = zlo, zhi
     diag = _diagnostics(fx.drop_vars(["kind", "source", "target"]), "effect")
     return pd.concat([out.reset_index(drop=True), diag.reset_index(drop=True)], axis=1)
+
+
+def measurement_draws(spec, std_all: xr.DataArray) -> xr.DataArray:
+    """Standardised loadings (kind ``loading``) and factor correlations (kind
+    ``correlation``) of a posterior's ``std_all``, labelled as effects are (``effect`` is
+    the parameter's name, ``source`` and ``target`` its two sides), so that the comparison
+    with PLS takes them as it takes effects."""
+    rows = spec.partable.set_index("name").loc[spec.measurement_parameters].reset_index()
+    draws = std_all.sel(std_param=rows["name"].tolist()).rename(std_param="effect")
+    return draws.assign_coords(kind=("effect", np.where(rows["op"] == "=~", "loading",
+                                                        "correlation")),
+                               source=("effect", rows["lhs"].to_numpy()),
+                               target=("effect", rows["rhs"].to_numpy()))
 
 
 def summary(idata) -> dict:

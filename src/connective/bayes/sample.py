@@ -144,6 +144,8 @@ def with_data(bm: BayesModel, frame) -> None:
         if pat.n != bm.stats.patterns[g].n:
             raise ConnectiveError("the new data have another number of rows per pattern; build "
                                   "a new model for them")
+    if fresh.fixed_x is not None and len(fresh.fixed_x):
+        updates["fixed_x"] = fresh.fixed_x  # the new data's covariate moments (fixed.x)
     import pymc as pm
 
     with bm.model:

@@ -8,15 +8,39 @@ from connective.data.readers import read_survey
 from connective.data.validate import DataValidationError, ValidatedSurvey, validate_survey
 from connective.resources import resolve_model
 from connective.spec import ModelSpec, read_model
+from connective.spec.defaults import LAVAAN_NAMES, parse_bool
 
 
 def add_model_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", metavar="MODEL",
                         help="a lavaan-syntax model file, or the name of a bundled model "
                              "(connective_action, simca, ...)")
-    parser.add_argument("--std-lv", action="store_true",
-                        help="identify factors by fixing their variances to 1 instead of their "
-                             "first loadings")
+    add_lavaan_options(parser)
+
+
+def add_lavaan_options(parser: argparse.ArgumentParser) -> None:
+    """lavaan's model-building options (connective.spec.defaults), each under lavaan's name:
+    ``--orthogonal`` sets one, ``--auto-cov-y false`` clears one; the model file's
+    ``# options:`` comment sets them too, and the command line wins."""
+    group = parser.add_argument_group(
+        "lavaan's defaults", "as lavaan's sem() and cfa() set them; each also in the model "
+                             "file ('# options: auto.cov.y = FALSE'); the command line wins")
+    helps = {
+        "std.lv": "identify factors by fixing their variances to 1 instead of their first "
+                  "loadings",
+        "auto.fix.first": "fix the first loading of each factor to 1 (default: unless std.lv)",
+        "auto.fix.single": "a factor with one indicator: that item's residual variance is 0 "
+                           "(default TRUE)",
+        "auto.var": "(residual) variances of every variable are free (default TRUE)",
+        "auto.cov.lv.x": "exogenous factors covary (default TRUE)",
+        "auto.cov.y": "residual covariances among pure outcomes are free (default TRUE)",
+        "orthogonal": "fix every default covariance between factors to 0 (default FALSE)",
+        "fixed.x": "condition on exogenous observed covariates: their moments are the "
+                   "sample's, not parameters (default TRUE)"}
+    for name, text in helps.items():
+        group.add_argument("--" + name.replace(".", "-"), dest=LAVAAN_NAMES[name], nargs="?",
+                           const=True, default=None, type=_truth, metavar="TRUE|FALSE",
+                           help=text)
 
 
 def add_data_check_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,7 +58,15 @@ def add_data_check_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def load_model(args: argparse.Namespace) -> ModelSpec:
-    return read_model(resolve_model(args.model), std_lv=args.std_lv)
+    options = {attr: getattr(args, attr, None) for attr in LAVAAN_NAMES.values()}
+    return read_model(resolve_model(args.model), options=options)
+
+
+def _truth(text: str) -> bool:
+    value = parse_bool(text)
+    if value is None:
+        raise argparse.ArgumentTypeError(f"expected TRUE or FALSE, not {text!r}")
+    return value
 
 
 def load_data(args: argparse.Namespace, spec: ModelSpec, *, show_report=print) -> ValidatedSurvey:

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from connective.commands._options import add_model_argument, load_model
+from connective.commands._options import add_lavaan_options, load_model
 from connective.compare.bayes_vs_pls import run_compare, write_comparison
 from connective.data.readers import read_survey
 from connective.errors import ConnectiveError
@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "on sign, with a forest plot and a report.")
     p.add_argument("model", metavar="MODEL", nargs="?",
                    help="a model file or bundled model name (not needed with --runs)")
-    p.add_argument("--std-lv", action="store_true", help=argparse.SUPPRESS)
+    add_lavaan_options(p)
     p.add_argument("--data", metavar="FILE", help="survey data")
     p.add_argument("--runs", nargs="+", metavar="RUN_DIR",
                    help="finished run folders instead: one 'connective fit' and one or more "

@@ -15,6 +15,7 @@ from pathlib import Path
 from connective.commands._options import (add_data_check_arguments, add_model_argument,
                                            load_data, load_model)
 from connective.diagnostics import diagnose
+from connective.effects import no_effects_reason
 from connective.errors import ConnectiveError
 from connective.io import atomic_write_json
 
@@ -118,6 +119,8 @@ def run(args) -> int:
             print(f"  {len(sizes)} groups in {s['groups']['column']!r} ({min(sizes)}-"
                   f"{max(sizes)} respondents); varying: {', '.join(s['groups']['varying'])}; "
                   "effects.csv holds population averages, group_effects.csv each group's")
+        if no_effects_reason(spec):
+            print(f"  {no_effects_reason(spec)}")
         if not s["converged"]:
             print("  WARNING: the chains have not converged (R-hat > 1.01 or divergences); do "
                   "not report these numbers: run more --tune/--draws or check the model")

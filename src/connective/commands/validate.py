@@ -6,7 +6,8 @@ import argparse
 
 from connective.commands._options import (add_data_check_arguments, add_model_argument,
                                           load_data, load_model)
-from connective.effects import effect_table
+from connective.effects import effect_table, no_effects_reason
+from connective.spec.identification import identification
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,6 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def indirect_paths_text(spec, population: dict | None = None) -> str:
     """The model's specific indirect paths, with population values when the data are simulated."""
+    if no_effects_reason(spec):
+        return no_effects_reason(spec)
     table = effect_table(spec)
     indirect = table[table["kind"] == "indirect"]
     lines = [f"Indirect paths ({len(indirect)}):"]
@@ -51,6 +54,11 @@ def indirect_paths_text(spec, population: dict | None = None) -> str:
 def run(args: argparse.Namespace) -> int:
     spec = load_model(args)
     print(spec.describe())
+    ident = identification(spec)
+    print(f"  identification: {ident.describe()}"
+          + ("" if ident.df >= 0 else " -- NOT IDENTIFIED: fit will refuse it"))
+    for message in ident.warnings:
+        print(f"  WARNING: {message}")
     print()
     checked = load_data(args, spec)
     print()

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from connective.bayes.results import measurement_draws
 from connective.effects import compute_effects
 from connective.errors import ConnectiveError
 from connective.mediation import summarize_effects
@@ -50,9 +51,14 @@ def standardized_bayes_effects(run_dir: str | Path, *, prob: float = 0.95) -> pd
     summary = json.loads((run_dir / "summary.json").read_text())
     text = summary.get("run", summary).get("model_text")
     spec = parse_model(text, source=summary.get("run", summary).get("model", "<model>"))
-    idata = az.from_netcdf(str(nc))
-    effects = compute_effects(spec, idata.posterior["std_all"])
-    table = summarize_effects(effects, prob=prob)
+    post = az.from_netcdf(str(nc)).posterior
+    if not spec.paths:  # a CFA: its loadings and factor correlations are what it estimates
+        draws = measurement_draws(spec, post["std_all"])
+    elif "effects_std_all" in post:
+        draws = post["effects_std_all"]
+    else:  # a folder written before std effects were stored
+        draws = compute_effects(spec, post["std_all"].rename(std_param="param"))
+    table = summarize_effects(draws, prob=prob)
     return table.rename(columns={"mean": "est", "eti_lower": "ci.lower", "eti_upper": "ci.upper"})
 
 
@@ -80,6 +86,9 @@ def compare_runs(bayes_dir: str | Path, pls_dirs: dict[str, str | Path]) -> pd.D
                 raise ConnectiveError(f"{folder} and {bayes_dir} were fitted on different "
                                       f"{what}; compare runs of one model on one data set")
         eff = pls["effects"].set_index("effect")
+        if out["kind"].isin(["loading", "correlation"]).all():  # a CFA: PLS's parameters
+            par = pls["parameters"]
+            eff = par.assign(effect=par["lhs"] + par["op"] + par["rhs"]).set_index("effect")
         missing = sorted(set(out["effect"]) - set(eff.index))
         if missing:
             raise ConnectiveError(f"{folder} lacks the effects {missing[:5]}")
@@ -95,7 +104,9 @@ def compare_runs(bayes_dir: str | Path, pls_dirs: dict[str, str | Path]) -> pd.D
 
 
 def forest_plot(table: pd.DataFrame, methods: list[str], *, kinds=("direct", "indirect",
-                                                                    "defined"), title: str = ""):
+                                                                    "defined", "loading",
+                                                                    "correlation"),
+                title: str = ""):
     """Estimates and intervals of every method, one line per effect (matplotlib Figure)."""
     import matplotlib
 

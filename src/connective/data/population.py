@@ -134,7 +134,9 @@ def standardized_population(spec: ModelSpec, values: Mapping[str, float] | None 
             pop[row.name] = row.ustart if fixed and row.name not in given else given.get(
                 row.name, d["path"])
         elif row.op == "~~" and row.lhs != row.rhs:
-            pop[row.name] = given.get(row.name, d["correlation"])
+            # a covariance fixed in the model (orthogonal = TRUE: 0) keeps its value
+            default = d["correlation"] if math.isnan(row.ustart) else row.ustart
+            pop[row.name] = given.get(row.name, default)
     _derive_variances(spec, pop)
     return pop
 

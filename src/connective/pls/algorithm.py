@@ -71,10 +71,17 @@ def inner_weights(C: np.ndarray, model: PLSModel, scheme: str = "path") -> np.nd
     """Inner weights ``E[..., i, j]``: the weight of construct i in the inner proxy of j.
 
     path: predecessors of j get the coefficients of regressing j on them, successors the
-    correlation; centroid: the sign of the correlation; factorial: the correlation.
+    correlation; centroid: the sign of the correlation; factorial: the correlation. A
+    measurement-only model relates every construct to every other (the path scheme, which
+    needs directions, is then the factorial one); a lone construct is its own inner proxy,
+    so that its mode A weights are the block's first principal component.
     """
     A = model.adjacency  # [target, source]
-    adjacent = (A | A.T).astype(float)
+    adjacent = model.related.astype(float)
+    if model.n_constructs == 1:
+        return np.ones(C.shape)
+    if model.measurement_only and scheme == "path":
+        scheme = "factorial"
     if scheme == "centroid":
         return np.sign(C) * adjacent
     if scheme == "factorial":

@@ -83,6 +83,9 @@ class PLSBootstrap:
             raise ValueError(f"unknown interval method {method!r}; expected one of {METHODS}")
         reps = self.replicates[var]
         alpha = (1 - level) / 2
+        if reps.size == 0:  # nothing of this kind (a measurement model has no R^2, effects)
+            empty = reps.isel(replicate=0, drop=True)
+            return empty, empty
         if method == "percentile":
             q = reps.quantile([alpha, 1 - alpha], dim="replicate")
             return q.isel(quantile=0, drop=True), q.isel(quantile=1, drop=True)

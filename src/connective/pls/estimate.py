@@ -90,7 +90,8 @@ def _safe_paths(C: np.ndarray, model: PLSModel) -> np.ndarray:
 def parameter_layout(model: PLSModel) -> tuple[list[str], list[str], list[str], list[str]]:
     """Names and (lhs, op, rhs) of the parameter vector: loadings (``=~``), weights
     (``<~``), paths (``~``), in the order of the model; observed structural variables have
-    no loadings or weights."""
+    no loadings or weights. A measurement-only model has the construct correlations
+    (``F~~G``) in place of paths, as a CFA has factor correlations."""
     names, lhs, op, rhs = [], [], [], []
     for o in ("=~", "<~"):
         for (c, x), b in zip(model.indicator_names, model.block):
@@ -99,7 +100,17 @@ def parameter_layout(model: PLSModel) -> tuple[list[str], list[str], list[str], 
             lhs.append(c), op.append(o), rhs.append(x), names.append(f"{c}{o}{x}")
     for s, t in model.spec.paths:
         lhs.append(t), op.append("~"), rhs.append(s), names.append(f"{t}~{s}")
+    for a, b in _correlated_pairs(model):
+        lhs.append(model.constructs[a]), op.append("~~"), rhs.append(model.constructs[b])
+        names.append(f"{model.constructs[a]}~~{model.constructs[b]}")
     return names, lhs, op, rhs
+
+
+def _correlated_pairs(model: PLSModel) -> list[tuple[int, int]]:
+    if not model.measurement_only:
+        return []
+    n = model.n_constructs
+    return [(a, b) for a in range(n) for b in range(a + 1, n)]
 
 
 def parameter_values(fit: dict[str, np.ndarray], model: PLSModel) -> np.ndarray:
@@ -110,4 +121,7 @@ def parameter_values(fit: dict[str, np.ndarray], model: PLSModel) -> np.ndarray:
     parts = [fit["loadings"][..., keep], fit["weights"][..., keep]]
     if paths:
         parts.append(np.stack(paths, axis=-1))
+    pairs = _correlated_pairs(model)
+    if pairs:
+        parts.append(np.stack([fit["corr"][..., a, b] for a, b in pairs], axis=-1))
     return np.concatenate(parts, axis=-1)

@@ -68,8 +68,13 @@ def estimate_pls(spec: ModelSpec, frame: pd.DataFrame, *, scheme: str = "path",
     settings = {"scheme": scheme, "consistent": bool(consistent), "missing": missing,
                 "tol": tol, "max_iter": int(max_iter), "iterations": int(fit["iterations"]),
                 "standardisation": "sample SD (ddof=1)"}
+    notes = _ignored(spec)
+    if model.single_items:
+        notes.append(f"single-item construct(s) {', '.join(model.single_items)}: weight and "
+                     "loading 1, reliability printed as 1 (as seminr), which is not "
+                     "informative: one item carries no evidence of its reliability")
     result = PLSResult(spec=spec, model=model, data=data, R=R, fit=fit, settings=settings,
-                       notes=_ignored(spec))
+                       notes=notes)
     if consistent:
         result.warnings = inadmissible(fit["corr"], fit["loadings"], fit["rho"], fit["paths"],
                                        fit["r2"], model)
@@ -94,4 +99,9 @@ def _ignored(spec: ModelSpec) -> list[str]:
                      f"({', '.join(fixed['name'])}) are ignored")
     if (user["op"] == "~1").any():
         notes.append("PLS works on standardised data; intercepts (~1) are ignored")
+    if not spec.paths:
+        notes.append("a measurement-only model: in the inner weighting every construct is "
+                     "related to every other (cSEM's .PLS_ignore_structural_model), with the "
+                     "factorial scheme where the path scheme was asked for (it needs "
+                     "directions); there are no paths, R^2 or effects")
     return notes

@@ -60,7 +60,7 @@ class PLSModel:
             adjacency[index[tgt], index[src]] = True
         _check_recursive(constructs, adjacency)
         linked = adjacency.any(axis=0) | adjacency.any(axis=1)
-        if len(constructs) > 1 and not linked.all():
+        if spec.paths and len(constructs) > 1 and not linked.all():
             lonely = [c for c, ok in zip(constructs, linked) if not ok]
             raise PLSModelError(
                 f"{spec.source}: the construct(s) {', '.join(lonely)} take part in no structural "
@@ -84,6 +84,27 @@ class PLSModel:
     @property
     def n_constructs(self) -> int:
         return len(self.constructs)
+
+    @property
+    def single_items(self) -> list[str]:
+        """Constructs measured by one item (``CUSA =~ cusa``): weight and loading 1, as
+        seminr's ``single_item()`` and SmartPLS treat them."""
+        return [c for j, c in enumerate(self.constructs)
+                if not self.observed_structural[j] and len(self.block_columns(j)) == 1]
+
+    @property
+    def measurement_only(self) -> bool:
+        """A model without structural paths (a CFA): in the inner weighting every construct
+        is related to every other, as cSEM's ``.PLS_ignore_structural_model``."""
+        return not self.adjacency.any()
+
+    @property
+    def related(self) -> np.ndarray:
+        """Which constructs enter each other's inner proxies (symmetric, boolean): adjacent
+        ones, or all pairs in a measurement-only model."""
+        if self.measurement_only:
+            return ~np.eye(self.n_constructs, dtype=bool)
+        return self.adjacency | self.adjacency.T
 
     @property
     def membership(self) -> np.ndarray:

@@ -137,7 +137,9 @@ class PLSResult:
     # -- quality criteria --------------------------------------------------------------------
     @property
     def reliability(self) -> pd.DataFrame:
-        """Cronbach's alpha, rho_A, rho_C and AVE per construct (NaN for single indicators).
+        """Cronbach's alpha, rho_A, rho_C and AVE per construct. A single-item construct
+        (``CUSA =~ cusa``) gets 1 for each, as seminr prints it; that is not informative (one
+        item carries no evidence of reliability) and the result's notes say so.
 
         rho_C and AVE use the result's loadings (consistent loadings under PLSc)."""
         m = self.model
@@ -147,6 +149,8 @@ class PLSResult:
                             "rhoA": rho_a_all(self.R, self.fit["weights"], m),
                             "rhoC": rho_c, "AVE": ave},
                            index=pd.Index(self.constructs, name="construct"))
+        single = [c for c in m.single_items]
+        out.loc[single, ["alpha", "rhoA", "rhoC", "AVE"]] = 1.0
         return out.iloc[keep]
 
     @property
@@ -223,9 +227,14 @@ class PLSResult:
             r = self.data.report
             lines.append(f"  missing data: {r['missing_cells']} cells, treatment {r['missing']}, "
                          f"{r['n_used']} of {r['n_rows']} rows used")
-        lines += ["", "Paths:", self.paths.round(3).to_string(), "",
-                  "R^2:", self.r_squared.round(3).to_string(), "",
-                  "Reliability:", self.reliability.round(3).to_string()]
+        if self.spec.paths:
+            lines += ["", "Paths:", self.paths.round(3).to_string(), "",
+                      "R^2:", self.r_squared.round(3).to_string()]
+        else:
+            lines += ["", "No paths, R^2 or effects: a measurement-only model. Loadings:",
+                      self.outer_loadings.round(3).to_string(), "",
+                      "Construct correlations:", self.construct_correlations.round(3).to_string()]
+        lines += ["", "Reliability:", self.reliability.round(3).to_string()]
         if len(self.htmt) > 1:
             lines += ["", "HTMT:", self.htmt.round(3).to_string()]
         for w in self.warnings:
@@ -238,8 +247,6 @@ class PLSResult:
 def effects_of(spec: ModelSpec, values: xr.DataArray) -> xr.DataArray:
     """Every effect through :func:`connective.effects.compute_effects`; defined parameters
     that need a value PLS does not estimate (e.g. a labelled variance) are left out."""
-    if not spec.paths:
-        raise ConnectiveError(f"{spec.source}: the model has no structural paths")
     try:
         return compute_effects(spec, values)
     except ConnectiveError:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from connective.effects import no_effects_reason
 from connective.errors import ConnectiveError
 from connective.report.diagram import path_diagram
 from connective.report.document import Report, fmt, fmt_interval
@@ -95,21 +96,31 @@ def build_run_report(run_dir: str | Path, *, trace: bool = False) -> Report:
     value = "std.all" if bayes and "std.all" in paths else "est"
     labels = {f"{r['lhs']}~{r['rhs']}": f"{fmt(r[value])}" for _, r in paths.iterrows()}
     bold = {f"{r['lhs']}~{r['rhs']}": _excludes_zero(r) for _, r in paths.iterrows()}
-    doc.heading("Structural model")
-    doc.figure(path_diagram(spec, labels, highlight=bold),
-               f"Path diagram with {'standardised posterior means' if value == 'std.all' else 'estimates'}"
-               "; bold arrows: 95% interval excludes zero.", name="path_diagram")
-    doc.table(_path_table(paths, bayes), "Structural paths", name="paths",
-              note=_interval_note(bayes))
     effects = run["effects"]
+    if spec.paths:
+        doc.heading("Structural model")
+        doc.figure(path_diagram(spec, labels, highlight=bold),
+                   f"Path diagram with {'standardised posterior means' if value == 'std.all' else 'estimates'}"
+                   "; bold arrows: 95% interval excludes zero.", name="path_diagram")
+        doc.table(_path_table(paths, bayes), "Structural paths", name="paths",
+                  note=_interval_note(bayes))
+    else:  # a CFA: the factor correlations stand where the paths would
+        doc.heading("Factor correlations")
+        correlations = params[(params["op"] == "~~") & (params["lhs"] != params["rhs"])
+                              & params["lhs"].isin(spec.constructs)
+                              & params["rhs"].isin(spec.constructs)]
+        doc.table(_path_table(correlations, bayes, what="Factors"), "Factor correlations",
+                  name="factor_correlations", note=_interval_note(bayes))
     doc.heading("Mediation")
+    if no_effects_reason(spec):
+        doc.paragraph(no_effects_reason(spec))
     for kind in ("indirect", "total_indirect", "defined", "total", "direct"):
         part = effects[effects["kind"] == kind]
         if len(part):
             doc.table(_effect_table(part, bayes), KIND_TITLES[kind], name=f"effects_{kind}",
                       note=_interval_note(bayes))
     draws = effect_draws(run)
-    if draws is not None:
+    if draws is not None and draws.sizes["effect"]:
         doc.table(*mediation_table(draws, bayes), name="mediation_analysis",
                   note="Standardised effects. HDI: highest-density interval. P(dir.): probability "
                        "of direction. P(|e| > .05): probability that the effect exceeds the "
@@ -233,11 +244,8 @@ def effect_draws(run: dict):
     if (folder / "posterior.nc").is_file():
         import arviz as az
 
-        from connective.effects import compute_effects
-
-        s = run["label"]
-        spec = parse_model(s["model_text"], source=Path(s["model"]).name)
-        return compute_effects(spec, az.from_netcdf(str(folder / "posterior.nc")).posterior["std_all"])
+        post = az.from_netcdf(str(folder / "posterior.nc")).posterior
+        return post["effects_std_all"].load()
     if (folder / "replicates.nc").is_file():
         with xr.open_dataset(folder / "replicates.nc") as ds:
             return ds["effects"].load()
@@ -278,6 +286,8 @@ def _interval_note(bayes: bool) -> str:
 def _path_table(rows: pd.DataFrame, bayes: bool, what: str = "Path") -> pd.DataFrame:
     # arrows point the way of the effect: predictor -> outcome, factor -> indicator
     def arrow(r) -> str:
+        if r["op"] == "~~":
+            return f"{r['lhs']} ↔ {r['rhs']}"
         return f"{r['lhs']} → {r['rhs']}" if r["op"] == "=~" else f"{r['rhs']} → {r['lhs']}"
 
     out = pd.DataFrame({what: [arrow(r) for _, r in rows.iterrows()],

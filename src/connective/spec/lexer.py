@@ -8,6 +8,8 @@ Example
 -------
 >>> [t.value for t in tokenize("CI ~ a*IS  # comment")]
 ['CI', '~', 'a', '*', 'IS', '\\n']
+>>> [t.value for t in tokenize("Eficácia =~ ef1")][:1]
+['Eficácia']
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ KNOWN_OPERATORS = ("~*~", "=~", "<~", "~~", ":=", "==", "~", "<", ">", "|")
 _OPERATOR_CHARS = set("=~<>:|")
 
 _NUMBER = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-_IDENT = re.compile(r"[A-Za-z_.][A-Za-z0-9_.]*")
+#: names as R allows them: letters of any script (``Eficácia``, ``Identität``), digits, ``.``
+#: and ``_``, not starting with a digit
+_IDENT = re.compile(r"(?:[^\W\d]|\.)[\w.]*")
 _PUNCT = {"+": "PLUS", "-": "MINUS", "*": "STAR", "/": "SLASH", "^": "CARET",
           "(": "LPAREN", ")": "RPAREN", ",": "COMMA", ";": "SEMI"}
 
@@ -103,6 +107,11 @@ def tokenize(text: str, source: str = "<model>") -> list[Token]:
             elif ch in _PUNCT:
                 tokens.append(Token(_PUNCT[ch], ch, lineno, col))
                 i += 1
+            elif ch == "%":
+                raise src.error("the '%' operator (lavaan's group weights, 'group % w') is not "
+                                "supported", (lineno, col),
+                                hint="remove this line; respondents nested in groups are "
+                                     "modelled with --group COLUMN (partial pooling)")
             else:
                 raise src.error(f"unexpected character {ch!r}", (lineno, col))
         tokens.append(Token("NEWLINE", "\n", lineno, len(line) + 1))

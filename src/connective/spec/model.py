@@ -33,6 +33,7 @@ import pandas as pd
 import xarray as xr
 
 from connective.errors import ConnectiveError
+from connective.spec.defaults import LAVAAN_NAMES, LavaanOptions, options_from_text, with_header
 from connective.spec.expressions import Expr
 from connective.spec.parser import parse_formulas
 from connective.spec.partable import build_partable, parameter_name
@@ -55,8 +56,14 @@ class ModelSpec:
 
     Attributes
     ----------
-    text, source: the model text and where it came from (a file path or ``<model>``).
+    text, source: the model text and where it came from (a file path or ``<model>``); the
+        text carries the options it was parsed with (an ``# options:`` comment), so that
+        parsing it again gives the same model.
     std_lv: whether factor variances (not first loadings) identify the scale.
+    options: lavaan's model-building options in force (:mod:`connective.spec.defaults`).
+    fixed_x: exogenous observed covariates conditioned on (``fixed.x``): their moments are
+        the sample's, not parameters.
+    notes: what a user should know of how the defaults were applied.
     partable: the parameter table (see :mod:`connective.spec.partable`).
     latent: reflective constructs (``=~``); composites: composite constructs (``<~``).
     indicators: items of every construct, in the order written.
@@ -78,6 +85,9 @@ class ModelSpec:
     exogenous: tuple[str, ...]
     endogenous: tuple[str, ...]
     defined: dict[str, Expr] = field(default_factory=dict)
+    options: LavaanOptions = field(default_factory=LavaanOptions)
+    fixed_x: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
     # -- parameters -------------------------------------------------------------------------
     @property
@@ -89,6 +99,27 @@ class ModelSpec:
     def n_free(self) -> int:
         """Number of free parameters (shared labels count once)."""
         return int(self.partable["free"].max()) if len(self.partable) else 0
+
+    @property
+    def measurement_parameters(self) -> list[str]:
+        """Names of the loadings (``F=~x``) and factor covariances (``F~~G``): what a
+        measurement model estimates, as targets of comparisons and studies.
+
+        Example
+        -------
+        >>> parse_model("F =~ a + b + c\\nG =~ d + e + f").measurement_parameters[-2:]
+        ['G=~f', 'F~~G']
+        """
+        rows = self.partable
+        latent = set(self.latent)
+        keep = (rows["op"] == "=~") | ((rows["op"] == "~~") & (rows["lhs"] != rows["rhs"])
+                                       & rows["lhs"].isin(latent) & rows["rhs"].isin(latent))
+        return rows.loc[keep, "name"].tolist()
+
+    @property
+    def measurement_only(self) -> bool:
+        """Whether the model has no regressions (a CFA or a PLS measurement model)."""
+        return not self.paths
 
     @property
     def free_parameters(self) -> pd.DataFrame:
@@ -212,6 +243,7 @@ class ModelSpec:
         """
         lines: list[str] = []
         rows = self.partable if defaults else self.partable[self.partable["user"] == 1]
+        rows = rows[rows["exo"] == 0]  # fixed.x moments: written, they would be random
         current: tuple | None = None
         for row in rows.itertuples():
             if row.op == ":=":
@@ -229,7 +261,7 @@ class ModelSpec:
         return "\n".join(lines)
 
     def _is_marker(self, row) -> bool:
-        if row.op != "=~" or self.std_lv:
+        if row.op != "=~" or not self.options.fixed_first:
             return False
         return self.indicators[row.lhs][0] == row.rhs
 
@@ -240,8 +272,15 @@ class ModelSpec:
         out.append(f"  {len(self.latent)} reflective and {len(self.composites)} composite "
                    f"constructs, {n_items} indicators, {len(self.observed)} observed variables, "
                    f"{self.n_free} free parameters"
-                   + (" (factor variances fixed: std_lv)" if self.std_lv else
+                   + (" (factor variances fixed: std.lv)" if self.std_lv else
                       " (first loading of each factor fixed to 1)"))
+        changed = self.options.changed()
+        if changed:
+            out.append("  lavaan options: " + ", ".join(f"{k} = {str(v).upper()}"
+                                                        for k, v in changed.items()))
+        if self.fixed_x:
+            out.append(f"  covariates conditioned on (fixed.x): {', '.join(self.fixed_x)}")
+        out += [f"  note: {note}" for note in self.notes]
         for c in self.constructs:
             op = "=~" if c in self.latent else "<~"
             out.append(f"  {c} {op} {' + '.join(self.indicators[c])}")
@@ -278,8 +317,14 @@ def _render_term(row, *, defaults: bool, user: bool, marker: bool) -> str:
 
 
 def parse_model(text: str, *, source: str = "<model>", std_lv: bool = False,
-                allow_cycles: bool = False) -> ModelSpec:
+                allow_cycles: bool = False,
+                options: LavaanOptions | dict[str, bool | None] | None = None) -> ModelSpec:
     """Parse lavaan-syntax model text into a checked :class:`ModelSpec`.
+
+    lavaan's defaults apply (:mod:`connective.spec.defaults`), as set in the text's
+    ``# options:`` comment and then by ``options`` (a mapping of option names, lavaan's
+    ``auto.cov.y`` or ``auto_cov_y``, to True/False/None, None leaving the text's value;
+    or a whole :class:`LavaanOptions`); ``std_lv=True`` is short for ``{"std.lv": True}``.
 
     Raises :class:`~connective.errors.ModelSyntaxError` (or its subclass ``ModelSpecError``)
     naming the line and column of the first problem.
@@ -289,19 +334,38 @@ def parse_model(text: str, *, source: str = "<model>", std_lv: bool = False,
     >>> spec = parse_model("IS =~ is1 + is2 + is3\\nCI =~ ci1 + ci2 + ci3\\nCI ~ IS")
     >>> spec.latent, spec.indicators["CI"], spec.n_free
     (('IS', 'CI'), ('ci1', 'ci2', 'ci3'), 13)
+    >>> parse_model("F =~ a + b + c", options={"std.lv": True}).text
+    'F =~ a + b + c\\n# options: std.lv = TRUE'
     """
-    b = build_partable(parse_formulas(text, source), text=text, source=source, std_lv=std_lv,
-                       allow_cycles=allow_cycles)
-    return ModelSpec(text=text, source=source, std_lv=std_lv, partable=b.table,
+    written = options_from_text(text, source)
+    if isinstance(options, LavaanOptions):
+        effective = options
+    else:
+        overrides = {LAVAAN_NAMES.get(k, k): v for k, v in (options or {}).items()}
+        unknown = sorted(set(overrides) - set(LAVAAN_NAMES.values()))
+        if unknown:
+            raise ConnectiveError(f"unknown model option(s) {', '.join(unknown)}; expected "
+                                  f"one of {', '.join(LAVAAN_NAMES)}")
+        effective = written.merged(**overrides)
+    if std_lv:
+        effective = effective.merged(std_lv=True)
+    if effective != written:  # the text says what was fitted
+        text = with_header(text, effective)
+    b = build_partable(parse_formulas(text, source), text=text, source=source,
+                       options=effective, allow_cycles=allow_cycles)
+    return ModelSpec(text=text, source=source, std_lv=effective.std_lv, partable=b.table,
                      latent=tuple(b.latent), composites=tuple(b.composites),
                      indicators={c: tuple(v) for c, v in b.indicators.items()},
                      observed=tuple(b.observed), structural=tuple(b.structural),
                      exogenous=tuple(b.exogenous), endogenous=tuple(b.endogenous),
-                     defined=b.defined)
+                     defined=b.defined, options=effective, fixed_x=tuple(b.fixed_x),
+                     notes=tuple(b.notes))
 
 
-def read_model(path: str | Path, *, std_lv: bool = False, allow_cycles: bool = False) -> ModelSpec:
-    """Read and parse a model file; errors name the file.
+def read_model(path: str | Path, *, std_lv: bool = False, allow_cycles: bool = False,
+               options: dict[str, bool | None] | None = None) -> ModelSpec:
+    """Read and parse a model file (``options`` as for :func:`parse_model`); errors name
+    the file.
 
     Example
     -------
@@ -316,7 +380,8 @@ def read_model(path: str | Path, *, std_lv: bool = False, allow_cycles: bool = F
         raise ConnectiveError(f"model file {path} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConnectiveError(f"model file {path} cannot be read: {exc}") from None
-    return parse_model(text, source=str(path), std_lv=std_lv, allow_cycles=allow_cycles)
+    return parse_model(text, source=str(path), std_lv=std_lv, allow_cycles=allow_cycles,
+                       options=options)
 
 
 __all__ = ["ModelSpec", "Pattern", "parse_model", "read_model", "parameter_name"]

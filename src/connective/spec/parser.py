@@ -42,6 +42,15 @@ _SUGGEST = {"->": "write a regression as 'outcome ~ predictor'",
             "=": "use '=~' for a measurement model, ':=' for a defined parameter",
             "~=": "use '=~' for a measurement model",
             ":": "use ':=' for a defined parameter"}
+#: lavaan's block headers ('group: 1', 'level: 2') -> what they are, what to do instead
+_BLOCKS = {
+    "group": ("multiple-group models", "fit each group's data on its own, or model the groups "
+              "with --group COLUMN (a hierarchical model: paths pooled across groups)"),
+    "level": ("two-level models", "model respondents nested in organisations with --group "
+              "COLUMN (a hierarchical model: paths vary by organisation, partially pooled)"),
+    "class": ("latent class (mixture) models", "remove the block; fit one model per class"),
+    "block": ("blocks", "remove the block header"),
+}
 _CONTINUES = {"PLUS", "MINUS", "STAR", "SLASH", "CARET", "COMMA", "OP", "BADOP"}
 _MODIFIER_FUNCTIONS = ("start", "label", "prior", "equal")
 
@@ -129,6 +138,18 @@ def _parse_statement(tokens: list[Token], src: SourceText) -> Formula:
         raise src.error("no operator in this statement", tokens[0],
                         hint=f"expected 'lhs op rhs' with op one of {' '.join(SUPPORTED_OPERATORS)}")
     op = tokens[op_index]
+    if op.value == ":" and op_index == 1 and tokens[0].kind == "IDENT" \
+            and tokens[0].value.lower() in _BLOCKS:
+        what, instead = _BLOCKS[tokens[0].value.lower()]
+        raise src.error(f"{what} ('{tokens[0].value}:' blocks) are not supported", tokens[0],
+                        hint=instead)
+    efa = next((t for t, nxt in zip(tokens[:op_index], tokens[1:op_index + 1])
+                if t.kind == "IDENT" and t.value == "efa" and nxt.kind == "LPAREN"), None)
+    if efa is not None:
+        raise src.error("efa() blocks (exploratory factor analysis with rotation) are not "
+                        "supported", efa,
+                        hint="write the factors as a confirmatory model, one line each "
+                             "(F1 =~ x1 + x2 + x3), with the loadings you expect")
     if op.kind == "BADOP":
         hint = _SUGGEST.get(op.value, "")
         raise src.error(f"unknown operator {op.value!r}", op,

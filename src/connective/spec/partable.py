@@ -7,14 +7,11 @@ below; ``free`` numbers the free parameters from 1 (0 = fixed), and rows that sh
 share their number (an equality constraint, as in lavaan); ``ustart`` is the value of a fixed
 parameter (NaN when free).
 
-Defaults follow lavaan's ``sem()``:
-
-* the first loading of each factor is fixed to 1 (marker), unless ``std_lv`` is set, which
-  fixes the variance (or residual variance) of every factor to 1 instead;
-* residual variances of all indicators and endogenous variables and variances of exogenous
-  variables are free;
-* exogenous variables covary freely. Exogenous *observed* variables are treated as random
-  (lavaan's ``fixed.x = FALSE``): their variances and covariances are parameters.
+Defaults follow lavaan's ``sem()`` and ``cfa()`` rule by rule (``lav_partable_flat``); each
+rule is a switch of :class:`~connective.spec.defaults.LavaanOptions`, which documents them.
+The column ``exo`` marks, as in lavaan, the moments of exogenous observed covariates under
+``fixed.x``: not free (``free`` 0), their values (``ustart`` NaN) the sample's, set when a
+model is fitted to data.
 
 Example
 -------
@@ -33,11 +30,12 @@ from dataclasses import dataclass
 import pandas as pd
 
 from connective.errors import ModelSpecError
+from connective.spec.defaults import LavaanOptions
 from connective.spec.lexer import SourceText, Token
 from connective.spec.parser import Formula
 
-COLUMNS = ["lhs", "op", "rhs", "user", "free", "ustart", "label", "start", "prior", "name",
-           "line", "column"]
+COLUMNS = ["lhs", "op", "rhs", "user", "free", "ustart", "exo", "label", "start", "prior",
+           "name", "line", "column"]
 MEASUREMENT_OPS = ("=~", "<~")
 
 
@@ -53,9 +51,9 @@ def _err(src: SourceText, message: str, at: Token | tuple[int, int], hint: str |
 
 
 def _row(lhs, op, rhs, *, user, ustart=math.nan, label="", start=math.nan, prior="",
-         line=0, column=0, free_flag=False):
-    return {"lhs": lhs, "op": op, "rhs": rhs, "user": user, "ustart": ustart, "label": label,
-            "start": start, "prior": prior, "line": line, "column": column,
+         line=0, column=0, free_flag=False, exo=0):
+    return {"lhs": lhs, "op": op, "rhs": rhs, "user": user, "ustart": ustart, "exo": exo,
+            "label": label, "start": start, "prior": prior, "line": line, "column": column,
             "_free_flag": free_flag}
 
 
@@ -65,12 +63,14 @@ def _key(lhs: str, op: str, rhs: str) -> tuple:
 
 
 class _Builder:
-    def __init__(self, formulas: list[Formula], src: SourceText, std_lv: bool,
+    def __init__(self, formulas: list[Formula], src: SourceText, options: LavaanOptions,
                  allow_cycles: bool):
         self.formulas = formulas
         self.src = src
-        self.std_lv = std_lv
+        self.options = options
+        self.std_lv = options.std_lv
         self.allow_cycles = allow_cycles
+        self.notes: list[str] = []  # what a user should know of the defaults applied
         self.rows: list[dict] = []
         self.tokens: dict[int, Token] = {}  # row index -> the token of its right-hand side
         self.lhs_tokens: dict[int, Token] = {}  # row index -> the token of its left-hand side
@@ -173,27 +173,82 @@ class _Builder:
 
     # -- defaults -----------------------------------------------------------------------------
     def add_defaults(self) -> None:
+        """lavaan's rules (``lav_partable_flat``), in its terms: ``eqs_y`` / ``eqs_x`` are the
+        outcomes / predictors of regressions; ``lv_x`` the factors that are neither outcome
+        nor indicator; ``pure_y`` the outcomes that predict nothing and are no indicator;
+        ``ov_x`` the observed predictors that are no outcome and no indicator."""
+        opts = self.options
         existing = {_key(r["lhs"], r["op"], r["rhs"]): i for i, r in enumerate(self.rows)}
+
+        def unmodified(r) -> bool:
+            return math.isnan(r["ustart"]) and not r["_free_flag"]
+
         for factor in self.latent:
             first = next(r for r in self.rows if r["op"] == "=~" and r["lhs"] == factor)
             # marker identification, as lavaan: NA*x or a fixed value opts out
-            if not self.std_lv and math.isnan(first["ustart"]) and not first["_free_flag"]:
+            if opts.fixed_first and unmodified(first):
                 first["ustart"] = 1.0
+        regressions = self.user_rows("~")
+        eqs_y = {r["lhs"] for _, r in regressions}
+        eqs_x = {r["rhs"] for _, r in regressions}
+        v_ind = set(self.items)
+        constructs = set(self.latent) | set(self.composites)
+        observed_structural = [v for v in self.structural if v not in constructs]
+        lv_x = [v for v in self.latent if v not in eqs_y]
+        pure_y = [v for v in self.structural if v in eqs_y and v not in eqs_x
+                  and v not in self.composites]
+        ov_x = [v for v in observed_structural if v in eqs_x and v not in eqs_y]
+        mentioned = {name for _, r in self.user_rows("~~", "~1") for name in (r["lhs"], r["rhs"])}
+        fixed_x: list[str] = []
+        if opts.fixed_x:
+            random = [v for v in ov_x if v in mentioned]
+            if random:  # lavaan's rule and its warning
+                self.notes.append(
+                    f"the model text gives a variance, covariance or intercept of the "
+                    f"exogenous covariate(s) {', '.join(random)}: they are treated as random "
+                    "(their moments are parameters) instead of fixed at the sample values; "
+                    "remove those formulas to condition on them, or set fixed.x = FALSE")
+            fixed_x = [v for v in ov_x if v not in random]
+        single = self._single_indicators() if opts.auto_var and opts.auto_fix_single else set()
 
-        def add(lhs, rhs, value=math.nan):
+        def add(lhs, rhs, value=math.nan, exo=0):
             if _key(lhs, "~~", rhs) not in existing:
                 existing[_key(lhs, "~~", rhs)] = len(self.rows)
-                self.rows.append(_row(lhs, "~~", rhs, user=0, ustart=value))
+                if not opts.auto_var and lhs == rhs and not exo:
+                    value = 0.0
+                self.rows.append(_row(lhs, "~~", rhs, user=0, ustart=value, exo=exo))
 
         for item in self.items:
-            add(item, item)
+            add(item, item, 0.0 if item in single else math.nan)
         for v in self.structural:
-            if v in self.composites:
+            if v in self.composites or v in fixed_x:
                 continue
-            add(v, v, 1.0 if (self.std_lv and v in self.latent) else math.nan)
-        exo = [v for v in self.exogenous if v not in self.composites]
-        for a, b in itertools.combinations(exo, 2):
-            add(a, b)
+            if opts.std_lv and v in self.latent:
+                i = existing.get(_key(v, "~~", v))
+                if i is not None and unmodified(self.rows[i]):
+                    self.rows[i]["ustart"] = 1.0  # as lavaan: std.lv fixes written ones too
+                add(v, v, 1.0)
+            else:
+                add(v, v)
+        orthogonal = 0.0 if opts.orthogonal else math.nan
+        if opts.auto_cov_lv_x:
+            for a, b in itertools.combinations(lv_x, 2):
+                add(a, b, orthogonal)
+        if opts.auto_cov_y:
+            for a, b in itertools.combinations(pure_y, 2):
+                both_latent = a in self.latent and b in self.latent
+                add(a, b, orthogonal if both_latent else math.nan)
+        for a, b in itertools.combinations_with_replacement(ov_x, 2):
+            add(a, b, exo=int(a in fixed_x and b in fixed_x))
+        self.fixed_x = fixed_x
+
+    def _single_indicators(self) -> set[str]:
+        """Items that are the only indicator of a factor and load on nothing else
+        (lavaan's ``auto.fix.single`` fixes their residual variances to 0)."""
+        loads = self.user_rows("=~")
+        count = {f: sum(r["lhs"] == f for _, r in loads) for f in self.latent}
+        uses = {x: sum(r["rhs"] == x for _, r in loads) for x in self.items}
+        return {r["rhs"] for _, r in loads if count[r["lhs"]] == 1 and uses[r["rhs"]] == 1}
 
     # -- identification checks ---------------------------------------------------------------
     def check_identification(self) -> None:
@@ -207,15 +262,16 @@ class _Builder:
                 raise _err(self.src, f"factor {factor!r} has no fixed loading and a free "
                            "variance, so its scale is not identified", self.tokens[i],
                            hint=f"fix a loading (1*{loadings[0][1]['rhs']}), fix the variance "
-                                f"({factor} ~~ 1*{factor}) or use the std_lv option")
+                                f"({factor} ~~ 1*{factor}) or set std.lv (--std-lv)")
             if len(loadings) == 1:
                 item = loadings[0][1]["rhs"]
                 if math.isnan(by_key[_key(item, "~~", item)]["ustart"]):
                     i = loadings[0][0]
                     raise _err(self.src, f"factor {factor!r} has one indicator and a free error "
                                f"variance, which cannot be identified", self.tokens[i],
-                               hint=f"fix its error variance (e.g. {item} ~~ 0*{item}) or use "
-                                    f"{item!r} directly as an observed variable")
+                               hint=f"fix its error variance (e.g. {item} ~~ 0*{item}), keep "
+                                    "auto.fix.single on (lavaan's default, which does that), or "
+                                    f"use {item!r} directly as an observed variable")
 
     # -- defined parameters -------------------------------------------------------------------
     def defined(self) -> dict:
@@ -260,7 +316,7 @@ class _Builder:
         label_fixed: dict[str, tuple[bool, int]] = {}
         n_free = 0
         for i, r in enumerate(self.rows):
-            fixed = not math.isnan(r["ustart"]) or r["op"] == ":="
+            fixed = not math.isnan(r["ustart"]) or r["op"] == ":=" or bool(r["exo"])
             if r["label"]:
                 if r["label"] in label_fixed and label_fixed[r["label"]][0] != fixed:
                     first_line = label_fixed[r["label"]][1]
@@ -279,7 +335,8 @@ class _Builder:
                     label_index[r["label"]] = n_free
             r["name"] = parameter_name(r["lhs"], r["op"], r["rhs"])
         table = pd.DataFrame(self.rows).drop(columns="_free_flag")
-        return table[COLUMNS].astype({"user": int, "free": int, "line": int, "column": int})
+        return table[COLUMNS].astype({"user": int, "free": int, "exo": int, "line": int,
+                                      "column": int})
 
 
 def _find_cycle(nodes: list[str], parents: dict[str, list[str]]) -> list[str]:
@@ -316,15 +373,19 @@ class BuiltTable:
     structural: list[str]
     exogenous: list[str]
     endogenous: list[str]
+    fixed_x: list[str]
+    notes: list[str]
 
 
 def build_partable(formulas: list[Formula], *, text: str, source: str = "<model>",
-                   std_lv: bool = False, allow_cycles: bool = False) -> BuiltTable:
-    """The parameter table of parsed formulas, with defaults added and the model checked.
+                   options: LavaanOptions | None = None,
+                   allow_cycles: bool = False) -> BuiltTable:
+    """The parameter table of parsed formulas, with lavaan's defaults (``options``) added
+    and the model checked.
 
     :func:`connective.spec.model.parse_model` wraps the result into a ``ModelSpec``.
     """
-    b = _Builder(formulas, SourceText(text, source), std_lv, allow_cycles)
+    b = _Builder(formulas, SourceText(text, source), options or LavaanOptions(), allow_cycles)
     if not formulas:
         raise _err(b.src, "the model is empty", (1, 1),
                    hint="write at least one formula, e.g. 'F =~ x1 + x2 + x3'")
@@ -335,4 +396,4 @@ def build_partable(formulas: list[Formula], *, text: str, source: str = "<model>
     b.check_identification()
     defined = b.defined()
     return BuiltTable(b.table(), defined, b.latent, b.composites, b.indicators, b.observed,
-                      b.structural, b.exogenous, b.endogenous)
+                      b.structural, b.exogenous, b.endogenous, b.fixed_x, b.notes)

@@ -9,7 +9,10 @@ A study is a TOML file::
     replications = 200
     seed = 2026
     effects = ["instrumental", "obligatory"]   # optional; default: every indirect and
-                                               # defined effect of the model
+                                               # defined effect of the model (loadings,
+                                               # e.g. "F=~x2", and factor correlations,
+                                               # "F~~G", may be targets too; a model
+                                               # without effects targets its loadings)
 
     [conditions]                    # a grid: every combination is a condition
     n = [100, 194, 500]             # respondents (required)
@@ -100,8 +103,10 @@ class Study:
         pop = standardized_population(self.spec, values.get("values", {}),
                                       defaults=values.get("defaults"))
         effects = compute_effects(self.spec, pop)
-        return pd.Series(effects.values, index=effects["effect"].values.astype(str)).loc[
-            self.effects]
+        truth = pd.Series(effects.values, index=effects["effect"].values.astype(str))
+        # targets may be parameters too (a CFA's loadings, factor correlations)
+        truth = pd.concat([truth, pd.Series({k: v for k, v in pop.items() if k not in truth})])
+        return truth.loc[self.effects]
 
     def seed_for(self, condition: Condition, replication: int) -> int:
         """Seed of one replication: fixed by the study seed, the condition and the number."""
@@ -162,11 +167,14 @@ def _effects(study: Study, wanted, path: Path) -> list[str]:
     from connective.effects import effect_table
 
     table = effect_table(study.spec)
-    available = table["effect"].tolist()
+    available = table["effect"].tolist() + study.spec.measurement_parameters
     if wanted is None:
-        return table[table["kind"].isin(["indirect", "defined"])]["effect"].tolist()
+        chosen = table[table["kind"].isin(["indirect", "defined"])]["effect"].tolist()
+        # a measurement model has no effects: its loadings are what a study can recover
+        return chosen or [n for n in study.spec.measurement_parameters if "=~" in n]
     missing = [e for e in wanted if e not in available]
     if missing:
-        raise ConnectiveError(f"{path}: effects {missing} are not effects of {study.spec.source}; "
-                              f"it has {', '.join(available)}")
+        raise ConnectiveError(f"{path}: effects {missing} are neither effects nor loadings or "
+                              f"factor correlations of {study.spec.source}; it has "
+                              f"{', '.join(available)}")
     return list(wanted)

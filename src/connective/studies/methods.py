@@ -1,7 +1,7 @@
 """The methods a study compares, behind one call: (spec, data, settings, seed) -> estimates.
 
-Each engine adapter returns, for every studied effect, the point estimate and the 95%
-interval (PLS: bootstrap percentile; Bayes: equal-tailed posterior interval of the
+Each engine adapter returns, for every studied effect (or loading or factor correlation:
+standardised parameters count as targets too), the point estimate and the 95% interval (PLS: bootstrap percentile; Bayes: equal-tailed posterior interval of the
 standardised effect), and whether the fit can be trusted (Bayes: the diagnostics verdict).
 Any exception inside a method is recorded as a failed replication with its error, never
 dropped.
@@ -23,6 +23,7 @@ import time
 import warnings
 
 import pandas as pd
+import xarray as xr
 
 from connective.spec import ModelSpec
 from connective.studies.design import Method
@@ -36,7 +37,10 @@ def _pls(spec: ModelSpec, frame: pd.DataFrame, *, seed: int, boot: int = 500,
         warnings.simplefilter("ignore")  # inadmissible replicates etc. are counted, not printed
         result = estimate_pls(spec, frame, scheme=scheme, consistent=consistent,
                               missing="casewise" if frame.isna().any().any() else None)
-        table = bootstrap_pls(result, n_boot=boot, seed=seed, level=level, bca=False).effects()
+        replicates = bootstrap_pls(result, n_boot=boot, seed=seed, level=level, bca=False)
+        params = replicates.parameters()
+        params = params.assign(effect=params["lhs"] + params["op"] + params["rhs"])
+        table = pd.concat([replicates.effects(), params], ignore_index=True)
     return table.rename(columns={"ci.lower": "lower", "ci.upper": "upper"}), True, []
 
 
@@ -52,8 +56,8 @@ def _bayes(spec: ModelSpec, frame: pd.DataFrame, *, seed: int, draws: int = 500,
     the study thresholds ``max_rhat`` (1.05) and ``min_ess`` (100): a study's fits are short
     by design, so the single-analysis thresholds (1.01, 400) would flag sampling noise."""
     from connective.bayes import fit
+    from connective.bayes.results import measurement_draws
     from connective.diagnostics import diagnose
-    from connective.effects import compute_effects
     from connective.mediation import summarize_effects
 
     # a compiled model serves new data of one shape: complete data, normal likelihood (the
@@ -64,8 +68,10 @@ def _bayes(spec: ModelSpec, frame: pd.DataFrame, *, seed: int, draws: int = 500,
                  cores=1, seed=seed, model=_COMPILED.get(key) if reusable else None)
     if reusable:
         _COMPILED[key] = result.model
-    standardized = compute_effects(spec, result.idata.posterior["std_all"])
-    table = summarize_effects(standardized, prob=level)
+    post = result.idata.posterior
+    targets = xr.concat([post["effects_std_all"], measurement_draws(spec, post["std_all"])],
+                        dim="effect")
+    table = summarize_effects(targets, prob=level)
     table = table.rename(columns={"mean": "est", "eti_lower": "lower", "eti_upper": "upper"})
     verdict = diagnose(result.idata, var_names=["parameters"],
                        thresholds={"r_hat": max_rhat, "ess_bulk": min_ess, "ess_tail": min_ess})
