@@ -75,7 +75,9 @@ def test_loo_prefers_correlated_factors(runs):
     root, _ = runs
     table = pd.read_csv(root / "loo.csv")
     # lavaan: chi-square 85.3 on 24 df correlated, 153.5 on 27 df orthogonal
-    assert str(table.iloc[0]["run"]).endswith("fit")
+    assert table.iloc[0]["model"] == "fit" and table.iloc[0]["elpd_diff"] == 0
+    worse = table.iloc[1]
+    assert worse["model"] == "orth" and worse["elpd_diff"] > 2 * worse["dse"]
 
 
 def test_validate_prints_the_degrees_of_freedom(capsys, benchmarks, tmp_path):

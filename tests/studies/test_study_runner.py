@@ -109,7 +109,7 @@ def test_another_study_in_the_same_folder_is_refused(tmp_path):
     ('[study]\nmodel = "mediation"\n[conditions]\nn = [10]\n[methods.a]\nengine = "lavaan"',
      "needs engine = one of pls, bayes"),
     ('[study]\nmodel = "mediation"\neffects = ["nope"]\n[conditions]\nn = [10]\n'
-     '[methods.a]\nengine = "pls"', "effects \\['nope'\\] are not effects"),
+     '[methods.a]\nengine = "pls"', "effects \\['nope'\\] are neither effects nor loadings"),
 ])
 def test_bad_study_files(tmp_path, text, message):
     with pytest.raises(ConnectiveError, match=message):

@@ -174,13 +174,14 @@ class Layout:
 
 def build_layout(spec: ModelSpec) -> Layout:
     """The :class:`Layout` of a spec (parameters in the order of their free numbers, then the
-    default intercepts).
+    fixed.x moments, then the default intercepts).
 
     Example
     -------
     >>> from connective.spec import parse_model
-    >>> build_layout(parse_model("M ~ a*X\\nY ~ b*M + cp*X")).names
-    ['M~X', 'Y~M', 'Y~X', 'X~~X', 'M~~M', 'Y~~Y', 'X~1', 'M~1', 'Y~1']
+    >>> layout = build_layout(parse_model("M ~ a*X\\nY ~ b*M + cp*X"))
+    >>> layout.names, layout.exo
+    (['M~X', 'Y~M', 'Y~X', 'M~~M', 'Y~~Y', 'X~~X', 'X~1', 'M~1', 'Y~1'], [5, 6])
     """
     if spec.composites:
         raise ModelError(f"{spec.source}: composite constructs ({', '.join(spec.composites)}, "

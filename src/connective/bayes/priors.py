@@ -28,7 +28,13 @@ covariance           scale times correlation: the correlation ``r`` has ``(r + 1
                      beta(1, 1)`` (uniform on -1..1, as blavaan); a draw is kept when the
                      implied covariance is positive definite, and the share of draws whose
                      residual block of three or more variables is not is reported
+shared covariance    a covariance that a label makes equal across pairs of variables is
+                     sampled as its value: ``normal(0, s_a * s_b)`` (one correlation cannot
+                     stand for equal covariances of variables with other variances); a
+                     draw is kept when the implied covariance is positive definite
 intercept            ``normal(mean_j, 10 * s_j)`` (practically flat)
+fixed.x moments      none: the exogenous covariates' means, variances and covariances are
+                     the sample's (lavaan's ``fixed.x``), not parameters
 ===================  ====================================================================
 
 Hierarchical models (``--group``, :mod:`connective.bayes.pooling`) add:

@@ -216,7 +216,7 @@ def parameter_table(idata, spec) -> pd.DataFrame:
     stats = pd.DataFrame({"est": x.mean((0, 1)), "se": x.std((0, 1), ddof=1),
                           "ci.lower": lo, "ci.upper": hi},
                          index=names).join(_diagnostics(draws, "param"))
-    constant = x.std((0, 1)) == 0  # fixed.x moments and likelihood-fixed slots
+    constant = np.ptp(x, axis=(0, 1)) == 0  # fixed.x moments and likelihood-fixed slots
     stats.loc[constant, ["se", "r_hat", "ess_bulk", "ess_tail"]] = [0.0, np.nan, np.nan, np.nan]
     rows = []
     table = spec.partable

@@ -104,9 +104,9 @@ def _lonely_two_indicator_factors(spec: ModelSpec) -> list[str]:
             continue
         loads = table[(table["op"] == "=~") & (table["lhs"] == factor)]
         own = set(loads.loc[loads["free"] > 0, "free"])
-        for v in (factor, *items):
-            row = table[(table["op"] == "~~") & (table["lhs"] == v) & (table["rhs"] == v)]
-            own |= set(row.loc[row["free"] > 0, "free"])
+        inside = table[(table["op"] == "~~") & table["lhs"].isin([factor, *items])
+                       & table["rhs"].isin([factor, *items])]  # variances, residual covariance
+        own |= set(inside.loc[inside["free"] > 0, "free"])
         if len(own) > 3:
             out.append(f"factor {factor!r} has two indicators ({', '.join(items)}) and nothing "
                        "else ties it to the model (no regression, no free covariance): its "
