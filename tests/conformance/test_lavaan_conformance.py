@@ -43,7 +43,7 @@ MEASURES = pd.read_csv(HERE / "fit_measures.csv").set_index("name")
 #: sampled in the default suite (each names what wave 1 got wrong, see the module docstring)
 FAST = ["hs_mimic", "hs_single_indicator", "hs_equal", "mediation_obs"]
 SLOW = ["hs_cfa", "hs_cfa_stdlv", "hs_orthogonal", "hs_mimic_nocovy", "hs_mimic_fixedx_false",
-        "mediation_obs_fixedx_false", "pd_sem", "hs_two_indicator"]
+        "mediation_obs_fixedx_false", "pd_sem", "hs_two_indicator", "growth_linear"]
 #: lavaan's options per case, as our model options (fit_measures.csv says which it used)
 OPTIONS = {"hs_cfa_stdlv": {"std.lv": True}, "hs_orthogonal": {"orthogonal": True},
            "hs_mimic_nocovy": {"auto.cov.y": False},
@@ -51,16 +51,30 @@ OPTIONS = {"hs_cfa_stdlv": {"std.lv": True}, "hs_orthogonal": {"orthogonal": Tru
            "mediation_obs_fixedx_false": {"fixed.x": False}}
 
 
-def reference(name: str) -> pd.DataFrame:
-    ref = pd.read_csv(HERE / f"{name}_parameterEstimates.csv", keep_default_na=False,
-                      na_values=["", "NA"])
-    return ref[ref["op"].isin(["=~", "~", "~~", ":="])]
+#: lavaan tutorial models whose references are in shared/benchmarks (REFERENCE.md):
+#: model -> (data file, options); their references include the mean structure
+TUTORIAL = {"growth_linear": ("Demo.growth.csv", {"growth": True})}
+
+
+def _folder(name: str, benchmarks: Path | None) -> Path:
+    if name in TUTORIAL:
+        return benchmarks / "reference" / "lavaan_tutorial"
+    return HERE
+
+
+def reference(name: str, benchmarks: Path | None = None) -> pd.DataFrame:
+    ref = pd.read_csv(_folder(name, benchmarks) / f"{name}_parameterEstimates.csv",
+                      keep_default_na=False, na_values=["", "NA"])
+    ref["rhs"] = ref["rhs"].fillna("")
+    return ref[ref["op"].isin(["=~", "~", "~~", ":=", "~1"])]
 
 
 def _fit(name: str, benchmarks: Path):
-    spec = parse_model((HERE / f"{name}.lav").read_text(), source=f"{name}.lav",
-                       options=OPTIONS.get(name))
-    frame = pd.read_csv(benchmarks / "data" / MEASURES.loc[name, "data"])
+    options = TUTORIAL[name][1] if name in TUTORIAL else OPTIONS.get(name)
+    spec = parse_model((_folder(name, benchmarks) / f"{name}.lav").read_text(),
+                       source=f"{name}.lav", options=options)
+    data = TUTORIAL[name][0] if name in TUTORIAL else MEASURES.loc[name, "data"]
+    frame = pd.read_csv(benchmarks / "data" / data)
     return fit(spec, frame, draws=1000, tune=1000, chains=4, seed=11)
 
 
@@ -96,7 +110,7 @@ def disagreements(name: str, result, benchmarks: Path | None = None) -> list[str
     ours = _ours(result)
     peer = _blavaan(name, benchmarks)
     bad = []
-    for _, ref in reference(name).iterrows():
+    for _, ref in reference(name, benchmarks).iterrows():
         key = (ref["lhs"], ref["op"], "" if ref["op"] == ":=" else ref["rhs"])
         if key not in ours:
             bad.append(f"{' '.join(key)}: missing")
@@ -179,3 +193,16 @@ def test_standardized_effects_have_intervals(fits):
     ind = fx.loc["ind"]
     assert ind["std.all.lower"] < ind["std.all"] < ind["std.all.upper"]
     assert ind["std.all"] == pytest.approx(ref.loc["ind", "std.all"], abs=0.03)
+
+
+def test_pls_refuses_a_growth_model_and_says_what_to_use(benchmarks):
+    from connective.errors import ConnectiveError
+    from connective.pls import estimate_pls
+
+    folder = benchmarks / "reference" / "lavaan_tutorial"
+    spec = parse_model((folder / "growth_linear.lav").read_text(), source="growth.lav",
+                       options={"growth": True})
+    frame = pd.read_csv(benchmarks / "data" / "Demo.growth.csv")
+    with pytest.raises(ConnectiveError, match="PLS path modelling has no mean structure.*"
+                                              "connective fit MODEL .* --growth"):
+        estimate_pls(spec, frame)

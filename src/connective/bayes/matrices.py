@@ -223,13 +223,20 @@ def build_layout(spec: ModelSpec) -> Layout:
     for row in exo_rows.itertuples():  # fixed.x: sample (co)variances of the covariates
         kind = "variance" if row.lhs == row.rhs else "covariance"
         params.append(Parameter(row.name, row.lhs, row.op, row.rhs, "", kind, "psi", exo=True))
+    # default intercepts (lavaan's meanstructure): observed ones free unless int.ov.free is
+    # off (growth), latent means 0 unless int.lv.free is on; fixed.x covariates' the sample's
     user_means = {r.lhs for r in table[table["op"] == "~1"].itertuples()}
+    opts = spec.options
     for v in obs:
-        if v in user_means:
+        if v in user_means or not (opts.intercepts_free or v in spec.fixed_x):
             continue
         matrix = "alpha" if v in eta else "nu"
         params.append(Parameter(f"{v}~1", v, "~1", "", "", "intercept", matrix,
                                 exo=v in spec.fixed_x))
+    if opts.latent_means_free:
+        for v in spec.latent:
+            if v not in user_means:
+                params.append(Parameter(f"{v}~1", v, "~1", "", "", "intercept", "alpha"))
     index_of = {p.name: k for k, p in enumerate(params)}
     exo_index = {p.name: k for k, p in enumerate(params) if p.exo and p.kind != "intercept"}
     K = len(params)

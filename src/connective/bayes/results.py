@@ -241,6 +241,13 @@ def parameter_table(idata, spec) -> pd.DataFrame:
             rows.append({"lhs": name[:-2], "op": "~1", "rhs": "", "label": "",
                          "exo": int(name[:-2] in spec.fixed_x), "name": name,
                          **stats.loc[name].to_dict()})
+            seen.add(name)
+    for v in spec.observed:  # intercepts fixed at 0 by the defaults (growth: int.ov.free off)
+        if f"{v}~1" not in seen:
+            rows.append({"lhs": v, "op": "~1", "rhs": "", "label": "", "exo": 0,
+                         "name": f"{v}~1", "est": 0.0, "se": 0.0, "ci.lower": 0.0,
+                         "ci.upper": 0.0, "r_hat": np.nan, "ess_bulk": np.nan,
+                         "ess_tail": np.nan})
     if "thresholds" in idata.posterior:
         th = idata.posterior["thresholds"].transpose("chain", "draw", "threshold")
         t = th.to_numpy()

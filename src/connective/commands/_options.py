@@ -36,7 +36,12 @@ def add_lavaan_options(parser: argparse.ArgumentParser) -> None:
         "auto.cov.y": "residual covariances among pure outcomes are free (default TRUE)",
         "orthogonal": "fix every default covariance between factors to 0 (default FALSE)",
         "fixed.x": "condition on exogenous observed covariates: their moments are the "
-                   "sample's, not parameters (default TRUE)"}
+                   "sample's, not parameters (default TRUE)",
+        "int.ov.free": "observed variables' intercepts are free (default TRUE, FALSE with "
+                       "--growth)",
+        "int.lv.free": "latent means are free (default FALSE, TRUE with --growth)",
+        "growth": "a growth-curve model as lavaan's growth(): observed intercepts 0, latent "
+                  "means free"}
     for name, text in helps.items():
         group.add_argument("--" + name.replace(".", "-"), dest=LAVAAN_NAMES[name], nargs="?",
                            const=True, default=None, type=_truth, metavar="TRUE|FALSE",

@@ -53,6 +53,11 @@ class PLSModel:
     @classmethod
     def from_spec(cls, spec: ModelSpec) -> "PLSModel":
         """Build the PLS view; raises on non-recursive models and isolated constructs."""
+        if spec.options.growth or spec.options.latent_means_free:
+            raise PLSModelError(
+                f"{spec.source}: PLS path modelling has no mean structure, so it cannot fit "
+                "a growth model or latent means (growth / int.lv.free); fit it with the "
+                "Bayesian engine: connective fit MODEL --data FILE --out DIR --growth")
         constructs = tuple(spec.structural)
         index = {c: i for i, c in enumerate(constructs)}
         adjacency = np.zeros((len(constructs), len(constructs)), dtype=bool)

@@ -17,6 +17,10 @@ orthogonal         FALSE    every default covariance between factors is fixed to
 fixed.x            TRUE     exogenous observed covariates are conditioned on: their variances,
                             covariances and means are fixed at the sample values, not
                             parameters (as lavaan; they do not count as free parameters)
+int.ov.free        TRUE*    observed variables' intercepts are free (*FALSE under growth)
+int.lv.free        FALSE*   latent means are free (*TRUE under growth)
+growth             FALSE    lavaan's ``growth()``: observed intercepts 0 and latent means free
+                            (not a lavaan option: lavaan has the function)
 =================  =======  ================================================================
 
 As in lavaan 0.6, exogenous factors and exogenous observed covariates do not covary by
@@ -49,7 +53,8 @@ from connective.errors import ModelSpecError, SourceLocation
 LAVAAN_NAMES = {"std.lv": "std_lv", "auto.fix.first": "auto_fix_first",
                 "auto.fix.single": "auto_fix_single", "auto.var": "auto_var",
                 "auto.cov.lv.x": "auto_cov_lv_x", "auto.cov.y": "auto_cov_y",
-                "orthogonal": "orthogonal", "fixed.x": "fixed_x"}
+                "orthogonal": "orthogonal", "fixed.x": "fixed_x", "int.ov.free": "int_ov_free",
+                "int.lv.free": "int_lv_free", "growth": "growth"}
 _TRUE = {"true", "t", "yes", "1"}
 _FALSE = {"false", "f", "no", "0"}
 _HEADER = re.compile(r"^(\s*[#!]\s*options\s*:\s*)(.*)$", re.IGNORECASE)
@@ -70,11 +75,24 @@ class LavaanOptions:
     auto_cov_y: bool = True
     orthogonal: bool = False
     fixed_x: bool = True
+    int_ov_free: bool | None = None
+    int_lv_free: bool | None = None
+    growth: bool = False
 
     @property
     def fixed_first(self) -> bool:
         """Whether first loadings are fixed to 1 (lavaan: ``auto.fix.first = !std.lv``)."""
         return (not self.std_lv) if self.auto_fix_first is None else self.auto_fix_first
+
+    @property
+    def intercepts_free(self) -> bool:
+        """Whether observed variables' intercepts are free (``int.ov.free``; not in growth)."""
+        return (not self.growth) if self.int_ov_free is None else self.int_ov_free
+
+    @property
+    def latent_means_free(self) -> bool:
+        """Whether latent means are free (``int.lv.free``; in growth models they are)."""
+        return self.growth if self.int_lv_free is None else self.int_lv_free
 
     def changed(self) -> dict[str, bool]:
         """The options that differ from lavaan's defaults, by lavaan's names."""
@@ -113,6 +131,7 @@ class LavaanOptions:
         """Every option by lavaan's name (``auto.fix.first`` resolved), for run records."""
         out = {name: getattr(self, attr) for name, attr in LAVAAN_NAMES.items()}
         out["auto.fix.first"] = self.fixed_first
+        out["int.ov.free"], out["int.lv.free"] = self.intercepts_free, self.latent_means_free
         return out
 
 

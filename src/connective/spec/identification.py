@@ -71,8 +71,12 @@ def identification(spec: ModelSpec) -> Identification:
     p, nx = len(observed), len(spec.fixed_x)
     moments = p * (p + 1) // 2 + p - (nx * (nx + 1) // 2 + nx)
     user_means = set(table.loc[table["op"] == "~1", "lhs"])
-    default_intercepts = [v for v in observed if v not in user_means and v not in spec.fixed_x]
-    parameters = spec.n_free + len(default_intercepts)
+    opts = spec.options
+    default_means = [v for v in observed if v not in user_means and v not in spec.fixed_x
+                     and opts.intercepts_free]
+    if opts.latent_means_free:
+        default_means += [v for v in spec.latent if v not in user_means]
+    parameters = spec.n_free + len(default_means)
     warnings: list[str] = []
     warnings += _lonely_two_indicator_factors(spec)
     variables = set(spec.observed) | set(spec.structural)

@@ -125,7 +125,7 @@ class _Builder:
             self.indicators[r["lhs"]].append(r["rhs"])
         items = list(dict.fromkeys(x for xs in self.indicators.values() for x in xs))
         item_set = set(items)
-        for i, r in self.user_rows("~", "~1"):
+        for i, r in self.user_rows("~"):  # an item's intercept (x1 ~ 0*1) is fine
             for name, tok in ((r["lhs"], self.lhs_tokens[i]), (r["rhs"], self.tokens[i])):
                 if name in item_set:
                     raise _err(self.src, f"{name!r} is an indicator and also appears in a "
