@@ -131,31 +131,11 @@ def sufficient_statistics(frame: pd.DataFrame, variables: list[str]) -> Sufficie
 
 
 def _check_covariance(Y: np.ndarray, variables: list[str]) -> None:
-    complete = ~np.isnan(Y).any(axis=1)
-    n, p = int(complete.sum()), Y.shape[1]
-    if complete.all() and n <= p:
-        raise DataError(f"the data have {n} rows but the model has {p} observed variables; the "
-                        "sample covariance matrix cannot be positive definite: collect more "
-                        "data or use fewer items")
-    # pairwise covariance (complete rows if all complete)
-    cov = pd.DataFrame(Y).cov().to_numpy()
-    if np.isnan(cov).any():
-        i, j = np.argwhere(np.isnan(cov))[0]
-        raise DataError(f"the variables {variables[i]} and {variables[j]} are never answered "
-                        "together, so their covariance cannot be estimated")
-    w, V = np.linalg.eigh(cov)
-    if w[0] <= 1e-10 * max(w[-1], 1e-300):
-        vec = V[:, 0]
-        involved = [variables[k] for k in np.argsort(-np.abs(vec))[:4] if abs(vec[k]) > 0.1]
-        corr = pd.DataFrame(Y, columns=variables).corr().to_numpy().copy()
-        np.fill_diagonal(corr, 0)
-        i, j = np.unravel_index(np.nanargmax(np.abs(corr)), corr.shape)
-        raise DataError(
-            "the sample covariance matrix of the model's variables is not positive definite "
-            f"(smallest eigenvalue {w[0]:.3g}): some variables are exact linear combinations "
-            f"of others (involved: {', '.join(involved)}; the largest correlation is "
-            f"{corr[i, j]:.3f} between {variables[i]} and {variables[j]}). Drop a duplicated or "
-            "summed item, or remove the item that is a copy of another")
+    from connective.data.quirks import covariance_problem
+
+    problem = covariance_problem(Y, variables)
+    if problem:
+        raise DataError(problem)
 
 
 # -- in the PyMC graph -----------------------------------------------------------------------

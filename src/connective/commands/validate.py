@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from connective.commands._options import (add_data_check_arguments, add_model_argument,
+from connective.commands._options import (add_data_arguments, add_model_argument,
                                           load_data, load_model)
 from connective.effects import effect_table
 
@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_model_argument(p)
     p.add_argument("--data", required=True, metavar="FILE",
                    help="survey data: .csv, .tsv, .xlsx, .sav (SPSS) or .dta (Stata)")
-    add_data_check_arguments(p)
+    add_data_arguments(p)
     p.set_defaults(run=run)
 
 

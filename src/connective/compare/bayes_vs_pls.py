@@ -126,24 +126,29 @@ def forest_plot(table: pd.DataFrame, methods: list[str], *, kinds=("direct", "in
 
 def run_compare(spec, survey, out: str | Path, *, seed: int = 1, boot: int = 5000,
                 draws: int = 1000, tune: int = 1000, chains: int = 4,
-                progress: bool = False) -> pd.DataFrame:
+                progress: bool = False, cores: int | None = None) -> pd.DataFrame:
     """Fit both engines on one survey into ``out/bayes``, ``out/pls`` (and ``out/plsc`` for a
-    reflective model), then write ``comparison.csv`` and ``forest.png``; returns the table."""
+    reflective model), then write ``comparison.csv`` and ``forest.png``; returns the table.
+    ``survey`` is a survey as read or, cleaned with the data options, a ValidatedSurvey:
+    both engines get its data."""
     from connective.bayes import fit
+    from connective.data.validate import ValidatedSurvey, validate_survey
     from connective.pls.run import run_pls
 
-    from connective.data.validate import validate_survey
-
     out = Path(out)
-    frame = validate_survey(survey, spec).frame  # the model's columns, as `connective fit`
-    result = fit(spec, frame, draws=draws, tune=tune, chains=chains, seed=seed,
-                 data_source=survey.source, synthetic=survey.synthetic, progress=progress)
+    if not isinstance(survey, ValidatedSurvey):
+        survey = validate_survey(survey, spec)  # the model's columns, as `connective fit`
+    options = survey.options
+    result = fit(spec, survey.frame[list(spec.observed)], draws=draws, tune=tune,
+                 chains=chains, cores=cores, seed=seed, data_source=survey.source,
+                 synthetic=survey.synthetic, progress=progress, data_options=options)
     result.save(out / "bayes")
     runs = {"PLS": out / "pls"}
-    run_pls(spec, survey, runs["PLS"], boot=boot, seed=seed)
+    run_pls(spec, survey, runs["PLS"], boot=boot, seed=seed, data_options=options)
     if spec.latent and not spec.composites:
         runs["PLSc"] = out / "plsc"
-        run_pls(spec, survey, runs["PLSc"], boot=boot, seed=seed, consistent=True)
+        run_pls(spec, survey, runs["PLSc"], boot=boot, seed=seed, consistent=True,
+                data_options=options)
     return write_comparison(out / "bayes", runs, out)
 
 

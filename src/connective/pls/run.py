@@ -52,10 +52,15 @@ def run_pls(spec: ModelSpec, survey: Survey, out: str | Path, *, boot: int = 0,
             seed: int | None = None, scheme: str = "path", consistent: bool = False,
             missing: str | None = None, missing_codes: list | None = None, ci: str = "percentile",
             level: float = 0.95, sign_change: str = "none", max_iter: int = 300,
-            tol: float = 1e-7, progress: bool = False) -> PLSRun:
-    """Estimate (and with ``boot`` > 0 bootstrap) ``spec`` on ``survey``; write ``out``."""
+            tol: float = 1e-7, progress: bool = False, inadmissible: str = "exclude",
+            data_options: dict | None = None) -> PLSRun:
+    """Estimate (and with ``boot`` > 0 bootstrap) ``spec`` on ``survey`` (a Survey as read,
+    or a ValidatedSurvey cleaned with the data options, recorded as ``data_options``); write
+    ``out``. ``inadmissible`` says what becomes of inadmissible PLSc bootstrap replicates:
+    ``"exclude"`` them from the intervals or ``"keep"`` them; either way they are counted."""
     out = Path(out)
     codes = list(missing_codes or [])
+    recorded_codes = codes or list((data_options or {}).get("missing_codes", []))
     frame = survey.frame.replace(codes, float("nan")) if codes else survey.frame
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", InadmissibleWarning)
@@ -82,8 +87,9 @@ def run_pls(spec: ModelSpec, survey: Survey, out: str | Path, *, boot: int = 0,
     settings.update(boot=boot, ci=ci if boot else None, level=level if boot else None,
                     sign_change=sign_change if boot else None,
                     n_rows=result.data.report["n_rows"], n_used=result.n,
-                    missing_cells=result.data.report["missing_cells"], missing_codes=codes,
-                    missing_by_column=result.data.report["missing_by_column"])
+                    missing_cells=result.data.report["missing_cells"], missing_codes=recorded_codes,
+                    missing_by_column=result.data.report["missing_by_column"],
+                    data_options=data_options or {})
     if replicates is not None:
         settings.update(replicates_used=replicates.n_boot, replicates_failed=replicates.failed)
     # the fingerprint of the data analysed (the model's columns, as the Bayesian fit records
