@@ -78,7 +78,10 @@ def run(args) -> int:
                                or args.invariance != "exact"):
         raise ConnectiveError("--vary, --group-predictor, --center and --invariance apply to "
                               "hierarchical models: add --group COL")
+    from connective.bayes.priors import check_model_priors
+
     spec = load_model(args)
+    check_model_priors(spec)  # before the data are read; the error names the line
     survey = load_data(args, spec, show_report=(lambda _: None) if args.quiet else print)
     check_memory(chains=args.chains, draws=args.draws, n_rows=len(survey.frame),
                  n_values=3 * spec.n_free + len(spec.observed) ** 2)

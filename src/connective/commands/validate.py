@@ -50,6 +50,10 @@ def indirect_paths_text(spec, population: dict | None = None) -> str:
 
 def run(args: argparse.Namespace) -> int:
     spec = load_model(args)
+    if (spec.partable["prior"].astype(str) != "").any():  # importing the engine takes seconds
+        from connective.bayes.priors import check_model_priors
+
+        check_model_priors(spec)  # as fit would, before any data are read
     print(spec.describe())
     print()
     checked = load_data(args, spec)

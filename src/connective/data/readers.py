@@ -113,7 +113,7 @@ def _read_text(path: Path, kind: str, encoding: str | None) -> pd.DataFrame:
     frame = pd.read_csv(path, sep=sep, encoding=encoding)
     frame.columns = list(header) if header.duplicated().any() else frame.columns
     if sep != ",":
-        for col in frame.columns[frame.dtypes == object]:
+        for col in [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]:
             text = frame[col].dropna().astype(str).str.strip()
             if len(text) and text.str.fullmatch(r"[-+]?\d*,\d+|[-+]?\d+").all():
                 frame[col] = pd.to_numeric(frame[col].str.replace(",", ".", regex=False))

@@ -207,8 +207,10 @@ def validate_survey(data: Survey | pd.DataFrame, spec: ModelSpec, *,
         if col not in model_cols:
             report.add("error", "reverse", f"reverse-coded item {col!r} is not in the model")
         elif col not in scales:
-            report.add("error", "reverse", f"reversing {col} needs its Likert scale (e.g. 1-7)",
-                       col)
+            seen = clean[col].dropna() if col in present else pd.Series(dtype=float)
+            runs = f"; its answers run {seen.min():g}-{seen.max():g}" if len(seen) else ""
+            report.add("error", "reverse", f"reversing {col} needs its Likert range: add "
+                       f"--likert MIN-MAX (or --likert \"{col}=MIN-MAX,...\"){runs}", col)
         elif col in present:
             lo, hi = scales[col]
             clean[col] = lo + hi - clean[col]
@@ -307,8 +309,8 @@ def _numeric(series: pd.Series, col: str, codes: list, report: DataReport) -> pd
         rows = _rows(bad)
         shown = [values.iloc[r - 1] for r in rows[:_SHOW]]
         report.add("error", "non_numeric", f"column {col} has values that are not numbers in "
-                   f"{_list_rows(rows, shown)}; fix them or declare them as missing-value "
-                   "codes", col, rows)
+                   f"{_list_rows(rows, shown)}; fix them or declare them with --missing-codes",
+                   col, rows)
     return number.astype(float)
 
 
@@ -319,7 +321,7 @@ def _check_scale(values: pd.Series, col: str, scale: Scale, report: DataReport) 
     between = answered & ~outside & (values != values.round())
     for mask, check, what, hint in (
             (outside, "out_of_range", f"answers outside its scale {lo:g}-{hi:g}",
-             "; if these are missing-value codes, declare them as such"),
+             "; if these are missing-value codes, declare them with --missing-codes"),
             (between, "not_a_category", f"answers between the categories of its {lo:g}-{hi:g} "
              "scale", "")):
         if mask.any():
