@@ -209,3 +209,20 @@ def test_data_options_are_recorded_in_pls_runs(tmp_path):
     assert summary["settings"]["data_options"]["reverse"] == ["x3"]
     rel = pd.read_csv(tmp_path / "p" / "reliability.csv").set_index("construct")
     assert rel.loc["F", "alpha"] > 0.7
+
+
+def test_negative_alpha_is_never_printed_without_a_flag(tmp_path, capsys):
+    frame = survey()
+    frame["y3"] = 8 - frame["y3"]  # one of three items reverse-keyed: alpha below 0
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    (tmp_path / "m.lav").write_text(SPEC.text)
+    assert main(["pls", str(tmp_path / "m.lav"), "--data", str(tmp_path / "d.csv"), "--out",
+                 str(tmp_path / "p")]) == 0
+    out = capsys.readouterr().out
+    assert "block G: y3 (item-rest r = -" in out and "--reverse y3 --likert 1-7" in out
+    rel = pd.read_csv(tmp_path / "p" / "reliability.csv").set_index("construct")
+    assert rel.loc["G", "alpha"] < 0
+    assert rel.loc["G", "flags"].startswith("alpha < 0")
+    assert "most likely reverse-keyed" in rel.loc["G", "flags"]
+    g_line = next(line for line in out.splitlines() if line.startswith("G ") and "alpha" in line)
+    assert "reverse-keyed" in g_line

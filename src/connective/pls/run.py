@@ -30,6 +30,7 @@ from connective.io import atomic_write_csv, atomic_write_json
 from connective.pls.bootstrap import PLSBootstrap, bootstrap_pls
 from connective.pls.errors import BootstrapWarning, InadmissibleWarning
 from connective.pls.fit import estimate_pls
+from connective.pls.quality import reliability_flags
 from connective.pls.results import PLSResult
 from connective.provenance import data_fingerprint, run_label
 from connective.spec import ModelSpec
@@ -105,7 +106,9 @@ def run_pls(spec: ModelSpec, survey: Survey, out: str | Path, *, boot: int = 0,
     label["notes"] = result.notes
     atomic_write_csv(out / "parameters.csv", params)
     atomic_write_csv(out / "effects.csv", effects)
-    atomic_write_csv(out / "reliability.csv", result.reliability.reset_index())
+    reliability = result.reliability
+    atomic_write_csv(out / "reliability.csv",
+                     reliability.assign(flags=reliability_flags(reliability)).reset_index())
     atomic_write_csv(out / "htmt.csv", htmt)
     if replicates is not None:
         # the effect replicates, so mediation summaries can be made from the folder alone

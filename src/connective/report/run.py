@@ -123,12 +123,15 @@ def build_run_report(run_dir: str | Path, *, trace: bool = False) -> Report:
     doc.table(_path_table(loadings, bayes, what="Indicator"), "Loadings and weights",
               name="loadings", note=_interval_note(bayes))
     if "reliability" in run:
+        from connective.pls.quality import reliability_flags
+
         rel = run["reliability"]
         table = pd.DataFrame({"Construct": rel["construct"], "Mode": rel["mode"],
                               "α": rel["alpha"].map(lambda x: fmt(x, leading_zero=False)),
                               "ρA": rel["rhoA"].map(lambda x: fmt(x, leading_zero=False)),
                               "ρC": rel["rhoC"].map(lambda x: fmt(x, leading_zero=False)),
-                              "AVE": rel["AVE"].map(lambda x: fmt(x, leading_zero=False))})
+                              "AVE": rel["AVE"].map(lambda x: fmt(x, leading_zero=False)),
+                              "Flags": reliability_flags(rel)})
         doc.table(table, "Reliability and convergent validity", name="reliability",
                   note="Thresholds (Hair et al.): α, ρA and ρC between .70 and .95; AVE ≥ .50.")
     if "htmt" in run:
