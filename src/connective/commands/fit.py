@@ -109,7 +109,9 @@ def run(args) -> int:
         print(f"{spec.source} on {survey.source}{tag}: {s['chains']} chains x {s['draws']} "
               f"draws ({s['sampler']}), seed {seed}")
         print(f"  divergences {s['divergences']}, max R-hat {s['max_r_hat']:.3f}, min bulk ESS "
-              f"{s['min_ess_bulk']:.0f}, PPP {s['ppp'] if s['ppp'] is None else round(s['ppp'], 3)}")
+              f"{s['min_ess_bulk']:.0f}, PPP " + (f"{s['ppp']:.3f} ({s['ppp_discrepancy']})"
+                                                   if s["ppp"] is not None
+                                                   else f"{s['ppp_discrepancy']}"))
         if s.get("groups"):
             sizes = list(s["groups"]["groups"].values())
             print(f"  {len(sizes)} groups in {s['groups']['column']!r} ({min(sizes)}-"

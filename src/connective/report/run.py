@@ -55,8 +55,7 @@ def read_run(run_dir: str | Path) -> dict:
         out["diagnostics"] = diagnose(idata, var_names=["parameters"]).to_dict()
         if hasattr(idata, "log_likelihood"):
             out["n"] = int(idata.log_likelihood.sizes.get("respondent", 0)) or None
-        if summary.get("ppp") is not None:
-            out["ppc"] = {"ppp": summary["ppp"]}
+        out["ppc"] = {"ppp": summary.get("ppp"), "discrepancy": summary.get("ppp_discrepancy")}
     return out
 
 
@@ -156,9 +155,7 @@ def build_run_report(run_dir: str | Path, *, trace: bool = False) -> Report:
             _trace_figures(doc, run)
     if "ppc" in run:
         doc.heading("Posterior predictive check")
-        doc.paragraph(f"Posterior predictive p-value of the chi-square discrepancy: "
-                      f"{fmt(run['ppc'].get('ppp'), 3, leading_zero=False)} (values near .5 "
-                      "mean the model reproduces the observed covariances; below .05 it does not).")
+        doc.paragraph(ppp_sentence(run["ppc"]))
         checks = _posterior_predictive(run)
         if isinstance(checks, str):
             doc.paragraph(checks)
@@ -187,12 +184,30 @@ def build_run_report(run_dir: str | Path, *, trace: bool = False) -> Report:
 ROPE = 0.05
 
 
+def ppp_sentence(ppc: dict) -> str:
+    """The PPP with its discrepancy, or why there is none (a check never just vanishes).
+
+    >>> ppp_sentence({"ppp": None, "discrepancy": None})[:52]
+    'No posterior predictive p-value: this run predates m'
+    """
+    value, kind = ppc.get("ppp"), ppc.get("discrepancy") or "chi-square"
+    if value is None:
+        why = (kind if kind.startswith("not computed")
+               else "this run predates missing-data PPPs (refit it to get one)")
+        return f"No posterior predictive p-value: {why}."
+    what = ("the chi-square discrepancy" if kind == "chi-square" else
+            "the chi-square discrepancy summed over the missingness patterns (each pattern "
+            "against its own saturated moments)")
+    return (f"Posterior predictive p-value of {what}: {fmt(value, 3, leading_zero=False)} "
+            "(values near .5 mean the model reproduces the observed covariances; below .05 it "
+            "does not).")
+
+
 def _posterior_predictive(run: dict):
     """The PPC of a Bayesian run, or a sentence saying why it could not be made."""
     import arviz as az
 
-    from connective.data.readers import read_survey
-    from connective.data.validate import validate_survey
+    from connective.data.options import DataOptions
     from connective.ppc import posterior_predictive
     from connective.provenance import data_fingerprint
 
@@ -202,7 +217,10 @@ def _posterior_predictive(run: dict):
         return (f"Item-level checks skipped: the data file {path} is not found from here "
                 "(make the report from the folder the fit was run in).")
     spec = parse_model(s["model_text"])
-    frame = validate_survey(read_survey(path), spec, raise_on_error=False).frame
+    # cleaned as the fit cleaned it (missing codes, reversed items, missing treatment)
+    options = DataOptions.from_mapping(s.get("settings", {}).get("data_options") or {},
+                                       f"{run['dir']}/summary.json")
+    frame = options.check(options.read(path), spec, raise_on_error=False).frame
     if data_fingerprint(frame[list(spec.observed)]) != s.get("data_fingerprint"):
         return f"Item-level checks skipped: {path} has changed since the fit."
     return posterior_predictive(spec, az.from_netcdf(str(run["dir"] / "posterior.nc")), frame)
