@@ -71,7 +71,8 @@ def run_pls(spec: ModelSpec, survey: Survey, out: str | Path, *, boot: int = 0,
         replicates = None
         if boot:
             replicates = bootstrap_pls(result, boot, seed=seed, sign_change=sign_change,
-                                       level=level, bca=ci == "bca", progress=progress)
+                                       level=level, bca=ci == "bca", progress=progress,
+                                       inadmissible=inadmissible)
     messages = [str(w.message) for w in caught
                 if issubclass(w.category, (InadmissibleWarning, BootstrapWarning))]
     if replicates is not None:
@@ -92,7 +93,9 @@ def run_pls(spec: ModelSpec, survey: Survey, out: str | Path, *, boot: int = 0,
                     missing_by_column=result.data.report["missing_by_column"],
                     data_options=data_options or {})
     if replicates is not None:
-        settings.update(replicates_used=replicates.n_boot, replicates_failed=replicates.failed)
+        settings.update(replicates_used=replicates.n_boot, replicates_failed=replicates.failed,
+                        replicates_inadmissible=replicates.inadmissible,
+                        inadmissible="keep" if replicates.inadmissible_kept else "exclude")
     # the fingerprint of the data analysed (the model's columns, as the Bayesian fit records
     # it), so runs of both engines on one survey can be matched; the file's is kept too
     label = run_label(model=spec.source, model_text=spec.text, data_source=survey.source,
