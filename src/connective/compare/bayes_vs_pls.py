@@ -10,7 +10,7 @@ reflective.
 Example
 -------
 >>> table = compare_runs("runs/bayes", {"PLS": "runs/pls"})  # doctest: +SKIP
->>> table.loc[table.effect == "obligatory", ["bayes_est", "PLS_est", "agree_on_sign_PLS"]]  # doctest: +SKIP
+>>> table.loc[table.effect == "obligatory", ["bayes_est", "PLS_est", "same_verdict_PLS"]]  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -64,7 +64,8 @@ def _label(run: dict) -> dict:
 def compare_runs(bayes_dir: str | Path, pls_dirs: dict[str, str | Path]) -> pd.DataFrame:
     """One row per effect (paths are the direct effects): the Bayesian standardised estimate
     and interval, each PLS variant's estimate and interval, their difference, and whether
-    the intervals agree on sign. Runs fitted on other data or models are an error."""
+    both intervals reach the same verdict (``same_verdict_<name>``: both above 0, both below 0
+    or both containing 0). Runs fitted on other data or models are an error."""
     bayes = read_run(bayes_dir)
     b_label = _label(bayes)
     table = standardized_bayes_effects(bayes_dir)
@@ -88,8 +89,9 @@ def compare_runs(bayes_dir: str | Path, pls_dirs: dict[str, str | Path]) -> pd.D
         hi = eff.loc[out["effect"], "ci.upper"].to_numpy()
         out[f"{name}_est"], out[f"{name}_lower"], out[f"{name}_upper"] = est, lo, hi
         out[f"diff_{name}"] = out["bayes_est"] - est
-        out[f"agree_on_sign_{name}"] = (interval_sign(out["bayes_lower"], out["bayes_upper"])
-                                        == interval_sign(lo, hi))
+        # both intervals reach the same verdict: above 0, below 0, or containing 0
+        out[f"same_verdict_{name}"] = (interval_sign(out["bayes_lower"], out["bayes_upper"])
+                                       == interval_sign(lo, hi))
     out.attrs["footing"] = FOOTING
     return out
 

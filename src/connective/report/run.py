@@ -109,13 +109,9 @@ def build_run_report(run_dir: str | Path, *, trace: bool = False) -> Report:
                       note=_interval_note(bayes))
     draws = effect_draws(run)
     if draws is not None:
-        doc.table(*mediation_table(draws, bayes), name="mediation_analysis",
-                  note="Standardised effects. HDI: highest-density interval. P(dir.): probability "
-                       "of direction. P(|e| > .05): probability that the effect exceeds the "
-                       "region of practical equivalence ±.05. Proportion mediated: indirect / "
-                       "total effect (median and 95% interval). Type: the most probable "
-                       "Zhao-Lynch-Chen (2010) mediation type, with its probability (an effect "
-                       "counts as present where |e| > .05).")
+        ci = None if bayes else (run["label"].get("settings", {}).get("ci") or "percentile")
+        doc.table(*mediation_table(draws, bayes, effects=effects, ci=ci),
+                  name="mediation_analysis", note=mediation_note(bayes, ci))
     add_group_section(doc, run)
     doc.heading("Measurement model")
     loadings = params[params["op"].isin(["=~", "<~"])]
@@ -265,27 +261,65 @@ def effect_draws(run: dict):
     return None
 
 
-def mediation_table(draws, bayes: bool) -> tuple[pd.DataFrame, str]:
-    """The mediation analysis of every indirect and defined effect, and its caption."""
+def mediation_note(bayes: bool, ci: str | None = None) -> str:
+    """What the columns of the mediation table compute, in the engine's own terms."""
+    rope = f"±{fmt(ROPE, leading_zero=False)}"
+    if bayes:
+        head = ("Standardised effects. HDI: highest-density interval. P(dir.): probability of "
+                f"direction. P(|e| > {rope[1:]}): probability that the effect lies beyond the "
+                f"region of practical equivalence {rope}.")
+    else:
+        head = (f"Standardised effects. Interval: bootstrap {_CI_NAMES[ci]} interval. "
+                "Share > 0: share of bootstrap replicates above 0. "
+                f"Share |e| > {rope[1:]}: share of replicates beyond {rope}.")
+    return (head + " Proportion mediated: indirect / total effect (median and 95% interval). "
+            "Type: the most frequent Zhao-Lynch-Chen (2010) mediation type over the "
+            f"{'draws' if bayes else 'replicates'}, with its share, where an effect counts as "
+            f"present only beyond the ROPE {rope}; an indirect effect whose interval excludes "
+            f"0 but stays within {rope} is marked 'indirect within ROPE'.")
+
+
+_CI_NAMES = {"percentile": "percentile", "bca": "BCa", None: "percentile"}
+
+
+def mediation_table(draws, bayes: bool, *, effects: pd.DataFrame | None = None,
+                    ci: str | None = None) -> tuple[pd.DataFrame, str]:
+    """The mediation analysis of every indirect and defined effect, and its caption. PLS
+    rows (``bayes`` False) use bootstrap terms, with the run's ``ci`` interval (percentile or
+    BCa, from its ``effects`` table)."""
     from connective.mediation import mediation_types, proportion_mediated, summarize_effects
 
     keep = [k in ("indirect", "total_indirect", "defined") for k in draws["kind"].values]
     summary = summarize_effects(draws.isel(effect=keep), rope=ROPE).set_index("effect")
     pm = summarize_effects(proportion_mediated(draws)).set_index("effect")
     types = mediation_types(draws, rope=ROPE).set_index("effect")
+    cis = (effects.set_index("effect")[["ci.lower", "ci.upper"]]
+           if effects is not None and not bayes else None)
+    rope = fmt(ROPE, leading_zero=False)
     rows = []
     for effect, r in summary.iterrows():
         pm_row = pm.loc[f"proportion mediated {effect}"] if f"proportion mediated {effect}" \
             in pm.index else None
         t = types.loc[effect] if effect in types.index else None
+        lo, hi = ((r["hdi_lower"], r["hdi_upper"]) if bayes else
+                  tuple(cis.loc[effect]) if cis is not None and effect in cis.index
+                  else (r["eti_lower"], r["eti_upper"]))
+        label = "—"
+        if t is not None:
+            label = f"{t['type']} at ±{rope} ({fmt(t['p_type'], 2, leading_zero=False)})"
+            if t["type"] in ("direct-only", "no-effect") and (lo > 0 or hi < 0):
+                label += f"; indirect within ROPE (interval excludes 0, |e| ≤ {rope})"
+        share = (("P(dir.)", fmt(r["p_direction"], 3, leading_zero=False)) if bayes else
+                 ("Share > 0", fmt(r["p_positive"], 3, leading_zero=False)))
+        beyond = ((f"P(|e| > {rope})" if bayes else f"Share |e| > {rope}"),
+                  fmt(r["p_beyond_rope"], 3, leading_zero=False))
         rows.append({
             "Effect": effect, "Median": fmt(r["median"]),
-            "95% HDI": fmt_interval(r["hdi_lower"], r["hdi_upper"]),
-            "P(dir.)": fmt(r["p_direction"], 3, leading_zero=False),
-            "P(|e| > .05)": fmt(r["p_beyond_rope"], 3, leading_zero=False),
+            ("95% HDI" if bayes else f"95% {_CI_NAMES[ci]} interval"): fmt_interval(lo, hi),
+            share[0]: share[1], beyond[0]: beyond[1],
             "Prop. mediated": "—" if pm_row is None else
             f"{fmt(pm_row['median'])} {fmt_interval(pm_row['eti_lower'], pm_row['eti_upper'])}",
-            "Type": "—" if t is None else f"{t['type']} ({fmt(t['p_type'], 2, leading_zero=False)})",
+            "Type": label,
         })
     source = "posterior" if bayes else "bootstrap replicates"
     return pd.DataFrame(rows), f"Mediation analysis (from the {source})"
