@@ -226,3 +226,13 @@ def test_negative_alpha_is_never_printed_without_a_flag(tmp_path, capsys):
     assert "most likely reverse-keyed" in rel.loc["G", "flags"]
     g_line = next(line for line in out.splitlines() if line.startswith("G ") and "alpha" in line)
     assert "reverse-keyed" in g_line
+
+
+def test_straight_lining_is_judged_on_the_answers_as_given():
+    frame = survey()
+    frame["x2"] = 8 - frame["x2"]
+    frame.loc[:14, :] = 2  # the same box ticked throughout, reverse-keyed item included
+    report = validate_survey(frame, SPEC, scale=(1, 7), reverse=["x2"],
+                             raise_on_error=False).report
+    (overall,) = findings(report, "straight_lining_all")
+    assert set(range(1, 16)) <= set(overall.rows)

@@ -44,11 +44,21 @@ def _conventional(code: float, rest_min: float) -> bool:
     return (code < 0 <= rest_min) or (abs(code) >= 9 and set(digits) <= {"7", "8", "9"})
 
 
-def check_codes(clean: pd.DataFrame, columns: list[str], report) -> pd.DataFrame:
+def masked(frame: pd.DataFrame, codes: dict[str, list[float]]) -> pd.DataFrame:
+    """``frame`` with the likely codes found by :func:`check_codes` as missing."""
+    if not codes:
+        return frame
+    out = frame.copy()
+    for col, values in codes.items():
+        out[col] = out[col].mask(out[col].isin(values))
+    return out
+
+
+def check_codes(clean: pd.DataFrame, columns: list[str], report) -> dict[str, list[float]]:
     """Flag likely missing-value codes in ``columns`` (those without a declared range): an
     error when written as surveys write codes (negative beside positive answers, 9s), else a
-    warning. Returns a view of ``clean`` with them masked, for the checks that follow."""
-    view = clean
+    warning. Returns the codes found per column, to be masked in the checks that follow."""
+    by_column: dict[str, list[float]] = {}
     found: dict[float, list[tuple[str, int, float, float]]] = {}
     for col in columns:
         values = clean[col]
@@ -58,10 +68,9 @@ def check_codes(clean: pd.DataFrame, columns: list[str], report) -> pd.DataFrame
             found.setdefault(code, []).append((col, int((values == code).sum()), rest.min(),
                                                rest.max()))
         if codes:
-            view = view.copy() if view is clean else view
-            view[col] = values.mask(values.isin(codes))
+            by_column[col] = codes
     if not found:
-        return view
+        return by_column
     declare = ",".join(f"{c:g}" for c in sorted(found))
     for code, hits in sorted(found.items()):
         cols = [h[0] for h in hits]
@@ -75,7 +84,7 @@ def check_codes(clean: pd.DataFrame, columns: list[str], report) -> pd.DataFrame
                    f"cell{'s' * (cells > 1)}; the other answers run {lo:g}-{hi:g}): most likely "
                    f"a missing-value code; declare it with --missing-codes {declare} (if it is "
                    "a real answer, declare the items' range with --likert MIN-MAX)", cols[0])
-    return view
+    return by_column
 
 
 def item_rest(block: pd.DataFrame) -> pd.Series:

@@ -201,8 +201,11 @@ def validate_survey(data: Survey | pd.DataFrame, spec: ModelSpec, *,
     for col in present:
         if col in scales:
             _check_scale(clean[col], col, scales[col], report)
-    # the checks of patterns read the answers without the codes found here
-    answers = quirks.check_codes(clean, [c for c in present if c not in scales], report)
+    # the checks of answer patterns read the answers without the likely codes found here;
+    # straight-lining is judged on the answers as given, before any reversal
+    codes_found = quirks.check_codes(clean, [c for c in present if c not in scales], report)
+    blocks = {c: [i for i in spec.indicators[c] if i in present] for c in spec.indicators}
+    quirks.check_straight_lining(quirks.masked(clean, codes_found), blocks, report)
     for col in reverse:
         if col not in model_cols:
             report.add("error", "reverse", f"reverse-coded item {col!r} is not in the model")
@@ -230,10 +233,9 @@ def validate_survey(data: Survey | pd.DataFrame, spec: ModelSpec, *,
                        col, _rows(clean[col].isna()))
     if group and group in clean.columns:
         _check_groups(clean[group], group, report)
-    blocks = {c: [i for i in spec.indicators[c] if i in present] for c in spec.indicators}
     quirks.check_copies(clean, present, report)
-    quirks.check_reverse_keyed(answers, {c: blocks[c] for c in spec.latent}, scales, report)
-    quirks.check_straight_lining(answers, blocks, report)
+    quirks.check_reverse_keyed(quirks.masked(clean, codes_found),
+                               {c: blocks[c] for c in spec.latent}, scales, report)
     clean = _drop_unanswered(clean, present, report)
     report.n_complete = int(clean[present].notna().all(axis=1).sum()) if present else 0
     _check_size(report, spec, len(present) == len(model_cols))
