@@ -159,12 +159,15 @@ def check_straight_lining(clean: pd.DataFrame, blocks: dict[str, list[str]], rep
                    "item of a block (straight-lining): " + ", ".join(counts))
     every = [c for items in blocks.values() for c in items]
     if len(blocks) >= 2 and len(every) >= 6:
-        mask = same(every)
+        # a missing cell or two does not hide a straight-liner: most items, one answer
+        sub = clean[every]
+        mask = (sub.notna().sum(axis=1) >= 0.8 * len(every)) & (sub.nunique(axis=1) == 1)
         if mask.any():
             rows = _rows(mask)
             report.add("warning", "straight_lining_all",
                        f"{len(rows)} respondent{'s' * (len(rows) > 1)} ({len(rows) / len(clean):.1%})"
-                       f" gave the same answer to all {len(every)} items ({_list_rows(rows)}): "
+                       f" gave the same answer to all {len(every)} items (or all they answered, "
+                       f"at least 80%; {_list_rows(rows)}): "
                        "straight-lining, not opinions; consider dropping those rows from the "
                        "data (a copy: the file is never changed)", "", rows)
 
