@@ -37,11 +37,12 @@ def findings(report, check):
 
 # -- item 1: one set of data options ------------------------------------------------------
 
-@pytest.mark.parametrize("command", ["validate", "fit", "pls", "compare"])
+@pytest.mark.parametrize("command", ["validate", "fit", "pls", "compare", "report"])
 def test_every_command_takes_the_same_data_options(command):
-    argv = [command, "m.lav", "--data", "d.csv", "--missing", "casewise", "--missing-codes",
-            "-99,-98", "--reverse", "x2", "--likert", "ipol*=1-6,*=1-5"]
-    if command != "validate":
+    argv = [command, "run_dir" if command == "report" else "m.lav", "--data", "d.csv",
+            "--missing", "casewise", "--missing-codes", "-99,-98", "--reverse", "x2",
+            "--likert", "ipol*=1-6,*=1-5"]
+    if command not in ("validate", "report"):
         argv += ["--out", "o"]
     from connective.cli import join_negative_lists
 

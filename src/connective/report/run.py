@@ -72,12 +72,17 @@ def _excludes_zero(row) -> bool:
             and (row["ci.lower"] > 0 or row["ci.upper"] < 0))
 
 
-def build_run_report(run_dir: str | Path, *, trace: bool = False) -> Report:
+def build_run_report(run_dir: str | Path, *, trace: bool = False, data: str | Path | None = None,
+                     data_options=None) -> Report:
     """The report of one run folder as a :class:`Report` (not yet written).
 
-    ``trace`` adds rank and trace plots of the structural paths (Bayesian runs).
+    ``trace`` adds rank and trace plots of the structural paths (Bayesian runs). The
+    item-level checks re-read the survey with the data options the fit recorded; ``data``
+    (a moved file) and ``data_options`` (a :class:`~connective.data.options.DataOptions`)
+    replace them.
     """
     run = read_run(run_dir)
+    run["data_override"] = (data, data_options)
     s = run["label"]
     bayes = "posterior.nc" in {p.name for p in run["dir"].iterdir()}
     spec = parse_model(s["model_text"], source=Path(s["model"]).name)
@@ -208,14 +213,19 @@ def _posterior_predictive(run: dict):
     from connective.provenance import data_fingerprint
 
     s = run["label"]
-    path = Path(s.get("data", ""))
+    if run["summary"].get("likelihood") == "ordinal":
+        return ("Item-level checks not computed: they replicate item means, SDs and "
+                "correlations from the normal model's implied moments, which the ordinal "
+                "likelihood does not have (its answers are categories); see the LOO instead.")
+    data, override = run.get("data_override", (None, None))
+    path = Path(data or s.get("data", ""))
     if not path.is_file():
         return (f"Item-level checks skipped: the data file {path} is not found from here "
-                "(make the report from the folder the fit was run in).")
+                "(make the report from the folder the fit was run in, or give --data FILE).")
     spec = parse_model(s["model_text"])
     # cleaned as the fit cleaned it (missing codes, reversed items, missing treatment)
-    options = DataOptions.from_mapping(s.get("settings", {}).get("data_options") or {},
-                                       f"{run['dir']}/summary.json")
+    options = override or DataOptions.from_mapping(
+        s.get("settings", {}).get("data_options") or {}, f"{run['dir']}/summary.json")
     frame = options.check(options.read(path), spec, raise_on_error=False).frame
     if data_fingerprint(frame[list(spec.observed)]) != s.get("data_fingerprint"):
         return f"Item-level checks skipped: {path} has changed since the fit."
@@ -353,7 +363,10 @@ def _effect_table(rows: pd.DataFrame, bayes: bool) -> pd.DataFrame:
 
 
 def write_run_report(run_dir: str | Path, out_dir: str | Path | None = None, *,
-                     trace: bool = False) -> Path:
-    """Write the report of a run folder into ``out_dir`` (default ``RUN_DIR/report``)."""
+                     trace: bool = False, data: str | Path | None = None,
+                     data_options=None) -> Path:
+    """Write the report of a run folder into ``out_dir`` (default ``RUN_DIR/report``);
+    ``data`` and ``data_options`` as for :func:`build_run_report`."""
     run_dir = Path(run_dir)
-    return build_run_report(run_dir, trace=trace).write(out_dir or run_dir / "report")
+    return build_run_report(run_dir, trace=trace, data=data, data_options=data_options).write(
+        out_dir or run_dir / "report")
