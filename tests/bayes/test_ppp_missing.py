@@ -11,7 +11,6 @@ import pandas as pd
 
 from connective.bayes.likelihood import ppp, sufficient_statistics
 from connective.cli import main
-from connective.report.run import ppp_sentence
 
 
 def _incomplete(n=400, seed=0):
@@ -52,6 +51,8 @@ def test_fit_with_one_missing_cell_keeps_its_ppp(benchmarks, tmp_path, capsys):
 
 
 def test_a_missing_ppp_says_why():
+    from connective.report.run import ppp_sentence
+
     text = ppp_sentence({"ppp": None, "discrepancy": "not computed: the ordinal likelihood "
                          "has no sufficient statistics to replicate (see the LOO instead)"})
     assert text.startswith("No posterior predictive p-value: not computed: the ordinal")

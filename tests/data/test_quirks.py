@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 
 from connective.cli import build_parser, main
-from connective.data.options import DataOptions
 from connective.data.readers import read_survey
 from connective.data.validate import validate_survey
 from connective.spec import parse_model
@@ -39,6 +38,8 @@ def findings(report, check):
 
 @pytest.mark.parametrize("command", ["validate", "fit", "pls", "compare", "report"])
 def test_every_command_takes_the_same_data_options(command):
+    from connective.data.options import DataOptions
+
     argv = [command, "run_dir" if command == "report" else "m.lav", "--data", "d.csv",
             "--missing", "casewise", "--missing-codes", "-99,-98", "--reverse", "x2",
             "--likert", "ipol*=1-6,*=1-5"]
@@ -67,6 +68,8 @@ def test_missing_codes_as_the_help_writes_them(tmp_path, capsys):
 
 
 def test_per_item_likert_ranges_check_each_scale():
+    from connective.data.options import DataOptions
+
     frame = survey()
     frame = frame.assign(**{c: frame[c].clip(1, 5 if c[0] == "x" else 6) for c in frame})
     frame.loc[5, "x3"] = 6
@@ -192,6 +195,8 @@ def test_semicolon_file_with_decimal_commas_is_read(tmp_path):
 
 
 def test_latin1_file_reads_with_the_encoding_option(tmp_path):
+    from connective.data.options import DataOptions
+
     frame = survey().assign(region="Île-de-France")
     path = tmp_path / "latin.csv"
     frame.to_csv(path, index=False, encoding="latin-1")

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from connective.report.run import mediation_note, mediation_table
+from connective.report.run import mediation_table
 
 
 def draws(indirect_mean: float, direct_mean: float, n=4000, seed=0) -> xr.DataArray:
@@ -41,6 +41,8 @@ def test_pls_rows_use_bootstrap_terms_and_the_runs_interval():
     assert "95% BCa interval" in table.columns and "Share > 0" in table.columns
     assert not any("HDI" in c or "P(dir" in c for c in table.columns)
     assert table.set_index("Effect").loc["X -> M -> Y", "95% BCa interval"] == "[0.11, 0.29]"
+    from connective.report.run import mediation_note
+
     note = mediation_note(False, "bca")
     assert "bootstrap BCa interval" in note and "HDI" not in note
     assert "probability of direction" in mediation_note(True).lower() or "P(dir.)" in \

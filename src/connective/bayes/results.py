@@ -87,7 +87,7 @@ def augment(idata, bm: BayesModel, *, seed: int | None = None, label: dict | Non
         attrs["groups"] = json.dumps(bm.groups.describe())
     if grouped and not ordinal:
         checked = group_results.grouped_ppp(bm, idata.posterior, rng)
-    elif not ordinal:  # complete data: the chi-square; missing answers: the deviance
+    elif not ordinal:  # missing answers: the chi-squares of the missingness patterns
         checked = ppp(bm.stats, mu, sigma, rng)
         attrs["ppp_discrepancy"] = ("chi-square" if bm.stats.complete
                                     else "chi-square by missingness pattern")

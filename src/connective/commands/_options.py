@@ -127,11 +127,12 @@ def seed_value(text: str) -> int:
     return count("--seed", low=0, high=MAX_SEED)(text)
 
 
-def check_memory(*, chains: int, draws: int, n_rows: int, n_values: int,
-                 what: str = "--draws") -> None:
+def check_memory(spec: ModelSpec, *, chains: int, draws: int, n_rows: int) -> None:
     """Refuse before sampling when the draws would not fit in memory: each draw keeps the
-    parameters, std.all and effects (``n_values``) and one log-likelihood per respondent,
-    as 8-byte floats, and the posterior is held about three times over while it is saved."""
+    parameters, std.all, implied moments and effects (about 3 x free parameters + items^2
+    values) and one log-likelihood per respondent, as 8-byte floats, and the posterior is
+    held about three times over while it is saved."""
+    n_values = 3 * spec.n_free + len(spec.observed) ** 2
     need = 3 * 8 * chains * draws * (n_values + n_rows)
     try:
         have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -139,7 +140,7 @@ def check_memory(*, chains: int, draws: int, n_rows: int, n_values: int,
         return
     if need > 0.5 * have:
         fits = int(0.5 * have / (3 * 8 * chains * (n_values + n_rows)))
-        raise ConnectiveError(f"{what} {draws:,} with {chains} chains needs about "
+        raise ConnectiveError(f"--draws {draws:,} with {chains} chains needs about "
                               f"{need / 2**30:,.1f} GB for the posterior of {n_rows} "
                               f"respondents, more than half of this machine's "
                               f"{have / 2**30:.1f} GB; use at most --draws {fits:,} (or fewer "

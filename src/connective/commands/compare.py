@@ -72,8 +72,7 @@ def run(args: argparse.Namespace) -> int:
             raise ConnectiveError(f"{args.data}: {holes} missing answers; PLS needs a treatment "
                                   "and both engines get the same data: add --missing casewise "
                                   "or --missing mean")
-        check_memory(chains=args.chains, draws=args.draws, n_rows=len(survey.frame),
-                     n_values=3 * spec.n_free + len(spec.observed) ** 2)
+        check_memory(spec, chains=args.chains, draws=args.draws, n_rows=len(survey.frame))
         run_compare(spec, survey, out, seed=args.seed, boot=args.boot, draws=args.draws,
                     tune=args.tune, chains=args.chains, progress=True, cores=args.cores)
     report = write_compare_report(out)

@@ -83,8 +83,7 @@ def run(args) -> int:
     spec = load_model(args)
     check_model_priors(spec)  # before the data are read; the error names the line
     survey = load_data(args, spec, show_report=(lambda _: None) if args.quiet else print)
-    check_memory(chains=args.chains, draws=args.draws, n_rows=len(survey.frame),
-                 n_values=3 * spec.n_free + len(spec.observed) ** 2)
+    check_memory(spec, chains=args.chains, draws=args.draws, n_rows=len(survey.frame))
     seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
     # the model's columns only (and the group columns), so the recorded data fingerprint
     # matches a PLS run's
