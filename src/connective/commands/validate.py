@@ -11,10 +11,13 @@ from connective.effects import effect_table
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("validate", help="check a model file and a survey against each other",
-                       description="Parse MODEL, check the survey FILE against it (columns, "
-                                   "numbers, Likert ranges, missing codes, sample size) and list "
-                                   "the model's indirect paths. Nothing is estimated and the "
-                                   "data file is never modified.")
+                       description="Parse MODEL and its priors, check the survey FILE "
+                                   "against it (columns, numbers, Likert ranges, likely "
+                                   "missing-value codes, reverse-keyed items, straight-lining, "
+                                   "copied or collinear columns, sample size) with the data "
+                                   "options fit, pls and compare take, and list the model's "
+                                   "indirect paths. Nothing is estimated and the data file is "
+                                   "never modified.")
     add_model_argument(p)
     p.add_argument("--data", required=True, metavar="FILE",
                    help="survey data: .csv, .tsv, .xlsx, .sav (SPSS) or .dta (Stata)")
