@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
+import re
 import sys
 
 from connective import __version__
@@ -39,9 +40,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def join_negative_lists(argv: list[str]) -> list[str]:
+    """``--missing-codes -99,-98`` -> ``--missing-codes=-99,-98``: argparse would read a
+    comma list that starts with a minus as an option of its own.
+
+    >>> join_negative_lists(["--missing-codes", "-99,-98", "--seed", "-3"])
+    ['--missing-codes=-99,-98', '--seed', '-3']
+    """
+    out: list[str] = []
+    for token in argv:
+        if (out and out[-1].startswith("--") and "=" not in out[-1]
+                and re.fullmatch(r"-\d[^,]*(,.*)+", token)):
+            out[-1] = f"{out[-1]}={token}"
+        else:
+            out.append(token)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(join_negative_lists(sys.argv[1:] if argv is None else argv))
     try:
         return int(args.run(args) or 0)
     except ConnectiveError as exc:

@@ -154,6 +154,10 @@ def mediation_types(draws: xr.DataArray, *, rope: float = 0.05) -> pd.DataFrame:
     Returns one row per indirect effect with ``p_<type>`` columns, the most probable
     ``type`` and its ``p_type``.
 
+    The rule is the ROPE's, not the interval's: an indirect effect of .03 whose interval
+    excludes 0 is "absent" here. Reports therefore name the ROPE in the label ("direct-only
+    at ±.05") and mark such a row "indirect within ROPE" (see ``report.run.mediation_table``).
+
     Example
     -------
     >>> import numpy as np, xarray as xr

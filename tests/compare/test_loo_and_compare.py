@@ -94,8 +94,13 @@ def test_bayes_vs_pls_has_every_effect(runs):
     np.testing.assert_allclose(table.set_index("effect")["PLS_est"], pls.loc[table["effect"], "est"])
     # the direct paths the data were simulated with are found by both engines
     rows = table.set_index("effect").loc[["CI -> OCA", "CE -> OCA"]]
-    assert (rows["bayes_lower"] > 0).all() and rows["agree_on_sign_PLS"].all()
+    assert (rows["bayes_lower"] > 0).all() and rows["same_verdict_PLS"].all()
     assert (runs["root"] / "cmp" / "forest.png").is_file()
+    from connective.report.compare import write_compare_report
+
+    shown = pd.read_csv(write_compare_report(runs["root"] / "cmp") / "tables"
+                        / "bayes_vs_pls.csv").set_index("Effect")
+    assert shown.loc["CI -> OCA", "same verdict (PLS)"] == "yes (+/+)"
     with pytest.raises(ConnectiveError, match="fitted on different model"):
         compare_runs(runs["nested"], {"PLS": runs["pls_direct"]})
 

@@ -153,7 +153,7 @@ def test_per_item_scales_and_unknown_items():
 def test_reverse_coding_needs_a_scale_and_a_model_item():
     err = problems(good_frame(), reverse=["x1", "nope"])
     messages = " | ".join(f.message for f in err.report.errors)
-    assert "reversing x1 needs its Likert scale" in messages
+    assert "reversing x1 needs its Likert range: add --likert MIN-MAX" in messages
     assert "reverse-coded item 'nope' is not in the model" in messages
 
 

@@ -52,7 +52,7 @@ def test_pls_writes_all_files(survey, tmp_path, capsys):
     b = params.set_index(["lhs", "rhs"])["est"]
     assert fx.loc["obligatory", "est"] == pytest.approx(b[("CID", "CI")] * b[("OCA", "CID")])
     rel = pd.read_csv(out / "reliability.csv")
-    assert list(rel.columns) == ["construct", "mode", "alpha", "rhoA", "rhoC", "AVE"]
+    assert list(rel.columns) == ["construct", "mode", "alpha", "rhoA", "rhoC", "AVE", "flags"]
     assert len(rel) == 7
     htmt = pd.read_csv(out / "htmt.csv")
     assert len(htmt) == 21 and {"htmt", "htmt2", "ci.lower", "ci.upper"} <= set(htmt.columns)

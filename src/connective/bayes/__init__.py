@@ -40,7 +40,8 @@ def fit(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "normal",
         model: BayesModel | None = None, group: str | None = None,
         vary: list[str] | None = None, group_covariance: str = "auto",
         invariance: str = "exact", group_predictor: str | None = None,
-        center: str = "none", target_accept: float | None = None) -> BayesFit:
+        center: str = "none", target_accept: float | None = None,
+        data_options: dict | None = None) -> BayesFit:
     """Build, sample and summarise: returns a :class:`BayesFit` whose InferenceData carries
     the parameters, std.all, every effect, the per-respondent log-likelihood, the PPP and the
     run's provenance. Pass ``model`` (from an earlier fit's ``.model``) to reuse a compiled
@@ -50,7 +51,8 @@ def fit(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "normal",
     hierarchical (see :mod:`connective.bayes.groups` for ``vary``, ``group_covariance``,
     ``invariance``, ``group_predictor`` and ``center``): ``effects()`` are then population
     averages, ``group_effects()`` each group's. ``target_accept`` replaces the sampler's
-    target acceptance rate (see :func:`~connective.bayes.sample.sample`).
+    target acceptance rate (see :func:`~connective.bayes.sample.sample`). ``data_options``
+    (how the survey was cleaned, :class:`~connective.data.options.DataOptions`) are recorded.
 
     Example
     -------
@@ -92,7 +94,7 @@ def fit(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "normal",
                 "sampler": idata.attrs.get("sampler", sampler), "std_lv": spec.std_lv,
                 "lavaan_options": spec.options.as_dict(),
                 "target_accept": idata.attrs["target_accept"],
-                "priors": model.priors}
+                "priors": model.priors, "data_options": data_options or {}}
     if model.groups is not None:
         settings["groups"] = model.groups.describe()
     # the answers to the model's items as fitted (centred within groups if asked), so that

@@ -131,31 +131,11 @@ def sufficient_statistics(frame: pd.DataFrame, variables: list[str]) -> Sufficie
 
 
 def _check_covariance(Y: np.ndarray, variables: list[str]) -> None:
-    complete = ~np.isnan(Y).any(axis=1)
-    n, p = int(complete.sum()), Y.shape[1]
-    if complete.all() and n <= p:
-        raise DataError(f"the data have {n} rows but the model has {p} observed variables; the "
-                        "sample covariance matrix cannot be positive definite: collect more "
-                        "data or use fewer items")
-    # pairwise covariance (complete rows if all complete)
-    cov = pd.DataFrame(Y).cov().to_numpy()
-    if np.isnan(cov).any():
-        i, j = np.argwhere(np.isnan(cov))[0]
-        raise DataError(f"the variables {variables[i]} and {variables[j]} are never answered "
-                        "together, so their covariance cannot be estimated")
-    w, V = np.linalg.eigh(cov)
-    if w[0] <= 1e-10 * max(w[-1], 1e-300):
-        vec = V[:, 0]
-        involved = [variables[k] for k in np.argsort(-np.abs(vec))[:4] if abs(vec[k]) > 0.1]
-        corr = pd.DataFrame(Y, columns=variables).corr().to_numpy().copy()
-        np.fill_diagonal(corr, 0)
-        i, j = np.unravel_index(np.nanargmax(np.abs(corr)), corr.shape)
-        raise DataError(
-            "the sample covariance matrix of the model's variables is not positive definite "
-            f"(smallest eigenvalue {w[0]:.3g}): some variables are exact linear combinations "
-            f"of others (involved: {', '.join(involved)}; the largest correlation is "
-            f"{corr[i, j]:.3f} between {variables[i]} and {variables[j]}). Drop a duplicated or "
-            "summed item, or remove the item that is a copy of another")
+    from connective.data.quirks import covariance_problem
+
+    problem = covariance_problem(Y, variables)
+    if problem:
+        raise DataError(problem)
 
 
 # -- in the PyMC graph -----------------------------------------------------------------------
@@ -382,10 +362,16 @@ def chisq_discrepancy(n: int, mean: np.ndarray, cov: np.ndarray, mu: np.ndarray,
 
 def ppp(stats: SufficientStatistics, mu: np.ndarray, sigma: np.ndarray,
         rng: np.random.Generator) -> tuple[float, np.ndarray, np.ndarray]:
-    """Posterior predictive p-value of the chi-square discrepancy (as blavaan's PPP), for
-    complete data: per draw, a replicated data set's mean and covariance are drawn from
-    their exact sampling distributions (normal mean, Wishart covariance). Returns
-    ``(ppp, chisq_observed, chisq_replicated)`` with the draws' leading dims.
+    """Posterior predictive p-value of the chi-square discrepancy (as blavaan's PPP): per
+    draw, a replicated data set's mean and covariance are drawn from their exact sampling
+    distributions (normal mean, Wishart covariance). Returns ``(ppp, chisq_observed,
+    chisq_replicated)`` with the draws' leading dims.
+
+    With missing answers each missingness pattern is replicated with its own rows and items
+    and the discrepancy is the sum of the patterns' chi-squares (each against its own
+    saturated moments); a pattern with no more rows than items, whose covariance is singular,
+    adds its deviance ``n tr(Sigma^-1 (S + dd'))`` instead, whose replicate is
+    chi-square(n p).
 
     Example
     -------
@@ -396,15 +382,29 @@ def ppp(stats: SufficientStatistics, mu: np.ndarray, sigma: np.ndarray,
     >>> 0.0 <= value <= 1.0, len(_)
     (True, 400)
     """
-    if not stats.complete:
-        raise DataError("the posterior predictive p-value is computed for complete data only")
-    pat = stats.patterns[0]
-    n, p = pat.n, len(pat.columns)
+    p = stats.values.shape[1]
     lead = mu.shape[:-1]
     mu2, sig2 = mu.reshape(-1, p), sigma.reshape(-1, p, p)
-    D = mu2.shape[0]
-    L = np.linalg.cholesky(sig2)
-    mean_rep = mu2 + np.einsum("dij,dj->di", L, rng.standard_normal((D, p))) / np.sqrt(n)
+    obs, rep = np.zeros(mu2.shape[0]), np.zeros(mu2.shape[0])
+    for pat in stats.patterns:
+        c = pat.columns
+        o, r = _pattern_discrepancy(pat, mu2[:, c], sig2[:, c[:, None], c[None, :]], rng)
+        obs, rep = obs + o, rep + r
+    return float(np.mean(rep >= obs)), obs.reshape(lead), rep.reshape(lead)
+
+
+def _pattern_discrepancy(pat: Pattern, mu: np.ndarray, sigma: np.ndarray,
+                         rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Observed and replicated discrepancy of one pattern's rows, per draw."""
+    n, p = pat.n, len(pat.columns)
+    D = mu.shape[0]
+    if n <= p:  # singular sample covariance: the deviance part, replicated exactly
+        d = pat.mean[None, :] - mu
+        M = pat.cov[None, :, :] + d[:, :, None] * d[:, None, :]
+        obs = n * np.trace(np.linalg.solve(sigma, M), axis1=-2, axis2=-1)
+        return obs, rng.chisquare(n * p, size=D)
+    L = np.linalg.cholesky(sigma)
+    mean_rep = mu + np.einsum("dij,dj->di", L, rng.standard_normal((D, p))) / np.sqrt(n)
     # Bartlett: n S_rep ~ Wishart(n - 1, Sigma)
     A = np.zeros((D, p, p))
     df = n - 1 - np.arange(p)
@@ -413,6 +413,5 @@ def ppp(stats: SufficientStatistics, mu: np.ndarray, sigma: np.ndarray,
     A[:, low[0], low[1]] = rng.standard_normal((D, len(low[0])))
     LA = L @ A
     cov_rep = LA @ np.swapaxes(LA, -1, -2) / n
-    obs = chisq_discrepancy(n, pat.mean, pat.cov, mu2, sig2)
-    rep = chisq_discrepancy(n, mean_rep, cov_rep, mu2, sig2)
-    return float(np.mean(rep >= obs)), obs.reshape(lead), rep.reshape(lead)
+    return (chisq_discrepancy(n, pat.mean, pat.cov, mu, sigma),
+            chisq_discrepancy(n, mean_rep, cov_rep, mu, sigma))

@@ -178,9 +178,27 @@ def parse_prior(text: str, *, where: str = "prior") -> Prior:
     return Prior(family, args, on or "value")
 
 
+def check_model_priors(spec) -> int:
+    """Parse every ``prior(...)`` written in the model, as ``fit`` would (``validate`` calls
+    it); errors name the file and line. Returns the number of priors checked.
+
+    >>> from connective.spec import parse_model
+    >>> check_model_priors(parse_model('y ~ prior("normal(0, 1e999)")*x'))
+    Traceback (most recent call last):
+    ...
+    connective.errors.ModelError: <model>, line 1: prior of y~x: in the prior 'normal(0, 1e999)', every argument must be a finite number (1e999 is read as infinity)
+    """
+    rows = spec.partable[spec.partable["prior"].astype(str) != ""]
+    for row in rows.itertuples():
+        parse_prior(row.prior, where=f"{spec.source}, line {row.line}: prior of {row.name}")
+    return len(rows)
+
+
 def _check_args(family: str, args: tuple[float, ...], text: str, where: str) -> None:
     bad = None
-    if family in ("normal", "lognormal") and args[1] <= 0:
+    if not all(np.isfinite(args)):
+        bad = "every argument must be a finite number (1e999 is read as infinity)"
+    elif family in ("normal", "lognormal") and args[1] <= 0:
         bad = "sigma must be positive"
     elif family == "halfnormal" and args[0] <= 0:
         bad = "sigma must be positive"

@@ -95,8 +95,13 @@ def augment(idata, bm: BayesModel, *, seed: int | None = None, label: dict | Non
         attrs["groups"] = json.dumps(bm.groups.describe())
     if grouped and not ordinal:
         checked = group_results.grouped_ppp(bm, idata.posterior, rng)
-    elif bm.stats.complete and not ordinal:
+    elif not ordinal:  # missing answers: the chi-squares of the missingness patterns
         checked = ppp(bm.stats, mu, sigma, rng)
+        attrs["ppp_discrepancy"] = ("chi-square" if bm.stats.complete
+                                    else "chi-square by missingness pattern")
+    else:
+        attrs["ppp_discrepancy"] = ("not computed: the ordinal likelihood has no "
+                                    "sufficient statistics to replicate (see the LOO instead)")
     if checked is not None:
         value, obs, rep = checked
         disc = xr.Dataset({"chisq_obs": (("chain", "draw"), obs),
@@ -353,6 +358,7 @@ def summary(idata) -> dict:
            "min_ess_bulk": float(par["ess_bulk"].min()),
            "min_ess_tail": float(par["ess_tail"].min()),
            "ppp": post.attrs.get("ppp"),
+           "ppp_discrepancy": post.attrs.get("ppp_discrepancy"),
            "likelihood": post.attrs.get("likelihood"),
            "improper_blocks": json.loads(post.attrs.get("improper_blocks", "{}")),
            "converged": bool(par["r_hat"].max() <= 1.01 and (div or 0) == 0)}

@@ -1,14 +1,32 @@
-"""Options shared by several subcommands: the model argument and the data-check options."""
+"""Options shared by several subcommands: the model argument, the data options (the same for
+validate, fit, pls, compare and report; read into one
+:class:`~connective.data.options.DataOptions`) and the sampler's counts and seed.
+
+Example
+-------
+>>> import argparse
+>>> p = argparse.ArgumentParser()
+>>> add_data_arguments(p)
+>>> data_options(p.parse_args(["--missing-codes=-99,-98", "--likert", "ipol*=1-6,*=1-5"])).flags()
+'--missing-codes -99,-98 --likert ipol*=1-6,*=1-5'
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import math
+import os
 
-from connective.data.readers import read_survey
-from connective.data.validate import DataValidationError, ValidatedSurvey, validate_survey
+from connective.data.options import MISSING, DataOptions
+from connective.data.validate import DataValidationError, ValidatedSurvey
+from connective.errors import ConnectiveError
 from connective.resources import resolve_model
 from connective.spec import ModelSpec, read_model
 from connective.spec.defaults import LAVAAN_NAMES, parse_bool
+
+#: seeds numpy and nutpie accept
+MAX_SEED = 2**32 - 1
 
 
 def add_model_argument(parser: argparse.ArgumentParser) -> None:
@@ -48,18 +66,34 @@ def add_lavaan_options(parser: argparse.ArgumentParser) -> None:
                            help=text)
 
 
-def add_data_check_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--likert", metavar="MIN-MAX", type=_scale,
-                        help="Likert range of every indicator, e.g. 1-7: answers outside it are "
-                             "errors; needed for --reverse")
-    parser.add_argument("--missing-codes", metavar="CODES", type=_codes, default=[],
-                        help="comma-separated values meaning 'no answer', e.g. -99,-98")
-    parser.add_argument("--reverse", metavar="ITEMS", type=_items, default=[],
-                        help="comma-separated reverse-coded items (recoded as min + max - x)")
-    parser.add_argument("--group", metavar="COLUMN",
-                        help="column naming each respondent's group (kept alongside the items; "
-                             "for fit: a hierarchical model across these groups)")
-    parser.add_argument("--sheet", default=0, help="Excel sheet name or number (default: first)")
+def add_data_arguments(parser: argparse.ArgumentParser, *, group: bool = True) -> None:
+    """The data options every command that reads a survey takes."""
+    g = parser.add_argument_group("data options (the same for validate, fit, pls, compare)")
+    g.add_argument("--missing", choices=MISSING, default=None,
+                   help="missing answers: fiml uses every answer (Bayes' default), casewise "
+                        "drops respondents with a missing answer, mean replaces it by the "
+                        "item's mean; PLS needs casewise or mean when answers are missing")
+    g.add_argument("--missing-codes", metavar="CODES", default="",
+                   help="comma-separated values meaning 'no answer', e.g. -99,-98")
+    g.add_argument("--reverse", metavar="ITEMS", default="",
+                   help="comma-separated reverse-keyed items, recoded as min + max - answer "
+                        "(needs their --likert range)")
+    g.add_argument("--likert", metavar="RANGES", default=None,
+                   help="Likert range of the items: 1-7 for every item, or per item by name "
+                        "pattern, first match wins, e.g. \"ipol*=1-6,*=1-5\"; answers outside "
+                        "it are errors")
+    g.add_argument("--encoding", metavar="NAME", default=None,
+                   help="text encoding of a CSV/TSV file (default UTF-8), e.g. latin-1")
+    g.add_argument("--sheet", default=0, help="Excel sheet name or number (default: first)")
+    if group:
+        g.add_argument("--group", metavar="COLUMN",
+                       help="column naming each respondent's group (kept alongside the "
+                            "items; for fit: a hierarchical model across these groups)")
+
+
+def data_options(args: argparse.Namespace) -> DataOptions:
+    """The parsed data options of a command line."""
+    return DataOptions.from_args(args)
 
 
 def load_model(args: argparse.Namespace) -> ModelSpec:
@@ -74,39 +108,77 @@ def _truth(text: str) -> bool:
     return value
 
 
-def load_data(args: argparse.Namespace, spec: ModelSpec, *, show_report=print) -> ValidatedSurvey:
-    """Read and check the data; the report is shown whether or not the check passes."""
-    sheet = int(args.sheet) if str(args.sheet).isdigit() else args.sheet
-    survey = read_survey(args.data, sheet=sheet)
+def load_data(args: argparse.Namespace, spec: ModelSpec, *, show_report=print,
+              engine_treats_missing: bool = False) -> ValidatedSurvey:
+    """Read and check the data; the report is shown whether or not the check passes. With
+    ``engine_treats_missing`` the --missing treatment is left to the engine (PLS records
+    what it dropped or replaced)."""
+    options = data_options(args)
+    if engine_treats_missing:
+        options = dataclasses.replace(options, missing=None)
+    survey = options.read(args.data)
     show_report(survey.describe())
-    checked = validate_survey(survey, spec, scale=args.likert, missing_codes=args.missing_codes,
-                              reverse=args.reverse, group=args.group,
-                              keep=[c for c in [getattr(args, "group_predictor", None)] if c],
-                              raise_on_error=False)
+    checked = options.check(survey, spec, group=getattr(args, "group", None),
+                            keep=[c for c in [getattr(args, "group_predictor", None)] if c],
+                            raise_on_error=False)
     show_report(checked.report.text())
     if not checked.report.ok:
         raise DataValidationError(checked.report)
     return checked
 
 
-def _scale(text: str) -> tuple[float, float]:
-    try:
-        lo, hi = (float(x) for x in text.replace(":", "-", 1).split("-", 1))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a range like 1-7, not {text!r}") from None
-    return lo, hi
+def add_sampling_arguments(parser: argparse.ArgumentParser, *, draws: int = 1000,
+                           tune: int = 1000, chains: int = 4, seed: int | None = None) -> None:
+    """--draws, --tune, --chains, --cores and --seed, checked as they are read."""
+    parser.add_argument("--draws", type=count("--draws"), default=draws,
+                        help=f"draws per chain after tuning (default {draws})")
+    parser.add_argument("--tune", type=count("--tune"), default=tune,
+                        help=f"tuning draws per chain (default {tune})")
+    parser.add_argument("--chains", type=count("--chains"), default=chains,
+                        help=f"number of chains (default {chains})")
+    parser.add_argument("--cores", type=count("--cores"), default=None,
+                        help="chains run in parallel on this many cores (default: as many as "
+                             "chains, at most the machine's)")
+    parser.add_argument("--seed", type=seed_value, default=seed,
+                        help=f"random seed, 0 to {MAX_SEED} (recorded in the results; "
+                             + ("without it a seed is drawn and recorded)" if seed is None
+                                else f"default {seed})"))
 
 
-def _codes(text: str) -> list:
-    out: list = []
-    for part in text.split(","):
-        part = part.strip()
+def count(option: str, *, low: int = 1, high: int = 10**9):
+    """An argparse type: a whole number from ``low`` to ``high`` (``1e3`` reads as 1000)."""
+    def read(text: str) -> int:
         try:
-            out.append(float(part))
+            value = float(text)
         except ValueError:
-            out.append(part)
-    return out
+            value = math.nan
+        if not math.isfinite(value) or value != int(value) or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected a whole number from {low} to {high:,}, "
+                                             f"not {text!r}")
+        return int(value)
+    return read
 
 
-def _items(text: str) -> list[str]:
-    return [p.strip() for p in text.split(",") if p.strip()]
+def seed_value(text: str) -> int:
+    """An argparse type for --seed: a whole number from 0 to 2**32 - 1."""
+    return count("--seed", low=0, high=MAX_SEED)(text)
+
+
+def check_memory(spec: ModelSpec, *, chains: int, draws: int, n_rows: int) -> None:
+    """Refuse before sampling when the draws would not fit in memory: each draw keeps the
+    parameters, std.all, implied moments and effects (about 3 x free parameters + items^2
+    values) and one log-likelihood per respondent, as 8-byte floats, and the posterior is
+    held about three times over while it is saved."""
+    n_values = 3 * spec.n_free + len(spec.observed) ** 2
+    need = 3 * 8 * chains * draws * (n_values + n_rows)
+    try:
+        have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return
+    if need > 0.5 * have:
+        fits = int(0.5 * have / (3 * 8 * chains * (n_values + n_rows)))
+        raise ConnectiveError(f"--draws {draws:,} with {chains} chains needs about "
+                              f"{need / 2**30:,.1f} GB for the posterior of {n_rows} "
+                              f"respondents, more than half of this machine's "
+                              f"{have / 2**30:.1f} GB; use at most --draws {fits:,} (or fewer "
+                              "--chains)")

@@ -6,9 +6,10 @@ import argparse
 import json
 from pathlib import Path
 
-from connective.commands._options import add_lavaan_options, load_model
+from connective.commands._options import (add_data_arguments, add_lavaan_options,
+                                           add_sampling_arguments, check_memory, count,
+                                           load_data, load_model)
 from connective.compare.bayes_vs_pls import run_compare, write_comparison
-from connective.data.readers import read_survey
 from connective.errors import ConnectiveError
 from connective.report.compare import write_compare_report
 
@@ -29,11 +30,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="finished run folders instead: one 'connective fit' and one or more "
                         "'connective pls' folders")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    p.add_argument("--seed", type=int, default=1, help="seed of both engines (default 1)")
-    p.add_argument("--boot", type=int, default=5000, help="PLS bootstrap replicates (5000)")
-    p.add_argument("--draws", type=int, default=1000, help="posterior draws per chain (1000)")
-    p.add_argument("--tune", type=int, default=1000, help="tuning steps per chain (1000)")
-    p.add_argument("--chains", type=int, default=4, help="chains (4)")
+    p.add_argument("--boot", type=count("--boot"), default=5000,
+                   help="PLS bootstrap replicates (5000)")
+    add_sampling_arguments(p, seed=1)
+    add_data_arguments(p, group=False)
     p.set_defaults(run=run)
 
 
@@ -63,11 +63,19 @@ def run(args: argparse.Namespace) -> int:
     else:
         if not args.model or not args.data:
             raise ConnectiveError("give MODEL and --data FILE, or --runs with finished runs")
+        if args.missing == "fiml":
+            raise ConnectiveError("compare fits PLS too, which cannot use --missing fiml; "
+                                  "choose --missing casewise or --missing mean")
         spec = load_model(args)
-        survey = read_survey(args.data)
-        print(survey.describe())
+        survey = load_data(args, spec)
+        holes = int(survey.frame[list(spec.observed)].isna().to_numpy().sum())
+        if holes:  # before the Bayesian fit, not after it
+            raise ConnectiveError(f"{args.data}: {holes} missing answers; PLS needs a treatment "
+                                  "and both engines get the same data: add --missing casewise "
+                                  "or --missing mean")
+        check_memory(spec, chains=args.chains, draws=args.draws, n_rows=len(survey.frame))
         run_compare(spec, survey, out, seed=args.seed, boot=args.boot, draws=args.draws,
-                    tune=args.tune, chains=args.chains, progress=True)
+                    tune=args.tune, chains=args.chains, progress=True, cores=args.cores)
     report = write_compare_report(out)
     print(f"wrote {out / 'comparison.csv'}, {out / 'forest.png'} and {report / 'report.html'}")
     return 0

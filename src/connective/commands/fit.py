@@ -12,8 +12,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from connective.commands._options import (add_data_check_arguments, add_model_argument,
-                                           load_data, load_model)
+from connective.commands._options import (add_data_arguments, add_model_argument,
+                                           add_sampling_arguments, check_memory, load_data,
+                                           load_model)
 from connective.diagnostics import diagnose
 from connective.effects import no_effects_reason
 from connective.errors import ConnectiveError
@@ -29,18 +30,12 @@ def register(subparsers) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add_model_argument(p)
     p.add_argument("--data", required=True, help="survey file (CSV, TSV, Excel, SPSS, Stata)")
-    add_data_check_arguments(p)
+    add_data_arguments(p)
     p.add_argument("--out", required=True, help="folder for the results")
     p.add_argument("--likelihood", choices=("normal", "ordinal"), default="normal",
                    help="normal: items as continuous (marginal likelihood); ordinal: Likert "
                         "items as ordered categories")
-    p.add_argument("--draws", type=int, default=1000, help="draws per chain after tuning")
-    p.add_argument("--tune", type=int, default=1000, help="tuning draws per chain")
-    p.add_argument("--chains", type=int, default=4, help="number of chains")
-    p.add_argument("--cores", type=int, default=None, help="chains run in parallel on this "
-                   "many cores (default: as many as chains, at most the machine's)")
-    p.add_argument("--seed", type=int, default=None, help="random seed (recorded in the "
-                   "results; without it a seed is drawn and recorded)")
+    add_sampling_arguments(p)
     p.add_argument("--sampler", choices=("nutpie", "pymc"), default="nutpie",
                    help="NUTS implementation")
     p.add_argument("--target-accept", type=float, default=None, metavar="P",
@@ -79,16 +74,17 @@ def run(args) -> int:
     from connective.bayes import fit
     from connective.bayes.sample import check_target_accept
 
-    for name in ("draws", "tune", "chains"):
-        if getattr(args, name) < 1:
-            raise ConnectiveError(f"--{name} must be at least 1")
     check_target_accept(args.target_accept, "--target-accept")
     if args.group is None and (args.vary or args.group_predictor or args.center != "none"
                                or args.invariance != "exact"):
         raise ConnectiveError("--vary, --group-predictor, --center and --invariance apply to "
                               "hierarchical models: add --group COL")
+    from connective.bayes.priors import check_model_priors
+
     spec = load_model(args)
+    check_model_priors(spec)  # before the data are read; the error names the line
     survey = load_data(args, spec, show_report=(lambda _: None) if args.quiet else print)
+    check_memory(spec, chains=args.chains, draws=args.draws, n_rows=len(survey.frame))
     seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
     # the model's columns only (and the group columns), so the recorded data fingerprint
     # matches a PLS run's
@@ -100,7 +96,7 @@ def run(args) -> int:
                  synthetic=survey.synthetic, group=args.group, vary=args.vary,
                  group_covariance=args.group_covariance, invariance=args.invariance,
                  group_predictor=args.group_predictor, center=args.center,
-                 target_accept=args.target_accept)
+                 target_accept=args.target_accept, data_options=survey.options)
     paths = result.save(args.out)
     watched = ["parameters"] + [v for v in ("group_sd", "group_coef", "residual_log_sd")
                                 if v in result.idata.posterior]
@@ -113,7 +109,9 @@ def run(args) -> int:
         print(f"{spec.source} on {survey.source}{tag}: {s['chains']} chains x {s['draws']} "
               f"draws ({s['sampler']}), seed {seed}")
         print(f"  divergences {s['divergences']}, max R-hat {s['max_r_hat']:.3f}, min bulk ESS "
-              f"{s['min_ess_bulk']:.0f}, PPP {s['ppp'] if s['ppp'] is None else round(s['ppp'], 3)}")
+              f"{s['min_ess_bulk']:.0f}, PPP " + (f"{s['ppp']:.3f} ({s['ppp_discrepancy']})"
+                                                   if s["ppp"] is not None
+                                                   else f"{s['ppp_discrepancy']}"))
         if s.get("groups"):
             sizes = list(s["groups"]["groups"].values())
             print(f"  {len(sizes)} groups in {s['groups']['column']!r} ({min(sizes)}-"

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import argparse
 
-from connective.data.readers import read_survey
+from connective.commands._options import add_data_arguments, count, load_data, seed_value
+from connective.errors import ConnectiveError
 from connective.pls.run import run_pls
 from connective.resources import resolve_model
 from connective.spec import read_model
@@ -37,19 +38,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", required=True, metavar="FILE",
                    help="survey data: .csv, .tsv, .xlsx, .sav (SPSS) or .dta (Stata)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the results")
-    p.add_argument("--boot", type=int, default=0, metavar="N",
+    p.add_argument("--boot", type=count("--boot", low=0), default=0, metavar="N",
                    help="bootstrap replicates (SmartPLS uses 5000; default 0: no bootstrap)")
-    p.add_argument("--seed", type=int, help="bootstrap seed (recorded; drawn if not given)")
+    p.add_argument("--seed", type=seed_value, help="bootstrap seed (recorded; drawn if not given)")
     p.add_argument("--scheme", choices=["path", "centroid", "factorial"], default="path",
                    help="inner weighting scheme (default: path)")
     p.add_argument("--consistent", action="store_true",
                    help="consistent PLS (PLSc): correct =~ blocks for attenuation")
-    p.add_argument("--missing", choices=["mean", "casewise"],
-                   help="treatment of missing values: mean replacement or casewise deletion "
-                        "(without it, missing values are an error)")
-    p.add_argument("--missing-codes", metavar="CODES", default="",
-                   help="comma-separated values meaning 'no answer', e.g. -99,-98 (treated as "
-                        "missing, so they need --missing)")
     p.add_argument("--ci", choices=["percentile", "bca"], default="percentile",
                    help="bootstrap interval (default: percentile)")
     p.add_argument("--level", type=float, default=0.95, help="interval level (default 0.95)")
@@ -57,7 +52,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="sign-change correction of bootstrap replicates (default: none)")
     p.add_argument("--max-iter", type=int, default=300, help="maximum iterations (default 300)")
     p.add_argument("--tol", type=float, default=1e-7, help="stop criterion (default 1e-7)")
+    p.add_argument("--inadmissible", choices=["exclude", "keep"], default="exclude",
+                   help="PLSc bootstrap replicates with a standardised path beyond 1 or "
+                        "construct correlations that are not positive definite: exclude them "
+                        "from the intervals (default) or keep them; either way they are counted")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    add_data_arguments(p, group=False)
     p.set_defaults(run=run)
 
 
@@ -66,15 +66,19 @@ def run(args: argparse.Namespace) -> int:
 
     Example: ``connective pls connective_action --data survey.csv --out pls --boot 5000``.
     """
+    if args.missing == "fiml":
+        raise ConnectiveError("--missing fiml is the Bayesian engine's; PLS needs --missing "
+                              "casewise or --missing mean")
+    if not 0 < args.level < 1:
+        raise ConnectiveError(f"--level {args.level}: expected a share between 0 and 1, e.g. 0.95")
     spec = read_model(resolve_model(args.model))
-    survey = read_survey(args.data)
-    if not args.quiet:
-        print(survey.describe())
+    survey = load_data(args, spec, show_report=(lambda _: None) if args.quiet else print,
+                       engine_treats_missing=True)
     run_ = run_pls(spec, survey, args.out, boot=args.boot, seed=args.seed, scheme=args.scheme,
-                   consistent=args.consistent, missing=args.missing,
-                   missing_codes=_codes(args.missing_codes), ci=args.ci, level=args.level,
-                   sign_change=args.sign_change, max_iter=args.max_iter, tol=args.tol,
-                   progress=not args.quiet)
+                   consistent=args.consistent, missing=args.missing, ci=args.ci,
+                   level=args.level, sign_change=args.sign_change, max_iter=args.max_iter,
+                   tol=args.tol, progress=not args.quiet, inadmissible=args.inadmissible,
+                   data_options={**survey.options, "missing": args.missing})
     if not args.quiet:
         print(run_.result.summary())
         for m in run_.warnings:
@@ -82,18 +86,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote parameters.csv, effects.csv, reliability.csv, htmt.csv, summary.json "
               f"to {args.out}" + (" [SYNTHETIC data]" if survey.synthetic else ""))
     return 0
-
-
-def _codes(text: str) -> list:
-    out: list = []
-    for part in (p.strip() for p in text.split(",")):
-        if not part:
-            continue
-        try:
-            out.append(float(part))
-        except ValueError:
-            out.append(part)
-    return out
 
 
 __all__ = ["register", "run"]

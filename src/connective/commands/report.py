@@ -6,6 +6,8 @@ import argparse
 
 from pathlib import Path
 
+from connective.commands._options import add_data_arguments, data_options
+from connective.data.options import DataOptions
 from connective.report.compare import build_compare_report, write_compare_report
 from connective.report.run import write_run_report
 
@@ -20,6 +22,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", metavar="DIR", help="output folder (default: RUN_DIR/report)")
     p.add_argument("--trace", action="store_true",
                    help="add rank and trace plots of the structural paths (Bayesian runs)")
+    p.add_argument("--data", metavar="FILE", default=None,
+                   help="the survey, for the item-level checks of a Bayesian run, if it is no "
+                        "longer where the fit read it; the data options below replace the ones "
+                        "the fit recorded")
+    add_data_arguments(p, group=False)
     p.set_defaults(run=run)
 
 
@@ -28,6 +35,8 @@ def run(args: argparse.Namespace) -> int:
         out = write_compare_report(args.run_dir) if args.out is None else \
             build_compare_report(args.run_dir).write(args.out)
     else:
-        out = write_run_report(args.run_dir, args.out, trace=args.trace)
+        options = data_options(args)
+        out = write_run_report(args.run_dir, args.out, trace=args.trace, data=args.data,
+                               data_options=None if options == DataOptions() else options)
     print(f"wrote {out / 'report.html'} and {out / 'report.md'} (tables in {out / 'tables'})")
     return 0

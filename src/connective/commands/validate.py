@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from connective.commands._options import (add_data_check_arguments, add_model_argument,
+from connective.commands._options import (add_data_arguments, add_model_argument,
                                           load_data, load_model)
 from connective.effects import effect_table, no_effects_reason
 from connective.spec.identification import identification
@@ -12,14 +12,17 @@ from connective.spec.identification import identification
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("validate", help="check a model file and a survey against each other",
-                       description="Parse MODEL, check the survey FILE against it (columns, "
-                                   "numbers, Likert ranges, missing codes, sample size) and list "
-                                   "the model's indirect paths. Nothing is estimated and the "
-                                   "data file is never modified.")
+                       description="Parse MODEL and its priors, check the survey FILE "
+                                   "against it (columns, numbers, Likert ranges, likely "
+                                   "missing-value codes, reverse-keyed items, straight-lining, "
+                                   "copied or collinear columns, sample size) with the data "
+                                   "options fit, pls and compare take, and list the model's "
+                                   "indirect paths. Nothing is estimated and the data file is "
+                                   "never modified.")
     add_model_argument(p)
     p.add_argument("--data", required=True, metavar="FILE",
                    help="survey data: .csv, .tsv, .xlsx, .sav (SPSS) or .dta (Stata)")
-    add_data_check_arguments(p)
+    add_data_arguments(p)
     p.set_defaults(run=run)
 
 
@@ -53,6 +56,10 @@ def indirect_paths_text(spec, population: dict | None = None) -> str:
 
 def run(args: argparse.Namespace) -> int:
     spec = load_model(args)
+    if (spec.partable["prior"].astype(str) != "").any():  # importing the engine takes seconds
+        from connective.bayes.priors import check_model_priors
+
+        check_model_priors(spec)  # as fit would, before any data are read
     print(spec.describe())
     ident = identification(spec)
     print(f"  identification: {ident.describe()}"

@@ -10,7 +10,7 @@ reflective.
 Example
 -------
 >>> table = compare_runs("runs/bayes", {"PLS": "runs/pls"})  # doctest: +SKIP
->>> table.loc[table.effect == "obligatory", ["bayes_est", "PLS_est", "agree_on_sign_PLS"]]  # doctest: +SKIP
+>>> table.loc[table.effect == "obligatory", ["bayes_est", "PLS_est", "same_verdict_PLS"]]  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -70,7 +70,8 @@ def _label(run: dict) -> dict:
 def compare_runs(bayes_dir: str | Path, pls_dirs: dict[str, str | Path]) -> pd.DataFrame:
     """One row per effect (paths are the direct effects): the Bayesian standardised estimate
     and interval, each PLS variant's estimate and interval, their difference, and whether
-    the intervals agree on sign. Runs fitted on other data or models are an error."""
+    both intervals reach the same verdict (``same_verdict_<name>``: both above 0, both below 0
+    or both containing 0). Runs fitted on other data or models are an error."""
     bayes = read_run(bayes_dir)
     b_label = _label(bayes)
     table = standardized_bayes_effects(bayes_dir)
@@ -97,8 +98,9 @@ def compare_runs(bayes_dir: str | Path, pls_dirs: dict[str, str | Path]) -> pd.D
         hi = eff.loc[out["effect"], "ci.upper"].to_numpy()
         out[f"{name}_est"], out[f"{name}_lower"], out[f"{name}_upper"] = est, lo, hi
         out[f"diff_{name}"] = out["bayes_est"] - est
-        out[f"agree_on_sign_{name}"] = (interval_sign(out["bayes_lower"], out["bayes_upper"])
-                                        == interval_sign(lo, hi))
+        # both intervals reach the same verdict: above 0, below 0, or containing 0
+        out[f"same_verdict_{name}"] = (interval_sign(out["bayes_lower"], out["bayes_upper"])
+                                       == interval_sign(lo, hi))
     out.attrs["footing"] = FOOTING
     return out
 
@@ -137,24 +139,29 @@ def forest_plot(table: pd.DataFrame, methods: list[str], *, kinds=("direct", "in
 
 def run_compare(spec, survey, out: str | Path, *, seed: int = 1, boot: int = 5000,
                 draws: int = 1000, tune: int = 1000, chains: int = 4,
-                progress: bool = False) -> pd.DataFrame:
+                progress: bool = False, cores: int | None = None) -> pd.DataFrame:
     """Fit both engines on one survey into ``out/bayes``, ``out/pls`` (and ``out/plsc`` for a
-    reflective model), then write ``comparison.csv`` and ``forest.png``; returns the table."""
+    reflective model), then write ``comparison.csv`` and ``forest.png``; returns the table.
+    ``survey`` is a survey as read or, cleaned with the data options, a ValidatedSurvey:
+    both engines get its data."""
     from connective.bayes import fit
+    from connective.data.validate import ValidatedSurvey, validate_survey
     from connective.pls.run import run_pls
 
-    from connective.data.validate import validate_survey
-
     out = Path(out)
-    frame = validate_survey(survey, spec).frame  # the model's columns, as `connective fit`
-    result = fit(spec, frame, draws=draws, tune=tune, chains=chains, seed=seed,
-                 data_source=survey.source, synthetic=survey.synthetic, progress=progress)
+    if not isinstance(survey, ValidatedSurvey):
+        survey = validate_survey(survey, spec)  # the model's columns, as `connective fit`
+    options = survey.options
+    result = fit(spec, survey.frame[list(spec.observed)], draws=draws, tune=tune,
+                 chains=chains, cores=cores, seed=seed, data_source=survey.source,
+                 synthetic=survey.synthetic, progress=progress, data_options=options)
     result.save(out / "bayes")
     runs = {"PLS": out / "pls"}
-    run_pls(spec, survey, runs["PLS"], boot=boot, seed=seed)
+    run_pls(spec, survey, runs["PLS"], boot=boot, seed=seed, data_options=options)
     if spec.latent and not spec.composites:
         runs["PLSc"] = out / "plsc"
-        run_pls(spec, survey, runs["PLSc"], boot=boot, seed=seed, consistent=True)
+        run_pls(spec, survey, runs["PLSc"], boot=boot, seed=seed, consistent=True,
+                data_options=options)
     return write_comparison(out / "bayes", runs, out)
 
 

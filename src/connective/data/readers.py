@@ -52,7 +52,8 @@ def population_path(data_path: str | Path) -> Path:
     return data_path.with_name(f"{data_path.stem}.population.toml")
 
 
-def read_frame(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
+def read_frame(path: str | Path, *, sheet: str | int = 0,
+               encoding: str | None = None) -> pd.DataFrame:
     """Read a data file by its extension into a DataFrame (never modifies the file).
 
     Example
@@ -70,11 +71,7 @@ def read_frame(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
         raise DataError(f"data file {path} does not exist")
     try:
         if kind in ("CSV", "TSV"):
-            sep = _sniff_separator(path) if kind == "CSV" else "\t"
-            # pandas renames repeated header names (x1, x1.1); read the header to catch them
-            header = pd.read_csv(path, sep=sep, header=None, nrows=1).iloc[0].astype(str)
-            frame = pd.read_csv(path, sep=sep)
-            frame.columns = list(header) if header.duplicated().any() else frame.columns
+            frame = _read_text(path, kind, encoding)
         elif kind == "Excel":
             frame = pd.read_excel(path, sheet_name=sheet)
         elif kind == "SPSS":
@@ -84,8 +81,20 @@ def read_frame(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
     except ImportError:
         raise DataError(f"{path}: reading {kind} files needs the package {_NEEDS[kind]}; "
                         "install it with: pip install 'connective[formats]'") from None
-    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: byte {exc.object[exc.start]:#x} at position {exc.start} is "
+                        f"not {exc.encoding}: the file was saved in another encoding, most "
+                        "likely Latin-1 (Windows Excel); add --encoding latin-1 (or "
+                        "--encoding cp1252), or save the file as UTF-8 CSV") from None
+    except LookupError:
+        raise DataError(f"--encoding {encoding!r} is not an encoding Python knows; use e.g. "
+                        "utf-8, latin-1 or cp1252") from None
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
         raise DataError(f"{path}: cannot be read as a {kind} file: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 -- a damaged file (truncated .xlsx: BadZipFile)
+        raise DataError(f"{path}: cannot be read as a {kind} file ({type(exc).__name__}: "
+                        f"{exc}); the file may be damaged or incomplete: save it again from "
+                        "the program that made it") from None
     if frame.columns.duplicated().any():
         dupes = sorted(set(frame.columns[frame.columns.duplicated()]))
         raise DataError(f"{path}: the column names {', '.join(map(str, dupes))} appear more "
@@ -94,9 +103,26 @@ def read_frame(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
     return frame
 
 
-def _sniff_separator(path: Path) -> str:
+def _read_text(path: Path, kind: str, encoding: str | None) -> pd.DataFrame:
+    """A CSV/TSV file; a semicolon-separated one may write decimals with commas (3,5)."""
+    encoding = encoding or "utf-8-sig"
+    sep = _sniff_separator(path, encoding) if kind == "CSV" else "\t"
+    # pandas renames repeated header names (x1, x1.1); read the header to catch them
+    header = pd.read_csv(path, sep=sep, header=None, nrows=1, encoding=encoding,
+                         dtype=str).iloc[0].astype(str)
+    frame = pd.read_csv(path, sep=sep, encoding=encoding)
+    frame.columns = list(header) if header.duplicated().any() else frame.columns
+    if sep != ",":
+        for col in [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]:
+            text = frame[col].dropna().astype(str).str.strip()
+            if len(text) and text.str.fullmatch(r"[-+]?\d*,\d+|[-+]?\d+").all():
+                frame[col] = pd.to_numeric(frame[col].str.replace(",", ".", regex=False))
+    return frame
+
+
+def _sniff_separator(path: Path, encoding: str = "utf-8-sig") -> str:
     """Comma, semicolon (European Excel exports) or tab, judged from the header line."""
-    with path.open(encoding="utf-8-sig", errors="replace") as fh:
+    with path.open(encoding=encoding, errors="replace") as fh:
         head = fh.readline()
     try:
         return csv.Sniffer().sniff(head, delimiters=",;\t").delimiter
@@ -104,7 +130,8 @@ def _sniff_separator(path: Path) -> str:
         return ","
 
 
-def read_survey(path: str | Path, *, sheet: str | int = 0) -> Survey:
+def read_survey(path: str | Path, *, sheet: str | int = 0,
+                encoding: str | None = None) -> Survey:
     """Read a survey file into a :class:`Survey` (data, source, fingerprint, synthetic flag).
 
     Example
@@ -113,7 +140,7 @@ def read_survey(path: str | Path, *, sheet: str | int = 0) -> Survey:
     >>> read_survey(flagship_data_path()).fingerprint.startswith("sha256:")
     True
     """
-    frame = read_frame(path, sheet=sheet)
+    frame = read_frame(path, sheet=sheet, encoding=encoding)
     population: dict = {}
     pop_file = population_path(path)
     if pop_file.is_file():

@@ -30,6 +30,7 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from connective.data import quirks
 from connective.data.readers import Survey
 from connective.errors import DataError
 from connective.spec import ModelSpec
@@ -111,6 +112,7 @@ class ValidatedSurvey:
     source: str
     fingerprint: str = ""
     synthetic: bool = False
+    options: dict = field(default_factory=dict)  # the data options applied (DataOptions)
 
 
 def _rows(mask: pd.Series) -> list[int]:
@@ -154,6 +156,7 @@ def validate_survey(data: Survey | pd.DataFrame, spec: ModelSpec, *,
                     reverse: Iterable[str] = (),
                     keep: Iterable[str] = (),
                     group: str | None = None,
+                    missing: str | None = None,
                     source: str | None = None,
                     raise_on_error: bool = True) -> ValidatedSurvey:
     """Check ``data`` against ``spec`` and return a cleaned copy with a report.
@@ -167,7 +170,15 @@ def validate_survey(data: Survey | pd.DataFrame, spec: ModelSpec, *,
     keep: further columns to carry along unchecked; they must exist.
     group: the column naming each respondent's group (kept, and checked: no missing labels;
         groups with one respondent are flagged, since their own paths cannot be estimated).
+    missing: ``None`` or ``"fiml"`` keep missing answers (each engine uses what it can),
+        ``"casewise"`` drops respondents with any missing answer, ``"mean"`` replaces a
+        missing answer by its item's mean. Respondents with no answer at all are dropped.
     raise_on_error: raise :class:`DataValidationError` when anything is an error.
+
+    Besides the checks above, values far from an item's other answers (-99 beside 1-7) are
+    flagged as likely missing-value codes, items that correlate negatively with the rest of
+    their block as likely reverse-keyed, and straight-lining, copied columns and collinear
+    items are reported (:mod:`connective.data.quirks`).
     """
     if isinstance(data, Survey):
         frame, source = data.frame, source or data.source
@@ -190,12 +201,19 @@ def validate_survey(data: Survey | pd.DataFrame, spec: ModelSpec, *,
     for col in present:
         if col in scales:
             _check_scale(clean[col], col, scales[col], report)
+    # the checks of answer patterns read the answers without the likely codes found here;
+    # straight-lining is judged on the answers as given, before any reversal
+    codes_found = quirks.check_codes(clean, [c for c in present if c not in scales], report)
+    blocks = {c: [i for i in spec.indicators[c] if i in present] for c in spec.indicators}
+    quirks.check_straight_lining(quirks.masked(clean, codes_found), blocks, report)
     for col in reverse:
         if col not in model_cols:
             report.add("error", "reverse", f"reverse-coded item {col!r} is not in the model")
         elif col not in scales:
-            report.add("error", "reverse", f"reversing {col} needs its Likert scale (e.g. 1-7)",
-                       col)
+            seen = clean[col].dropna() if col in present else pd.Series(dtype=float)
+            runs = f"; its answers run {seen.min():g}-{seen.max():g}" if len(seen) else ""
+            report.add("error", "reverse", f"reversing {col} needs its Likert range: add "
+                       f"--likert MIN-MAX (or --likert \"{col}=MIN-MAX,...\"){runs}", col)
         elif col in present:
             lo, hi = scales[col]
             clean[col] = lo + hi - clean[col]
@@ -215,12 +233,49 @@ def validate_survey(data: Survey | pd.DataFrame, spec: ModelSpec, *,
                        col, _rows(clean[col].isna()))
     if group and group in clean.columns:
         _check_groups(clean[group], group, report)
+    quirks.check_copies(clean, present, report)
+    quirks.check_reverse_keyed(quirks.masked(clean, codes_found),
+                               {c: blocks[c] for c in spec.latent}, scales, report)
+    clean = _drop_unanswered(clean, present, report)
     report.n_complete = int(clean[present].notna().all(axis=1).sum()) if present else 0
     _check_size(report, spec, len(present) == len(model_cols))
+    clean = _treat_missing(clean, present, missing, report)
     if raise_on_error and not report.ok:
         raise DataValidationError(report)
     return ValidatedSurvey(frame=clean, report=report, source=source, fingerprint=fingerprint,
                            synthetic=synthetic)
+
+
+def _drop_unanswered(clean: pd.DataFrame, present: list[str], report: DataReport
+                     ) -> pd.DataFrame:
+    """Respondents who answered none of the model's items carry nothing: report and drop."""
+    empty = clean[present].isna().all(axis=1) if present else pd.Series(False, clean.index)
+    if not empty.any() or empty.all():
+        return clean
+    rows = _rows(empty)
+    report.add("note", "unanswered", f"{len(rows)} respondent{'s' * (len(rows) > 1)} answered "
+               f"none of the model's items ({_list_rows(rows)}): dropped from the analysis",
+               "", rows)
+    return clean[~empty]
+
+
+def _treat_missing(clean: pd.DataFrame, present: list[str], missing: str | None,
+                   report: DataReport) -> pd.DataFrame:
+    """Casewise deletion or mean replacement, when asked for, on the cleaned copy."""
+    holes = clean[present].isna()
+    if missing not in ("casewise", "mean") or not holes.any().any():
+        return clean
+    if missing == "casewise":
+        incomplete = holes.any(axis=1)
+        report.add("note", "missing_treatment", f"--missing casewise: {int(incomplete.sum())} "
+                   f"respondents with a missing answer dropped; {int((~incomplete).sum())} "
+                   "remain")
+        return clean[~incomplete]
+    report.add("note", "missing_treatment", f"--missing mean: {int(holes.to_numpy().sum())} "
+               "missing answers replaced by their item's mean")
+    out = clean.copy()
+    out[present] = out[present].fillna(out[present].mean())
+    return out
 
 
 def _check_columns(frame: pd.DataFrame, wanted: list[str], report: DataReport) -> None:
@@ -256,8 +311,8 @@ def _numeric(series: pd.Series, col: str, codes: list, report: DataReport) -> pd
         rows = _rows(bad)
         shown = [values.iloc[r - 1] for r in rows[:_SHOW]]
         report.add("error", "non_numeric", f"column {col} has values that are not numbers in "
-                   f"{_list_rows(rows, shown)}; fix them or declare them as missing-value "
-                   "codes", col, rows)
+                   f"{_list_rows(rows, shown)}; fix them or declare them with --missing-codes",
+                   col, rows)
     return number.astype(float)
 
 
@@ -268,7 +323,7 @@ def _check_scale(values: pd.Series, col: str, scale: Scale, report: DataReport) 
     between = answered & ~outside & (values != values.round())
     for mask, check, what, hint in (
             (outside, "out_of_range", f"answers outside its scale {lo:g}-{hi:g}",
-             "; if these are missing-value codes, declare them as such"),
+             "; if these are missing-value codes, declare them with --missing-codes"),
             (between, "not_a_category", f"answers between the categories of its {lo:g}-{hi:g} "
              "scale", "")):
         if mask.any():

@@ -68,6 +68,8 @@ class PLSBootstrap:
     level: float = 0.95
     failed: int = 0
     notes: list[str] = field(default_factory=list)
+    inadmissible: int = 0  # PLSc replicates with |path| > 1 or non-PD construct correlations
+    inadmissible_kept: bool = False
 
     @property
     def n_boot(self) -> int:
@@ -140,16 +142,18 @@ class PLSBootstrap:
 
 def bootstrap_pls(result: PLSResult, n_boot: int = 5000, *, seed: int | None = None,
                   sign_change: str = "none", level: float = 0.95, bca: bool = True,
-                  chunk: int = 1000, progress: bool | Callable[[int, int], None] = False
-                  ) -> PLSBootstrap:
+                  chunk: int = 1000, progress: bool | Callable[[int, int], None] = False,
+                  inadmissible: str = "exclude") -> PLSBootstrap:
     """Bootstrap a PLS result: ``n_boot`` replicates drawn with ``seed`` (recorded; drawn
     from the OS when None), with the result's scheme, PLSc setting and stop criterion.
 
     ``progress``: True prints a progress line to stderr; a callable gets (done, total).
     Replicates that fail (a constant column, a singular formative block, no convergence, or
     under PLSc a rho_A that is not positive) are dropped with a
-    :class:`~connective.pls.errors.BootstrapWarning`; the count is ``failed``. Other
-    inadmissible PLSc replicates (e.g. a corrected correlation above 1) are kept.
+    :class:`~connective.pls.errors.BootstrapWarning`; the count is ``failed``. Inadmissible
+    PLSc replicates (a standardised path beyond +-1, construct correlations that are not
+    positive definite) are counted (``inadmissible``), reported with a BootstrapWarning and,
+    by default, excluded from the intervals; ``inadmissible="keep"`` keeps them.
 
     Example
     -------
@@ -187,6 +191,19 @@ def bootstrap_pls(result: PLSResult, n_boot: int = 5000, *, seed: int | None = N
         done += b
         report(done)
     reps = {k: np.concatenate([s[k] for s in parts]) for k in parts[0]}
+    bad = ~reps.pop("admissible")
+    if bad.any():
+        worst = np.nanmax(np.abs(reps["params"][bad][:, _path_positions(result)]), initial=0)
+        keep = inadmissible == "keep"
+        warnings.warn(f"{int(bad.sum())} of {len(bad)} PLSc bootstrap replicates "
+                      f"({bad.mean():.1%}) are inadmissible (a standardised path beyond +-1, "
+                      f"largest |path| {worst:.2f}, or construct correlations that are not "
+                      "positive definite) and were "
+                      + ("kept in the intervals (--inadmissible keep)" if keep else
+                         "excluded from the intervals (--inadmissible keep keeps them)"),
+                      BootstrapWarning, stacklevel=2)
+        if not keep:
+            reps = {k: v[~bad] for k, v in reps.items()}
     if failed:
         reasons = "a constant column, a singular formative block, no convergence"
         if result.settings["consistent"]:
@@ -206,11 +223,13 @@ def bootstrap_pls(result: PLSResult, n_boot: int = 5000, *, seed: int | None = N
         if sign_change == "individual":
             sign = np.sign(original["params"].values)
             stats["params"] = np.abs(stats["params"]) * np.where(sign == 0, 1.0, sign)
+        stats.pop("admissible")
         jack = _collect(result, stats, dim="row")
     original = original.isel(_=0, drop=True)
     return PLSBootstrap(result=result, replicates=replicates, original=original, jackknife=jack,
                         seed=seed, n_requested=n_boot, sign_change=sign_change, level=level,
-                        failed=failed)
+                        failed=failed, inadmissible=int(bad.sum()),
+                        inadmissible_kept=inadmissible == "keep")
 
 
 def _correlations(counts: np.ndarray, X: np.ndarray, XX: np.ndarray) -> np.ndarray:
@@ -226,7 +245,26 @@ def _correlations(counts: np.ndarray, X: np.ndarray, XX: np.ndarray) -> np.ndarr
 
 
 def _point_stats(result: PLSResult) -> dict[str, np.ndarray]:
-    return _stats_from_fit(result, result.fit)
+    stats = _stats_from_fit(result, result.fit)
+    stats.pop("admissible")
+    return stats
+
+
+def _path_positions(result: PLSResult) -> np.ndarray:
+    """Where the structural paths stand among the ``params`` values."""
+    _, _, op, _ = parameter_layout(result.model)
+    return np.flatnonzero(np.asarray(op) == "~")
+
+
+def _admissible(fit: dict, consistent: bool) -> np.ndarray:
+    """PLSc replicates whose standardised paths lie within +-1 and whose construct
+    correlations are positive definite (PLS composites always are)."""
+    B, C = fit["paths"], fit["corr"]
+    if not consistent:
+        return np.ones(B.shape[:-2], dtype=bool)
+    finite = np.all(np.isfinite(C), axis=(-2, -1))
+    smallest = np.linalg.eigvalsh(np.where(finite[..., None, None], C, np.eye(C.shape[-1])))
+    return np.all(np.abs(B) <= 1, axis=(-2, -1)) & finite & (smallest[..., 0] > 0)
 
 
 def _stats_from_fit(result: PLSResult, fit: dict) -> dict[str, np.ndarray]:
@@ -235,6 +273,7 @@ def _stats_from_fit(result: PLSResult, fit: dict) -> dict[str, np.ndarray]:
     endo = m.endogenous
     h = fit["htmt"]
     return {"params": parameter_values(fit, m),
+            "admissible": _admissible(fit, result.settings["consistent"]),
             "r2": fit["r2"][..., endo],
             "htmt": np.stack([h[..., i, j] for i, j in pairs], axis=-1) if pairs
             else np.zeros(h.shape[:-2] + (0,))}
@@ -267,7 +306,7 @@ def _replicate_stats(result: PLSResult, R: np.ndarray, opts: dict, align, *,
             except np.linalg.LinAlgError:
                 stats_list.append(None)
                 conv.append(False)
-        template = _point_stats(result)
+        template = _stats_from_fit(result, result.fit)
         stats = {k: np.stack([s[k] if s is not None else np.full_like(template[k], np.nan)
                               for s in stats_list]) if stats_list
                  else np.zeros((0,) + template[k].shape) for k in template}

@@ -56,7 +56,8 @@ def prepare_data(model: PLSModel, frame: pd.DataFrame, *, missing: str | None = 
     :class:`~connective.pls.errors.CollinearBlockError`, each naming the column or construct.
     """
     if missing is not None and missing not in MISSING_METHODS:
-        raise DataError(f"unknown missing-data treatment {missing!r}; choose 'mean' or 'casewise'")
+        raise DataError(f"PLS cannot use --missing {missing}; choose --missing mean or "
+                        "--missing casewise")
     names = list(dict.fromkeys(model.columns))
     absent = [c for c in names if c not in frame.columns]
     if absent:
@@ -82,7 +83,7 @@ def prepare_data(model: PLSModel, frame: pd.DataFrame, *, missing: str | None = 
             listing = ", ".join(f"{c} ({int(k)})" for c, k in counts.items() if k)
             raise MissingDataError(
                 f"the data have missing values in {listing}; choose a treatment explicitly: "
-                "missing='mean' (mean replacement) or missing='casewise' (casewise deletion)")
+                "--missing mean (mean replacement) or --missing casewise (casewise deletion)")
         if missing == "mean":
             sub = sub.fillna(sub.mean())
             if sub.isna().any().any():

@@ -130,3 +130,50 @@ def f_squared(C: np.ndarray, model: PLSModel) -> np.ndarray:
 def _r2(C: np.ndarray, pred: np.ndarray, j: int) -> float:
     b = np.linalg.solve(C[np.ix_(pred, pred)], C[pred, j])
     return float(b @ C[pred, j])
+
+
+#: Hair et al.'s thresholds: reliability between .70 and .95, AVE at least .50
+RELIABILITY_RANGE = (0.70, 0.95)
+AVE_MIN = 0.50
+
+
+def reliability_flags(table) -> list[str]:
+    """For each row of a reliability table (columns mode, alpha, rhoA, rhoC, AVE): what falls
+    outside the thresholds, or "". A negative alpha or rho_A says an item is most likely
+    reverse-keyed. Composite (mode B) blocks are not judged by these criteria.
+
+    >>> import pandas as pd
+    >>> reliability_flags(pd.DataFrame({"mode": ["A", "A"], "alpha": [-0.2, 0.85],
+    ...     "rhoA": [0.1, 0.86], "rhoC": [0.5, 0.9], "AVE": [0.3, 0.6]}))
+    ['alpha < 0, rhoA .10 < .70, rhoC .50 < .70, AVE .30 < .50: a negative alpha or rho_A means an item is most likely reverse-keyed (validate names it; --reverse ITEM)', '']
+    """
+    lo, hi = RELIABILITY_RANGE
+    out = []
+    for row in table.itertuples():
+        if getattr(row, "mode", "A") == "B":
+            out.append("")
+            continue
+        parts, negative = [], False
+        for name in ("alpha", "rhoA", "rhoC"):
+            value = getattr(row, name)
+            if not np.isfinite(value):
+                continue
+            if value < 0:
+                parts.append(f"{name} < 0")
+                negative = negative or name != "rhoC"
+            elif value < lo:
+                parts.append(f"{name} {_two(value)} < {_two(lo)}")
+            elif value > hi:
+                parts.append(f"{name} {_two(value)} > {_two(hi)} (redundant items?)")
+        if np.isfinite(row.AVE) and row.AVE < AVE_MIN:
+            parts.append(f"AVE {_two(row.AVE)} < {_two(AVE_MIN)}")
+        text = ", ".join(parts)
+        if negative:
+            text += (": a negative alpha or rho_A means an item is most likely reverse-keyed "
+                     "(validate names it; --reverse ITEM)")
+        out.append(text)
+    return out
+
+
+def _two(x: float) -> str:
+    return f"{x:.2f}".replace("0.", ".", 1) if 0 <= x < 1 else f"{x:.2f}"

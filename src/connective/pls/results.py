@@ -26,7 +26,7 @@ from connective.pls.data import PreparedData
 from connective.pls.estimate import parameter_layout, parameter_values
 from connective.pls.model import PLSModel
 from connective.pls.quality import (composite_reliability, cronbach_alpha, f_squared, htmt,
-                                    inner_vif, outer_vif)
+                                    inner_vif, outer_vif, reliability_flags)
 from connective.spec import ModelSpec
 
 
@@ -234,7 +234,8 @@ class PLSResult:
             lines += ["", "No paths, R^2 or effects: a measurement-only model. Loadings:",
                       self.outer_loadings.round(3).to_string(), "",
                       "Construct correlations:", self.construct_correlations.round(3).to_string()]
-        lines += ["", "Reliability:", self.reliability.round(3).to_string()]
+        lines += ["", "Reliability:", self.reliability.round(3).assign(
+            flags=reliability_flags(self.reliability)).to_string()]
         if len(self.htmt) > 1:
             lines += ["", "HTMT:", self.htmt.round(3).to_string()]
         for w in self.warnings:

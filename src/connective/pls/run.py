@@ -30,6 +30,7 @@ from connective.io import atomic_write_csv, atomic_write_json
 from connective.pls.bootstrap import PLSBootstrap, bootstrap_pls
 from connective.pls.errors import BootstrapWarning, InadmissibleWarning
 from connective.pls.fit import estimate_pls
+from connective.pls.quality import reliability_flags
 from connective.pls.results import PLSResult
 from connective.provenance import data_fingerprint, run_label
 from connective.spec import ModelSpec
@@ -52,10 +53,15 @@ def run_pls(spec: ModelSpec, survey: Survey, out: str | Path, *, boot: int = 0,
             seed: int | None = None, scheme: str = "path", consistent: bool = False,
             missing: str | None = None, missing_codes: list | None = None, ci: str = "percentile",
             level: float = 0.95, sign_change: str = "none", max_iter: int = 300,
-            tol: float = 1e-7, progress: bool = False) -> PLSRun:
-    """Estimate (and with ``boot`` > 0 bootstrap) ``spec`` on ``survey``; write ``out``."""
+            tol: float = 1e-7, progress: bool = False, inadmissible: str = "exclude",
+            data_options: dict | None = None) -> PLSRun:
+    """Estimate (and with ``boot`` > 0 bootstrap) ``spec`` on ``survey`` (a Survey as read,
+    or a ValidatedSurvey cleaned with the data options, recorded as ``data_options``); write
+    ``out``. ``inadmissible`` says what becomes of inadmissible PLSc bootstrap replicates:
+    ``"exclude"`` them from the intervals or ``"keep"`` them; either way they are counted."""
     out = Path(out)
     codes = list(missing_codes or [])
+    recorded_codes = codes or list((data_options or {}).get("missing_codes", []))
     frame = survey.frame.replace(codes, float("nan")) if codes else survey.frame
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", InadmissibleWarning)
@@ -65,7 +71,8 @@ def run_pls(spec: ModelSpec, survey: Survey, out: str | Path, *, boot: int = 0,
         replicates = None
         if boot:
             replicates = bootstrap_pls(result, boot, seed=seed, sign_change=sign_change,
-                                       level=level, bca=ci == "bca", progress=progress)
+                                       level=level, bca=ci == "bca", progress=progress,
+                                       inadmissible=inadmissible)
     messages = [str(w.message) for w in caught
                 if issubclass(w.category, (InadmissibleWarning, BootstrapWarning))]
     if replicates is not None:
@@ -82,10 +89,13 @@ def run_pls(spec: ModelSpec, survey: Survey, out: str | Path, *, boot: int = 0,
     settings.update(boot=boot, ci=ci if boot else None, level=level if boot else None,
                     sign_change=sign_change if boot else None,
                     n_rows=result.data.report["n_rows"], n_used=result.n,
-                    missing_cells=result.data.report["missing_cells"], missing_codes=codes,
-                    missing_by_column=result.data.report["missing_by_column"])
+                    missing_cells=result.data.report["missing_cells"], missing_codes=recorded_codes,
+                    missing_by_column=result.data.report["missing_by_column"],
+                    data_options=data_options or {})
     if replicates is not None:
-        settings.update(replicates_used=replicates.n_boot, replicates_failed=replicates.failed)
+        settings.update(replicates_used=replicates.n_boot, replicates_failed=replicates.failed,
+                        replicates_inadmissible=replicates.inadmissible,
+                        inadmissible="keep" if replicates.inadmissible_kept else "exclude")
     # the fingerprint of the data analysed (the model's columns, as the Bayesian fit records
     # it), so runs of both engines on one survey can be matched; the file's is kept too
     label = run_label(model=spec.source, model_text=spec.text, data_source=survey.source,
@@ -99,7 +109,9 @@ def run_pls(spec: ModelSpec, survey: Survey, out: str | Path, *, boot: int = 0,
     label["notes"] = result.notes
     atomic_write_csv(out / "parameters.csv", params)
     atomic_write_csv(out / "effects.csv", effects)
-    atomic_write_csv(out / "reliability.csv", result.reliability.reset_index())
+    reliability = result.reliability
+    atomic_write_csv(out / "reliability.csv",
+                     reliability.assign(flags=reliability_flags(reliability)).reset_index())
     atomic_write_csv(out / "htmt.csv", htmt)
     if replicates is not None:
         # the effect replicates, so mediation summaries can be made from the folder alone

@@ -16,7 +16,8 @@ import matplotlib
 matplotlib.use("Agg")
 import pandas as pd  # noqa: E402
 
-from connective.compare.bayes_vs_pls import forest_plot  # noqa: E402
+from connective.compare.bayes_vs_pls import forest_plot, interval_sign  # noqa: E402
+from connective.pls.quality import reliability_flags  # noqa: E402
 from connective.report.document import Report, fmt, fmt_interval  # noqa: E402
 from connective.report.run import build_run_report, read_run  # noqa: E402
 
@@ -41,11 +42,13 @@ def build_compare_report(folder: str | Path) -> Report:
         cols[m] = [f"{fmt(e)} {fmt_interval(lo, hi)}" for e, lo, hi in
                    zip(rows[f"{m}_est"], rows[f"{m}_lower"], rows[f"{m}_upper"])]
         cols[f"Δ {m}"] = rows[f"diff_{m}"].map(fmt)
-        cols[f"sign agrees ({m})"] = rows[f"agree_on_sign_{m}"].map(
-            lambda v: "yes" if str(v) == "True" else "NO")
+        verdicts = [f"{'yes' if a == b else 'NO'} ({a}/{b})" for a, b in zip(
+            interval_sign(rows["bayes_lower"], rows["bayes_upper"]),
+            interval_sign(rows[f"{m}_lower"], rows[f"{m}_upper"]))]
+        cols[f"same verdict ({m})"] = verdicts
     doc.table(pd.DataFrame(cols), "Bayes vs PLS, every path and effect", name="bayes_vs_pls",
-              note="Δ = Bayes minus PLS estimate. Sign agreement: both intervals above 0, both "
-                   "below 0, or both containing 0.")
+              note="Δ = Bayes minus PLS estimate. Same verdict: both intervals above 0 (+), both "
+                   "below 0 (−), or both containing 0 (0); the verdicts are shown Bayes/PLS.")
     for m, run_dir in meta["pls"].items():
         run = read_run(run_dir)
         if "reliability" in run:
@@ -53,7 +56,8 @@ def build_compare_report(folder: str | Path) -> Report:
             doc.table(pd.DataFrame({
                 "Construct": rel["construct"],
                 **{k: rel[c].map(lambda x: fmt(x, leading_zero=False)) for k, c in
-                   (("α", "alpha"), ("ρA", "rhoA"), ("ρC", "rhoC"), ("AVE", "AVE"))}}),
+                   (("α", "alpha"), ("ρA", "rhoA"), ("ρC", "rhoC"), ("AVE", "AVE"))},
+                "Flags": reliability_flags(rel)}),
                 f"{m}: reliability and convergent validity", name=f"reliability_{m}",
                 note="Thresholds: α, ρA, ρC between .70 and .95; AVE ≥ .50.")
     return doc

@@ -56,8 +56,7 @@ def read_run(run_dir: str | Path) -> dict:
         out["diagnostics"] = diagnose(idata, var_names=["parameters"]).to_dict()
         if hasattr(idata, "log_likelihood"):
             out["n"] = int(idata.log_likelihood.sizes.get("respondent", 0)) or None
-        if summary.get("ppp") is not None:
-            out["ppc"] = {"ppp": summary["ppp"]}
+        out["ppc"] = {"ppp": summary.get("ppp"), "discrepancy": summary.get("ppp_discrepancy")}
     return out
 
 
@@ -74,12 +73,17 @@ def _excludes_zero(row) -> bool:
             and (row["ci.lower"] > 0 or row["ci.upper"] < 0))
 
 
-def build_run_report(run_dir: str | Path, *, trace: bool = False) -> Report:
+def build_run_report(run_dir: str | Path, *, trace: bool = False, data: str | Path | None = None,
+                     data_options=None) -> Report:
     """The report of one run folder as a :class:`Report` (not yet written).
 
-    ``trace`` adds rank and trace plots of the structural paths (Bayesian runs).
+    ``trace`` adds rank and trace plots of the structural paths (Bayesian runs). The
+    item-level checks re-read the survey with the data options the fit recorded; ``data``
+    (a moved file) and ``data_options`` (a :class:`~connective.data.options.DataOptions`)
+    replace them.
     """
     run = read_run(run_dir)
+    run["data_override"] = (data, data_options)
     s = run["label"]
     bayes = "posterior.nc" in {p.name for p in run["dir"].iterdir()}
     spec = parse_model(s["model_text"], source=Path(s["model"]).name)
@@ -121,25 +125,24 @@ def build_run_report(run_dir: str | Path, *, trace: bool = False) -> Report:
                       note=_interval_note(bayes))
     draws = effect_draws(run)
     if draws is not None and draws.sizes["effect"]:
-        doc.table(*mediation_table(draws, bayes), name="mediation_analysis",
-                  note="Standardised effects. HDI: highest-density interval. P(dir.): probability "
-                       "of direction. P(|e| > .05): probability that the effect exceeds the "
-                       "region of practical equivalence ±.05. Proportion mediated: indirect / "
-                       "total effect (median and 95% interval). Type: the most probable "
-                       "Zhao-Lynch-Chen (2010) mediation type, with its probability (an effect "
-                       "counts as present where |e| > .05).")
+        ci = None if bayes else (run["label"].get("settings", {}).get("ci") or "percentile")
+        doc.table(*mediation_table(draws, bayes, effects=effects, ci=ci),
+                  name="mediation_analysis", note=mediation_note(bayes, ci))
     add_group_section(doc, run)
     doc.heading("Measurement model")
     loadings = params[params["op"].isin(["=~", "<~"])]
     doc.table(_path_table(loadings, bayes, what="Indicator"), "Loadings and weights",
               name="loadings", note=_interval_note(bayes))
     if "reliability" in run:
+        from connective.pls.quality import reliability_flags
+
         rel = run["reliability"]
         table = pd.DataFrame({"Construct": rel["construct"], "Mode": rel["mode"],
                               "α": rel["alpha"].map(lambda x: fmt(x, leading_zero=False)),
                               "ρA": rel["rhoA"].map(lambda x: fmt(x, leading_zero=False)),
                               "ρC": rel["rhoC"].map(lambda x: fmt(x, leading_zero=False)),
-                              "AVE": rel["AVE"].map(lambda x: fmt(x, leading_zero=False))})
+                              "AVE": rel["AVE"].map(lambda x: fmt(x, leading_zero=False)),
+                              "Flags": reliability_flags(rel)})
         doc.table(table, "Reliability and convergent validity", name="reliability",
                   note="Thresholds (Hair et al.): α, ρA and ρC between .70 and .95; AVE ≥ .50.")
     if "htmt" in run:
@@ -164,9 +167,7 @@ def build_run_report(run_dir: str | Path, *, trace: bool = False) -> Report:
             _trace_figures(doc, run)
     if "ppc" in run:
         doc.heading("Posterior predictive check")
-        doc.paragraph(f"Posterior predictive p-value of the chi-square discrepancy: "
-                      f"{fmt(run['ppc'].get('ppp'), 3, leading_zero=False)} (values near .5 "
-                      "mean the model reproduces the observed covariances; below .05 it does not).")
+        doc.paragraph(ppp_sentence(run["ppc"]))
         checks = _posterior_predictive(run)
         if isinstance(checks, str):
             doc.paragraph(checks)
@@ -195,22 +196,48 @@ def build_run_report(run_dir: str | Path, *, trace: bool = False) -> Report:
 ROPE = 0.05
 
 
+def ppp_sentence(ppc: dict) -> str:
+    """The PPP with its discrepancy, or why there is none (a check never just vanishes).
+
+    >>> ppp_sentence({"ppp": None, "discrepancy": None})[:52]
+    'No posterior predictive p-value: this run predates m'
+    """
+    value, kind = ppc.get("ppp"), ppc.get("discrepancy") or "chi-square"
+    if value is None:
+        why = (kind if kind.startswith("not computed")
+               else "this run predates missing-data PPPs (refit it to get one)")
+        return f"No posterior predictive p-value: {why}."
+    what = ("the chi-square discrepancy" if kind == "chi-square" else
+            "the chi-square discrepancy summed over the missingness patterns (each pattern "
+            "against its own saturated moments)")
+    return (f"Posterior predictive p-value of {what}: {fmt(value, 3, leading_zero=False)} "
+            "(values near .5 mean the model reproduces the observed covariances; below .05 it "
+            "does not).")
+
+
 def _posterior_predictive(run: dict):
     """The PPC of a Bayesian run, or a sentence saying why it could not be made."""
     import arviz as az
 
-    from connective.data.readers import read_survey
-    from connective.data.validate import validate_survey
+    from connective.data.options import DataOptions
     from connective.ppc import posterior_predictive
     from connective.provenance import data_fingerprint
 
     s = run["label"]
-    path = Path(s.get("data", ""))
+    if run["summary"].get("likelihood") == "ordinal":
+        return ("Item-level checks not computed: they replicate item means, SDs and "
+                "correlations from the normal model's implied moments, which the ordinal "
+                "likelihood does not have (its answers are categories); see the LOO instead.")
+    data, override = run.get("data_override", (None, None))
+    path = Path(data or s.get("data", ""))
     if not path.is_file():
         return (f"Item-level checks skipped: the data file {path} is not found from here "
-                "(make the report from the folder the fit was run in).")
+                "(make the report from the folder the fit was run in, or give --data FILE).")
     spec = parse_model(s["model_text"])
-    frame = validate_survey(read_survey(path), spec, raise_on_error=False).frame
+    # cleaned as the fit cleaned it (missing codes, reversed items, missing treatment)
+    options = override or DataOptions.from_mapping(
+        s.get("settings", {}).get("data_options") or {}, f"{run['dir']}/summary.json")
+    frame = options.check(options.read(path), spec, raise_on_error=False).frame
     if data_fingerprint(frame[list(spec.observed)]) != s.get("data_fingerprint"):
         return f"Item-level checks skipped: {path} has changed since the fit."
     return posterior_predictive(spec, az.from_netcdf(str(run["dir"] / "posterior.nc")), frame)
@@ -252,27 +279,65 @@ def effect_draws(run: dict):
     return None
 
 
-def mediation_table(draws, bayes: bool) -> tuple[pd.DataFrame, str]:
-    """The mediation analysis of every indirect and defined effect, and its caption."""
+def mediation_note(bayes: bool, ci: str | None = None) -> str:
+    """What the columns of the mediation table compute, in the engine's own terms."""
+    rope = f"±{fmt(ROPE, leading_zero=False)}"
+    if bayes:
+        head = ("Standardised effects. HDI: highest-density interval. P(dir.): probability of "
+                f"direction. P(|e| > {rope[1:]}): probability that the effect lies beyond the "
+                f"region of practical equivalence {rope}.")
+    else:
+        head = (f"Standardised effects. Interval: bootstrap {_CI_NAMES[ci]} interval. "
+                "Share > 0: share of bootstrap replicates above 0. "
+                f"Share |e| > {rope[1:]}: share of replicates beyond {rope}.")
+    return (head + " Proportion mediated: indirect / total effect (median and 95% interval). "
+            "Type: the most frequent Zhao-Lynch-Chen (2010) mediation type over the "
+            f"{'draws' if bayes else 'replicates'}, with its share, where an effect counts as "
+            f"present only beyond the ROPE {rope}; an indirect effect whose interval excludes "
+            f"0 but stays within {rope} is marked 'indirect within ROPE'.")
+
+
+_CI_NAMES = {"percentile": "percentile", "bca": "BCa", None: "percentile"}
+
+
+def mediation_table(draws, bayes: bool, *, effects: pd.DataFrame | None = None,
+                    ci: str | None = None) -> tuple[pd.DataFrame, str]:
+    """The mediation analysis of every indirect and defined effect, and its caption. PLS
+    rows (``bayes`` False) use bootstrap terms, with the run's ``ci`` interval (percentile or
+    BCa, from its ``effects`` table)."""
     from connective.mediation import mediation_types, proportion_mediated, summarize_effects
 
     keep = [k in ("indirect", "total_indirect", "defined") for k in draws["kind"].values]
     summary = summarize_effects(draws.isel(effect=keep), rope=ROPE).set_index("effect")
     pm = summarize_effects(proportion_mediated(draws)).set_index("effect")
     types = mediation_types(draws, rope=ROPE).set_index("effect")
+    cis = (effects.set_index("effect")[["ci.lower", "ci.upper"]]
+           if effects is not None and not bayes else None)
+    rope = fmt(ROPE, leading_zero=False)
     rows = []
     for effect, r in summary.iterrows():
         pm_row = pm.loc[f"proportion mediated {effect}"] if f"proportion mediated {effect}" \
             in pm.index else None
         t = types.loc[effect] if effect in types.index else None
+        lo, hi = ((r["hdi_lower"], r["hdi_upper"]) if bayes else
+                  tuple(cis.loc[effect]) if cis is not None and effect in cis.index
+                  else (r["eti_lower"], r["eti_upper"]))
+        label = "—"
+        if t is not None:
+            label = f"{t['type']} at ±{rope} ({fmt(t['p_type'], 2, leading_zero=False)})"
+            if t["type"] in ("direct-only", "no-effect") and (lo > 0 or hi < 0):
+                label += f"; indirect within ROPE (interval excludes 0, |e| ≤ {rope})"
+        share = (("P(dir.)", fmt(r["p_direction"], 3, leading_zero=False)) if bayes else
+                 ("Share > 0", fmt(r["p_positive"], 3, leading_zero=False)))
+        beyond = ((f"P(|e| > {rope})" if bayes else f"Share |e| > {rope}"),
+                  fmt(r["p_beyond_rope"], 3, leading_zero=False))
         rows.append({
             "Effect": effect, "Median": fmt(r["median"]),
-            "95% HDI": fmt_interval(r["hdi_lower"], r["hdi_upper"]),
-            "P(dir.)": fmt(r["p_direction"], 3, leading_zero=False),
-            "P(|e| > .05)": fmt(r["p_beyond_rope"], 3, leading_zero=False),
+            ("95% HDI" if bayes else f"95% {_CI_NAMES[ci]} interval"): fmt_interval(lo, hi),
+            share[0]: share[1], beyond[0]: beyond[1],
             "Prop. mediated": "—" if pm_row is None else
             f"{fmt(pm_row['median'])} {fmt_interval(pm_row['eti_lower'], pm_row['eti_upper'])}",
-            "Type": "—" if t is None else f"{t['type']} ({fmt(t['p_type'], 2, leading_zero=False)})",
+            "Type": label,
         })
     source = "posterior" if bayes else "bootstrap replicates"
     return pd.DataFrame(rows), f"Mediation analysis (from the {source})"
@@ -308,7 +373,10 @@ def _effect_table(rows: pd.DataFrame, bayes: bool) -> pd.DataFrame:
 
 
 def write_run_report(run_dir: str | Path, out_dir: str | Path | None = None, *,
-                     trace: bool = False) -> Path:
-    """Write the report of a run folder into ``out_dir`` (default ``RUN_DIR/report``)."""
+                     trace: bool = False, data: str | Path | None = None,
+                     data_options=None) -> Path:
+    """Write the report of a run folder into ``out_dir`` (default ``RUN_DIR/report``);
+    ``data`` and ``data_options`` as for :func:`build_run_report`."""
     run_dir = Path(run_dir)
-    return build_run_report(run_dir, trace=trace).write(out_dir or run_dir / "report")
+    return build_run_report(run_dir, trace=trace, data=data, data_options=data_options).write(
+        out_dir or run_dir / "report")

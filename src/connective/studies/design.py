@@ -24,6 +24,9 @@ A study is a TOML file::
     engine = "pls"
     boot = 500
 
+    [data]                          # optional: the data options of the command line
+    missing = "mean"                # (--missing, --missing-codes, --reverse, --likert)
+
 Example
 -------
 >>> import tempfile, pathlib
@@ -45,6 +48,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from connective.data.options import DataOptions
 from connective.data.simulate import read_values_file
 from connective.effects import compute_effects
 from connective.errors import ConnectiveError
@@ -72,6 +76,7 @@ class Method:
     name: str
     engine: str
     settings: dict
+    data: DataOptions = DataOptions()  # how each simulated data set is cleaned first
 
 
 @dataclass
@@ -85,6 +90,7 @@ class Study:
     seed: int
     methods: list[Method]
     effects: list[str] = field(default_factory=list)
+    data: DataOptions = DataOptions()
 
     def population(self, condition: Condition) -> dict:
         """The values file content with the condition's settings applied."""
@@ -145,6 +151,7 @@ def read_study(path: str | Path) -> Study:
     grid = {k: v if isinstance(v, list) else [v] for k, v in grid.items()}
     conditions = [Condition(i, dict(zip(grid, combo)))
                   for i, combo in enumerate(itertools.product(*grid.values()))]
+    data = DataOptions.from_mapping(raw.get("data", {}), f"{path} [data]")
     methods = []
     for name, settings in need(raw, "methods", "methods").items():
         settings = dict(settings)
@@ -152,13 +159,13 @@ def read_study(path: str | Path) -> Study:
         if engine not in ENGINES:
             raise ConnectiveError(f"{path}: [methods.{name}] needs engine = one of "
                                   f"{', '.join(ENGINES)} (got {engine!r})")
-        methods.append(Method(name, engine, settings))
+        methods.append(Method(name, engine, settings, data))
     replications = int(head.get("replications", 100))
     if replications < 1:
         raise ConnectiveError(f"{path}: replications must be at least 1")
     study = Study(name=str(head.get("name", path.stem)), path=path, spec=spec, values=values,
                   conditions=conditions, replications=replications,
-                  seed=int(head.get("seed", 1)), methods=methods)
+                  seed=int(head.get("seed", 1)), methods=methods, data=data)
     study.effects = _effects(study, head.get("effects"), path)
     return study
 

@@ -25,6 +25,7 @@ import warnings
 import pandas as pd
 import xarray as xr
 
+from connective.data.options import DataOptions
 from connective.spec import ModelSpec
 from connective.studies.design import Method
 
@@ -86,6 +87,8 @@ def run_method(method: Method, spec: ModelSpec, frame: pd.DataFrame, *, seed: in
     """Run one method on one data set; a record for the study store."""
     start = time.perf_counter()
     try:
+        if method.data != DataOptions():
+            frame = method.data.check(frame, spec, raise_on_error=False).frame
         table, converged, problems = ADAPTERS[method.engine](spec, frame, seed=seed,
                                                              **method.settings)
         table = table.set_index("effect").loc[effects].reset_index()
