@@ -45,7 +45,7 @@ False
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 
 from connective.errors import ModelSpecError, SourceLocation
 
@@ -201,11 +201,6 @@ def with_header(text: str, options: LavaanOptions) -> str:
     if header:
         out = out.rstrip("\n") + "\n" + header
     return out
-
-
-def option_fields() -> list[str]:
-    """Field names of :class:`LavaanOptions`, in order."""
-    return [f.name for f in fields(LavaanOptions)]
 
 
 __all__ = ["LAVAAN_NAMES", "LavaanOptions", "options_from_text", "parse_bool", "with_header"]

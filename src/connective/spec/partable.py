@@ -191,7 +191,8 @@ class _Builder:
         regressions = self.user_rows("~")
         eqs_y = {r["lhs"] for _, r in regressions}
         eqs_x = {r["rhs"] for _, r in regressions}
-        v_ind = set(self.items)
+        # (lavaan also keeps indicators out of lv_x and pure_y; here items take no part in
+        # regressions and constructs are no indicators, so that rule has nothing to do)
         constructs = set(self.latent) | set(self.composites)
         observed_structural = [v for v in self.structural if v not in constructs]
         lv_x = [v for v in self.latent if v not in eqs_y]
