@@ -63,12 +63,12 @@ def test_killed_study_resumes_to_the_same_table(tmp_path):
     proc.wait()
     at_kill = _done(part)
     assert 1 <= at_kill < 6, f"the kill came at {at_kill} of 6 replications"
-    assert not (part / "results.csv").exists()
+    assert not (part / "results" / "results.csv").exists()
 
     table = run_study(study, part, workers=1, progress=False)
     assert _done(part) == 6
-    expected = pd.read_csv(full / "results.csv")
-    pd.testing.assert_frame_equal(pd.read_csv(part / "results.csv"), expected)
+    expected = pd.read_csv(full / "results" / "results.csv")
+    pd.testing.assert_frame_equal(pd.read_csv(part / "results" / "results.csv"), expected)
     assert len(table) == 2 * 2  # two conditions x two effects
 
 

@@ -73,3 +73,9 @@ def _codes(text: str) -> list:
 
 def _items(text: str) -> list[str]:
     return [p.strip() for p in text.split(",") if p.strip()]
+
+
+def add_overwrite_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing output folder (the whole folder; only one "
+                             "that connective wrote)")

@@ -6,10 +6,11 @@ import argparse
 import json
 from pathlib import Path
 
-from connective.commands._options import add_model_argument, load_model
+from connective.commands._options import add_model_argument, add_overwrite_argument, load_model
 from connective.compare.bayes_vs_pls import run_compare, write_comparison
 from connective.data.readers import read_survey
 from connective.errors import ConnectiveError
+from connective.folders import run_folder
 from connective.report.compare import write_compare_report
 
 
@@ -29,6 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="finished run folders instead: one 'connective fit' and one or more "
                         "'connective pls' folders")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    add_overwrite_argument(p)
     p.add_argument("--seed", type=int, default=1, help="seed of both engines (default 1)")
     p.add_argument("--boot", type=int, default=5000, help="PLS bootstrap replicates (5000)")
     p.add_argument("--draws", type=int, default=1000, help="posterior draws per chain (1000)")
@@ -57,17 +59,20 @@ def _classify(dirs: list[str]) -> tuple[Path, dict[str, Path]]:
 
 def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
-    if args.runs:
-        bayes, pls = _classify(args.runs)
-        write_comparison(bayes, pls, out)
-    else:
-        if not args.model or not args.data:
-            raise ConnectiveError("give MODEL and --data FILE, or --runs with finished runs")
-        spec = load_model(args)
-        survey = read_survey(args.data)
-        print(survey.describe())
-        run_compare(spec, survey, out, seed=args.seed, boot=args.boot, draws=args.draws,
-                    tune=args.tune, chains=args.chains, progress=True)
-    report = write_compare_report(out)
-    print(f"wrote {out / 'comparison.csv'}, {out / 'forest.png'} and {report / 'report.html'}")
+    if not args.runs and (not args.model or not args.data):
+        raise ConnectiveError("give MODEL and --data FILE, or --runs with finished runs")
+    # the whole folder (both engines' runs, the table, the report) is one unit
+    with run_folder(out, overwrite=args.overwrite) as tmp:
+        if args.runs:
+            bayes, pls = _classify(args.runs)
+            write_comparison(bayes, pls, tmp)
+        else:
+            spec = load_model(args)
+            survey = read_survey(args.data)
+            print(survey.describe())
+            run_compare(spec, survey, tmp, seed=args.seed, boot=args.boot, draws=args.draws,
+                        tune=args.tune, chains=args.chains, progress=True)
+        write_compare_report(tmp)
+    print(f"wrote {out / 'comparison.csv'}, {out / 'forest.png'} and "
+          f"{out / 'report' / 'report.html'}")
     return 0

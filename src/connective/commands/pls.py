@@ -1,6 +1,6 @@
 """``connective pls MODEL --data FILE --out DIR``: PLS path modelling, SmartPLS-style.
 
-Writes into DIR (each file atomically): ``parameters.csv`` (lavaan layout: lhs, op, rhs,
+Writes the run folder DIR as one unit (replaced only with --overwrite): ``parameters.csv`` (lavaan layout: lhs, op, rhs,
 est, plus se, ci.lower, ci.upper when bootstrapped), ``effects.csv``, ``reliability.csv``,
 ``htmt.csv`` and ``summary.json`` (model, data fingerprint, seed, versions, settings).
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 
+from connective.commands._options import add_overwrite_argument
 from connective.data.readers import read_survey
 from connective.pls.run import run_pls
 from connective.resources import resolve_model
@@ -37,6 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", required=True, metavar="FILE",
                    help="survey data: .csv, .tsv, .xlsx, .sav (SPSS) or .dta (Stata)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the results")
+    add_overwrite_argument(p)
     p.add_argument("--boot", type=int, default=0, metavar="N",
                    help="bootstrap replicates (SmartPLS uses 5000; default 0: no bootstrap)")
     p.add_argument("--seed", type=int, help="bootstrap seed (recorded; drawn if not given)")
@@ -74,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
                    consistent=args.consistent, missing=args.missing,
                    missing_codes=_codes(args.missing_codes), ci=args.ci, level=args.level,
                    sign_change=args.sign_change, max_iter=args.max_iter, tol=args.tol,
-                   progress=not args.quiet)
+                   progress=not args.quiet, overwrite=args.overwrite)
     if not args.quiet:
         print(run_.result.summary())
         for m in run_.warnings:

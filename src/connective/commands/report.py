@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-
 from pathlib import Path
 
-from connective.report.compare import build_compare_report, write_compare_report
+from connective.commands._options import add_overwrite_argument
+from connective.folders import check_run_folder
+from connective.report.compare import build_compare_report
 from connective.report.run import write_run_report
 
 
@@ -20,14 +21,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", metavar="DIR", help="output folder (default: RUN_DIR/report)")
     p.add_argument("--trace", action="store_true",
                    help="add rank and trace plots of the structural paths (Bayesian runs)")
+    add_overwrite_argument(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     if (Path(args.run_dir) / "comparison.json").is_file():
-        out = write_compare_report(args.run_dir) if args.out is None else \
-            build_compare_report(args.run_dir).write(args.out)
+        check_run_folder(args.run_dir)  # the comparison's own files (its runs: when read)
+        out = Path(args.out or Path(args.run_dir) / "report")
+        build_compare_report(args.run_dir).write(out, overwrite=args.overwrite)
     else:
-        out = write_run_report(args.run_dir, args.out, trace=args.trace)
+        out = write_run_report(args.run_dir, args.out, trace=args.trace,
+                               overwrite=args.overwrite)
     print(f"wrote {out / 'report.html'} and {out / 'report.md'} (tables in {out / 'tables'})")
     return 0

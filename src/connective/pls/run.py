@@ -2,8 +2,9 @@
 
 The folder holds ``parameters.csv`` (lavaan layout: lhs, op, rhs, est, plus se, ci.lower,
 ci.upper when bootstrapped), ``effects.csv``, ``reliability.csv``, ``htmt.csv`` and
-``summary.json`` (model, data fingerprint, seed, versions, settings), each written atomically.
-``connective pls`` and ``connective compare`` both call :func:`run_pls`.
+``summary.json`` (model, data fingerprint, seed, versions, settings), written as one unit
+(:func:`connective.folders.run_folder`, which adds ``run.json``). ``connective pls`` and
+``connective compare`` both call :func:`run_pls`.
 
 Example
 -------
@@ -14,7 +15,8 @@ Example
 >>> run = run_pls(read_model(model_path("connective_action")),
 ...               read_survey(flagship_data_path()), tempfile.mkdtemp(), boot=100, seed=1)
 >>> sorted(p.name for p in run.out.iterdir())
-['effects.csv', 'htmt.csv', 'parameters.csv', 'reliability.csv', 'replicates.nc', 'summary.json']
+['effects.csv', 'htmt.csv', 'parameters.csv', 'reliability.csv', 'replicates.nc', 'run.json',
+ 'summary.json']
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from pathlib import Path
 import pandas as pd
 
 from connective.data.readers import Survey
-from connective.io import atomic_write_csv, atomic_write_json
+from connective.folders import check_target, run_folder
+from connective.io import atomic_path, atomic_write_csv, atomic_write_json
 from connective.pls.bootstrap import PLSBootstrap, bootstrap_pls
 from connective.pls.errors import BootstrapWarning, InadmissibleWarning
 from connective.pls.fit import estimate_pls
@@ -52,9 +55,11 @@ def run_pls(spec: ModelSpec, survey: Survey, out: str | Path, *, boot: int = 0,
             seed: int | None = None, scheme: str = "path", consistent: bool = False,
             missing: str | None = None, missing_codes: list | None = None, ci: str = "percentile",
             level: float = 0.95, sign_change: str = "none", max_iter: int = 300,
-            tol: float = 1e-7, progress: bool = False) -> PLSRun:
-    """Estimate (and with ``boot`` > 0 bootstrap) ``spec`` on ``survey``; write ``out``."""
+            tol: float = 1e-7, progress: bool = False, overwrite: bool = False) -> PLSRun:
+    """Estimate (and with ``boot`` > 0 bootstrap) ``spec`` on ``survey``; write the run
+    folder ``out`` (an existing run folder only with ``overwrite``, checked first)."""
     out = Path(out)
+    check_target(out, overwrite=overwrite)
     codes = list(missing_codes or [])
     frame = survey.frame.replace(codes, float("nan")) if codes else survey.frame
     with warnings.catch_warnings(record=True) as caught:
@@ -97,18 +102,17 @@ def run_pls(spec: ModelSpec, survey: Survey, out: str | Path, *, boot: int = 0,
     label["r2"] = result.r_squared["r2"].to_dict()
     label["warnings"] = messages
     label["notes"] = result.notes
-    atomic_write_csv(out / "parameters.csv", params)
-    atomic_write_csv(out / "effects.csv", effects)
-    atomic_write_csv(out / "reliability.csv", result.reliability.reset_index())
-    atomic_write_csv(out / "htmt.csv", htmt)
-    if replicates is not None:
-        # the effect replicates, so mediation summaries can be made from the folder alone
-        from connective.io import atomic_path
-
-        effects_da = replicates.replicates["effects"]
-        with atomic_path(out / "replicates.nc") as tmp:
-            effects_da.to_dataset(name="effects").to_netcdf(tmp)
-    atomic_write_json(out / "summary.json", label)
+    with run_folder(out, overwrite=overwrite) as tmp:
+        atomic_write_csv(tmp / "parameters.csv", params)
+        atomic_write_csv(tmp / "effects.csv", effects)
+        atomic_write_csv(tmp / "reliability.csv", result.reliability.reset_index())
+        atomic_write_csv(tmp / "htmt.csv", htmt)
+        if replicates is not None:
+            # the effect replicates, so mediation summaries can be made from the folder alone
+            effects_da = replicates.replicates["effects"]
+            with atomic_path(tmp / "replicates.nc") as nc:
+                effects_da.to_dataset(name="effects").to_netcdf(nc)
+        atomic_write_json(tmp / "summary.json", label)
     return PLSRun(result=result, boot=replicates, label=label, warnings=messages, out=out)
 
 
