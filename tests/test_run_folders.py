@@ -171,7 +171,7 @@ STUDY = """
 [study]
 name = "lock"
 model = "connective_action"
-replications = 3
+replications = 6
 seed = 5
 effects = ["instrumental"]
 
@@ -181,7 +181,7 @@ likert = [7]
 
 [methods.pls]
 engine = "pls"
-boot = 1500
+boot = 300
 """
 
 
@@ -197,17 +197,18 @@ def test_one_study_per_folder_and_a_kill_releases_the_lock(tmp_path):
                             stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 120
-        lock = out / ".lock"
-        while time.monotonic() < deadline and proc.poll() is None and not (
-                lock.is_file() and lock.read_text() == str(proc.pid)):
+        while time.monotonic() < deadline and proc.poll() is None and not list(
+                out.glob("replications/*/*/rep_*.json")):
             time.sleep(0.02)
         assert proc.poll() is None, "the study ended before the test could try a second one"
+        lock = out / ".lock"
         assert lock.is_file() and lock.read_text() == str(proc.pid), "the study took no lock"
         with pytest.raises(ConnectiveError, match=f"is in use by another running study "
                                                   f"\\(process {proc.pid}\\)"):
             run_study(study, out, workers=1, progress=False)
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)  # client, scheduler and worker
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)  # client, scheduler and worker
         proc.wait()
     table = run_study(study, out, workers=1, progress=False)  # the kill released the lock
-    assert len(list((out / "replications").glob("*/*/rep_*.json"))) == 6 and len(table) == 2
+    assert len(list((out / "replications").glob("*/*/rep_*.json"))) == 12 and len(table) == 2
