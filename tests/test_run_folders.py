@@ -1,21 +1,16 @@
 """Run folders are written as one unit, checked before the work, read only when their files
-are one run's, and a study folder is used by one study at a time (connective.folders)."""
+are one run's (connective.folders; one study per folder: tests/studies)."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import signal
 import stat
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from connective.cli import main
-from connective.errors import ConnectiveError
 from connective.resources import flagship_data_path
 
 TINY_FIT = ["--draws", "30", "--tune", "30", "--chains", "1", "--quiet"]
@@ -165,50 +160,3 @@ def test_results_are_fsynced_before_the_rename(capsys, tmp_path, monkeypatch):
     before_rename = {p.name for p in synced if p.parent.name.startswith(".pls.partial-")}
     assert final and final <= before_rename
     assert any(p.name.startswith(".run.json.") for p in synced)
-
-
-STUDY = """
-[study]
-name = "lock"
-model = "connective_action"
-replications = 6
-seed = 5
-effects = ["instrumental"]
-
-[conditions]
-n = [150, 250]
-likert = [7]
-
-[methods.pls]
-engine = "pls"
-boot = 300
-"""
-
-
-def test_one_study_per_folder_and_a_kill_releases_the_lock(tmp_path):
-    from connective.studies.runner import run_study
-
-    study = tmp_path / "lock.toml"
-    study.write_text(STUDY)
-    out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "connective.cli", "study", str(study),
-                             "--out", str(out), "--workers", "1", "--quiet"],
-                            start_new_session=True, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and proc.poll() is None and not list(
-                out.glob("replications/*/*/rep_*.json")):
-            time.sleep(0.02)
-        assert proc.poll() is None, "the study ended before the test could try a second one"
-        lock = out / ".lock"
-        assert lock.is_file() and lock.read_text() == str(proc.pid), "the study took no lock"
-        with pytest.raises(ConnectiveError, match=f"is in use by another running study "
-                                                  f"\\(process {proc.pid}\\)"):
-            run_study(study, out, workers=1, progress=False)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)  # client, scheduler and worker
-        proc.wait()
-    table = run_study(study, out, workers=1, progress=False)  # the kill released the lock
-    assert len(list((out / "replications").glob("*/*/rep_*.json"))) == 12 and len(table) == 2

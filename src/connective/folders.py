@@ -15,16 +15,7 @@ refused. A subfolder with its own ``run.json`` (``bayes/`` in a comparison, ``re
 a unit of its own: the parent lists only its ``run.json``, and a report added to a finished
 run later is allowed.
 
-Example
--------
->>> import tempfile, pathlib
->>> target = pathlib.Path(tempfile.mkdtemp()) / "run"
->>> with run_folder(target) as tmp:
-...     _ = (tmp / "table.csv").write_text("a,b\\n1,2\\n")
->>> sorted(p.name for p in target.iterdir())
-['run.json', 'table.csv']
->>> check_run_folder(target)["files"] == {"table.csv": sha256_file(target / "table.csv")}
-True
+Example: :func:`run_folder`, :func:`check_run_folder`.
 """
 
 from __future__ import annotations
@@ -46,8 +37,10 @@ from connective.errors import RunFolderError
 from connective.io import atomic_write_json, fsync_path, umask
 
 MANIFEST = "run.json"
-#: the hidden folders of runs under way (or killed) and of replaced runs
-_PARTIAL, _OLD = ".partial-", ".old-"
+#: the hidden folders of runs under way (or killed) and of replaced runs; a new folder is
+#: made as ``_NEW`` and renamed to ``_PARTIAL`` once locked, so that another run never
+#: takes a live run's folder for a killed one's
+_NEW, _PARTIAL, _OLD = ".new-", ".partial-", ".old-"
 
 
 def new_run_id() -> str:
@@ -85,12 +78,12 @@ def check_target(target: str | Path, *, overwrite: bool = False) -> Path:
         _check_replaceable(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        probe = tempfile.mkdtemp(prefix=f".{target.name}{_PARTIAL}", dir=target.parent)
+        probe = tempfile.mkdtemp(prefix=f".{target.name}{_NEW}", dir=target.parent)
         shutil.rmtree(probe, ignore_errors=True)
     except OSError as exc:
         raise RunFolderError(f"cannot write the run folder {target}: {exc.strerror} "
-                             f"({exc.filename}); choose another --out folder or make "
-                             f"{target.parent} writable") from None
+                             f"({exc.filename or target.parent}); choose another --out "
+                             f"folder or make {target.parent} writable") from None
     return target
 
 
@@ -113,10 +106,12 @@ def run_folder(target: str | Path, *, overwrite: bool = False) -> Iterator[Path]
     """
     target = check_target(target, overwrite=overwrite)
     _remove_abandoned(target)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}{_PARTIAL}", dir=target.parent))
-    os.chmod(tmp, 0o777 & ~umask())  # mkdtemp makes it 0700
-    lock = os.open(tmp, os.O_RDONLY)
+    new = tempfile.mkdtemp(prefix=f".{target.name}{_NEW}", dir=target.parent)
+    os.chmod(new, 0o777 & ~umask())  # mkdtemp makes it 0700
+    lock = os.open(new, os.O_RDONLY)
     fcntl.flock(lock, fcntl.LOCK_EX)  # says "in use" to _remove_abandoned of other runs
+    tmp = Path(new).with_name(Path(new).name.replace(_NEW, _PARTIAL, 1))
+    os.rename(new, tmp)  # the lock goes with the folder
     try:
         yield tmp
         seal(tmp, new_run_id())
@@ -136,8 +131,8 @@ def seal(folder: Path, run_id: str) -> dict:
         files[rel] = sha256_file(path)
     manifest = {"run_id": run_id, "files": files}
     atomic_write_json(folder / MANIFEST, manifest)
-    for sub in sorted({p.parent for p in _listing(folder).values()}, reverse=True):
-        fsync_path(sub)
+    for sub in sorted({folder, *(p.parent for p in _listing(folder).values())}, reverse=True):
+        fsync_path(sub)  # the folders' entries too
     return manifest
 
 
@@ -148,8 +143,17 @@ def check_run_folder(folder: str | Path) -> dict:
 
     Example
     -------
-    >>> check_run_folder("runs/fit")["run_id"]  # doctest: +SKIP
-    '20261201T113000Z-1a2b3c4d'
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp()) / "run"
+    >>> with run_folder(folder) as tmp:
+    ...     _ = (tmp / "table.csv").write_text("a,b\\n1,2\\n")
+    >>> sorted(check_run_folder(folder)["files"])
+    ['table.csv']
+    >>> _ = (folder / "notes.txt").write_text("added later")
+    >>> check_run_folder(folder)
+    Traceback (most recent call last):
+    ...
+    connective.errors.RunFolderError: ...: its files are not those of one run (run ...; not written by this run: notes.txt); ...
     """
     folder = Path(folder)
     redo = "run the command that made it again (with --overwrite)"
@@ -221,8 +225,8 @@ def _occupied(target: Path) -> bool:
     return target.is_dir() and any(target.iterdir())
 
 
-def _hidden_partial(name: str) -> bool:
-    return name.startswith(".") and (_PARTIAL in name or _OLD in name)
+def _hidden_partial(name: str, kinds=(_NEW, _PARTIAL, _OLD)) -> bool:
+    return name.startswith(".") and any(kind in name for kind in kinds)
 
 
 def _listing(folder: Path) -> dict[str, Path]:
@@ -269,7 +273,7 @@ def _remove_abandoned(target: Path) -> None:
     """Remove the partial folders of killed runs with this target (no process holds their
     lock) and replaced folders left by a run killed just after its rename."""
     for entry in target.parent.glob(f".{target.name}.*"):
-        if not (entry.is_dir() and _hidden_partial(entry.name)):
+        if not (entry.is_dir() and _hidden_partial(entry.name, (_PARTIAL, _OLD))):
             continue
         try:
             fd = os.open(entry, os.O_RDONLY)

@@ -1,8 +1,9 @@
 """``connective pls MODEL --data FILE --out DIR``: PLS path modelling, SmartPLS-style.
 
-Writes the run folder DIR as one unit (replaced only with --overwrite): ``parameters.csv`` (lavaan layout: lhs, op, rhs,
-est, plus se, ci.lower, ci.upper when bootstrapped), ``effects.csv``, ``reliability.csv``,
-``htmt.csv`` and ``summary.json`` (model, data fingerprint, seed, versions, settings).
+Writes the run folder DIR as one unit (an existing one replaced only with --overwrite):
+``parameters.csv`` (lavaan layout: lhs, op, rhs, est, plus se, ci.lower, ci.upper when
+bootstrapped), ``effects.csv``, ``reliability.csv``, ``htmt.csv``, ``summary.json`` (model,
+data fingerprint, seed, versions, settings) and ``run.json``.
 
 Example
 -------
