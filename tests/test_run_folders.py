@@ -69,6 +69,17 @@ def test_loo_and_report_refuse_a_folder_mixing_two_runs(two_fits, capsys, tmp_pa
     assert code == 0 and "elpd" in out
 
 
+def test_a_report_is_made_from_a_run_and_leaves_it_as_it_was(two_fits, capsys, tmp_path):
+    folder = tmp_path / "run"
+    shutil.copytree(two_fits / "seed1", folder)
+    assert run(capsys, "report", folder)[0] == 0
+    code, _, err = run(capsys, "report", folder)
+    assert code == 2 and "report already exists; use --overwrite" in err
+    assert run(capsys, "report", folder, "--overwrite")[0] == 0
+    code, out, _ = run(capsys, "loo", folder, two_fits / "seed2")  # the run is still one run
+    assert code == 0 and "elpd" in out
+
+
 def test_an_interrupted_write_leaves_the_old_run_whole(capsys, tmp_path, monkeypatch):
     folder = tmp_path / "pls"
     assert _pls(capsys, folder)[0] == 0

@@ -11,9 +11,10 @@ by the next run with the same target (its lock, an OS file lock, died with the p
 An existing folder is replaced only with ``overwrite`` and only when it is a run folder that
 holds nothing connective did not write (so a data file in it is never deleted). Readers call
 :func:`check_run_folder`: a folder whose files are missing, changed or from another run is
-refused. A subfolder with its own ``run.json`` (``bayes/`` in a comparison, ``report/``) is
-a unit of its own: the parent lists only its ``run.json``, and a report added to a finished
-run later is allowed.
+refused. A subfolder with its own ``run.json`` (``bayes/`` in a comparison) is a unit of
+its own: the parent lists only its ``run.json``. A *derived* unit (a report: made from the
+run's files, remade at will) is no part of its parent, so a report written into a finished
+run, or replaced, leaves the run as it was.
 
 Example: :func:`run_folder`, :func:`check_run_folder`.
 """
@@ -88,10 +89,12 @@ def check_target(target: str | Path, *, overwrite: bool = False) -> Path:
 
 
 @contextmanager
-def run_folder(target: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
+def run_folder(target: str | Path, *, overwrite: bool = False,
+               derived: bool = False) -> Iterator[Path]:
     """Yield a new hidden folder beside ``target`` to write a run into; when the block ends
     without error, seal it (fsync, ``run.json``) and put it in place of ``target``. On an
-    error nothing changes at ``target``. See the module docstring.
+    error nothing changes at ``target``. ``derived`` marks a unit made from its parent's
+    files (a report), which the parent does not count as its own. See the module docstring.
 
     Example
     -------
@@ -114,7 +117,7 @@ def run_folder(target: str | Path, *, overwrite: bool = False) -> Iterator[Path]
     os.rename(new, tmp)  # the lock goes with the folder
     try:
         yield tmp
-        seal(tmp, new_run_id())
+        seal(tmp, new_run_id(), derived=derived)
         check_target(target, overwrite=overwrite)  # another run may have finished meanwhile
         _put_in_place(tmp, target)
     finally:
@@ -122,14 +125,14 @@ def run_folder(target: str | Path, *, overwrite: bool = False) -> Iterator[Path]
         shutil.rmtree(tmp, ignore_errors=True)  # the partial run, or the replaced old one
 
 
-def seal(folder: Path, run_id: str) -> dict:
+def seal(folder: Path, run_id: str, *, derived: bool = False) -> dict:
     """fsync every file of ``folder`` and write ``run.json`` (the run's id and each file's
     SHA-256) last; returns the manifest."""
     files = {}
     for rel, path in sorted(_listing(folder).items()):
         fsync_path(path)
         files[rel] = sha256_file(path)
-    manifest = {"run_id": run_id, "files": files}
+    manifest = {"run_id": run_id, **({"derived": True} if derived else {}), "files": files}
     atomic_write_json(folder / MANIFEST, manifest)
     for sub in sorted({folder, *(p.parent for p in _listing(folder).values())}, reverse=True):
         fsync_path(sub)  # the folders' entries too
@@ -231,9 +234,8 @@ def _hidden_partial(name: str, kinds=(_NEW, _PARTIAL, _OLD)) -> bool:
 
 def _listing(folder: Path) -> dict[str, Path]:
     """The files of a run folder by relative path: subfolders included, except that of a
-    subfolder with its own manifest only that manifest counts (unless it was written after
-    the run, like a report: then it is not part of this run); the folder's own manifest,
-    lock and partial folders left out."""
+    subfolder with its own manifest only that manifest counts, and a derived one (a report)
+    not at all; the folder's own manifest, lock and partial folders left out."""
     out: dict[str, Path] = {}
 
     def walk(here: Path, prefix: str) -> None:
@@ -243,13 +245,21 @@ def _listing(folder: Path) -> dict[str, Path]:
                 continue
             if entry.is_dir():
                 if (entry / MANIFEST).is_file():
-                    out[f"{prefix}{entry.name}/{MANIFEST}"] = entry / MANIFEST
+                    if not _derived(entry):
+                        out[f"{prefix}{entry.name}/{MANIFEST}"] = entry / MANIFEST
                 else:
                     walk(entry, f"{prefix}{entry.name}/")
             else:
                 out[prefix + entry.name] = entry
     walk(folder, "")
     return out
+
+
+def _derived(unit: Path) -> bool:
+    try:
+        return bool(json.loads((unit / MANIFEST).read_text(encoding="utf-8")).get("derived"))
+    except (OSError, ValueError, AttributeError):
+        return False  # unreadable: counted as a file of the parent, so a check names it
 
 
 def _check_replaceable(target: Path) -> None:
@@ -260,9 +270,7 @@ def _check_replaceable(target: Path) -> None:
         raise RunFolderError(f"{target} is not a run folder written by connective (no valid "
                              f"{MANIFEST}), so --overwrite does not delete it; remove it "
                              "yourself or choose another --out folder") from None
-    # sealed subfolders written after the run (reports) may go with it
-    others = sorted(rel for rel in set(_listing(target)) - listed
-                    if not rel.endswith("/" + MANIFEST))
+    others = sorted(set(_listing(target)) - listed)  # reports in it may go with it
     if others:
         raise RunFolderError(f"{target} holds files connective did not write there "
                              f"({', '.join(others)}), so --overwrite does not delete it; move "

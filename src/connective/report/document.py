@@ -150,7 +150,7 @@ class Report:
         ``overwrite``)."""
         from connective.folders import run_folder
 
-        with run_folder(out_dir, overwrite=overwrite) as tmp:
+        with run_folder(out_dir, overwrite=overwrite, derived=True) as tmp:
             self._write_files(tmp)
         return Path(out_dir)
 

@@ -132,29 +132,30 @@ def run_study(study_path: str | Path, out_dir: str | Path, *, scheduler: str | N
 
 def _run_pending(study_path: Path, out: Path, pending: list[tuple[int, int]],
                  scheduler: str | None, workers: int | None, progress: bool) -> None:
-    if pending:
-        from dask.distributed import Client, LocalCluster, as_completed
+    if not pending:
+        return
+    from dask.distributed import Client, LocalCluster, as_completed
 
-        if scheduler:
-            client = Client(scheduler)
-            cluster = None
-        else:
-            cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                                   processes=True, dashboard_address=None)
-            client = Client(cluster)
-        try:
-            futures = client.map(run_replication, [str(study_path)] * len(pending),
-                                 [str(out)] * len(pending), [c for c, _ in pending],
-                                 [r for _, r in pending], pure=False)
-            bar = _Progress(len(pending)) if progress else None
-            for future in as_completed(futures):
-                future.result()
-                if bar:
-                    bar.step()
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
+    if scheduler:
+        client = Client(scheduler)
+        cluster = None
+    else:
+        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                               processes=True, dashboard_address=None)
+        client = Client(cluster)
+    try:
+        futures = client.map(run_replication, [str(study_path)] * len(pending),
+                             [str(out)] * len(pending), [c for c, _ in pending],
+                             [r for _, r in pending], pure=False)
+        bar = _Progress(len(pending)) if progress else None
+        for future in as_completed(futures):
+            future.result()
+            if bar:
+                bar.step()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 def summarize_study(study: Study, out: Path) -> pd.DataFrame:
