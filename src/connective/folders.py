@@ -104,8 +104,8 @@ def run_folder(target: str | Path, *, overwrite: bool = False,
     ...     _ = (tmp / "a.txt").write_text("first")
     >>> with run_folder(target, overwrite=True) as tmp:
     ...     _ = (tmp / "b.txt").write_text("second")
-    >>> sorted(p.name for p in target.iterdir())
-    ['b.txt', 'run.json']
+    >>> sorted(p.name for p in target.iterdir()), sorted(check_run_folder(target)["files"])
+    (['b.txt', 'run.json'], ['b.txt'])
     """
     target = check_target(target, overwrite=overwrite)
     _remove_abandoned(target)
@@ -146,17 +146,11 @@ def check_run_folder(folder: str | Path) -> dict:
 
     Example
     -------
-    >>> import tempfile, pathlib
-    >>> folder = pathlib.Path(tempfile.mkdtemp()) / "run"
-    >>> with run_folder(folder) as tmp:
-    ...     _ = (tmp / "table.csv").write_text("a,b\\n1,2\\n")
-    >>> sorted(check_run_folder(folder)["files"])
-    ['table.csv']
-    >>> _ = (folder / "notes.txt").write_text("added later")
-    >>> check_run_folder(folder)
+    >>> import tempfile
+    >>> check_run_folder(tempfile.mkdtemp())
     Traceback (most recent call last):
     ...
-    connective.errors.RunFolderError: ...: its files are not those of one run (run ...; not written by this run: notes.txt); ...
+    connective.errors.RunFolderError: ...: it has no run.json, which connective writes last ...
     """
     folder = Path(folder)
     redo = "run the command that made it again (with --overwrite)"
