@@ -28,6 +28,7 @@ if __name__ == "__main__":
     ap.add_argument("--out", default="runs")
     ap.add_argument("--draws", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--overwrite", action="store_true", help="replace earlier run folders")
     args = ap.parse_args()
     survey = read_survey(args.data)
     print(survey.describe())
@@ -37,10 +38,10 @@ if __name__ == "__main__":
         out = Path(args.out) / name
         result = fit(spec, survey.frame, draws=args.draws, tune=args.draws, chains=4,
                      seed=args.seed, data_source=survey.source, synthetic=survey.synthetic)
-        result.save(out / "bayes")
-        write_run_report(out / "bayes")
-        run_pls(spec, survey, out / "pls", boot=5000, seed=args.seed)
-        write_run_report(out / "pls")
+        result.save(out / "bayes", overwrite=args.overwrite)
+        write_run_report(out / "bayes", overwrite=args.overwrite)
+        run_pls(spec, survey, out / "pls", boot=5000, seed=args.seed, overwrite=args.overwrite)
+        write_run_report(out / "pls", overwrite=args.overwrite)
         s = result.summary()
         print(f"{name}: max R-hat {s['max_r_hat']:.3f}, min bulk ESS {s['min_ess_bulk']:.0f}, "
               f"{s['divergences']} divergences, PPP {s['ppp']:.2f} -> {out}")

@@ -47,6 +47,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(DEFAULT_DATA))
     parser.add_argument("--out", default=None, help="save the run folder here")
+    parser.add_argument("--overwrite", action="store_true", help="replace an earlier run folder")
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
@@ -85,7 +86,8 @@ def main() -> None:
           f"a {ols['a'].mean():.3f}, b {ols['b'].mean():.3f}, c' {ols['cp'].mean():.3f}, "
           f"mean(a_j b_j) {(ols['a'] * ols['b']).mean():.3f}")
     if args.out:
-        print(f"\nwrote {', '.join(map(str, result.save(args.out).values()))}")
+        paths = result.save(args.out, overwrite=args.overwrite)
+        print(f"\nwrote {', '.join(map(str, paths.values()))}")
 
 
 def result_frame(frame: pd.DataFrame) -> pd.DataFrame:

@@ -71,3 +71,8 @@ class DataError(ConnectiveError):
 
 class SimulationError(ConnectiveError):
     """Population values that cannot generate data (e.g. paths explaining > 100% of variance)."""
+
+
+class RunFolderError(ConnectiveError):
+    """An output folder that cannot be written, would be overwritten, is in use, or holds
+    files of more than one run."""

@@ -1,7 +1,8 @@
 """Writing results so that a failed or interrupted run never leaves a half-written file.
 
-Everything is written to a temporary file in the target folder and then renamed over the
-target (``os.replace`` is atomic on one file system).
+Everything is written to a temporary file in the target folder, fsynced, given the user's
+umask (``mkstemp`` makes it 0600) and then renamed over the target (``os.replace`` is
+atomic on one file system). Folders written as one unit are in :mod:`connective.folders`.
 
 Example
 -------
@@ -40,13 +41,38 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.fchmod(fd, 0o666 & ~umask())
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        fsync_path(tmp_path)
         os.replace(tmp_path, path)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def fsync_path(path: str | Path) -> None:
+    """Flush a file's (or a folder's entries') data to the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def umask() -> int:
+    """The process's umask, read without changing it (Linux), else set and restored."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:

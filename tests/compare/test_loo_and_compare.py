@@ -18,6 +18,7 @@ from connective.data.readers import read_survey
 from connective.data.simulate import simulate
 from connective.effects import effect_table
 from connective.errors import ConnectiveError
+from connective.folders import run_folder
 from connective.pls.run import run_pls
 from connective.resources import model_path
 from connective.spec import read_model
@@ -75,14 +76,14 @@ def test_loo_refuses_other_items_and_other_data(runs, tmp_path):
     idata = az.from_netcdf(str(runs["nested"] / "posterior.nc"))
     fewer = json.loads(idata.posterior.attrs["observed"])[:-3]
     idata.posterior.attrs["observed"] = json.dumps(fewer)
-    (tmp_path / "fewer").mkdir()
-    idata.to_netcdf(str(tmp_path / "fewer" / "posterior.nc"))
+    with run_folder(tmp_path / "fewer") as folder:  # a run folder of its own, as fit writes
+        idata.to_netcdf(str(folder / "posterior.nc"))
     with pytest.raises(ConnectiveError, match="model different observed variables"):
         compare_loo({"a": runs["direct"], "b": tmp_path / "fewer"})
     idata.posterior.attrs["observed"] = json.dumps(fewer + ["x", "y", "z"])
     idata.posterior.attrs["data_fingerprint"] = "sha256:other"
-    (tmp_path / "other").mkdir()
-    idata.to_netcdf(str(tmp_path / "other" / "posterior.nc"))
+    with run_folder(tmp_path / "other") as folder:
+        idata.to_netcdf(str(folder / "posterior.nc"))
     with pytest.raises(ConnectiveError, match="fitted on different data"):
         compare_loo({"a": runs["direct"], "b": tmp_path / "other"})
 

@@ -1,5 +1,6 @@
 """Studies: a tiny study is killed midway, resumed, and ends with the same table as an
-uninterrupted run; failures are recorded; operating characteristics are right."""
+uninterrupted run; one study at a time per folder; failures are recorded; operating
+characteristics are right."""
 
 from __future__ import annotations
 
@@ -63,13 +64,39 @@ def test_killed_study_resumes_to_the_same_table(tmp_path):
     proc.wait()
     at_kill = _done(part)
     assert 1 <= at_kill < 6, f"the kill came at {at_kill} of 6 replications"
-    assert not (part / "results.csv").exists()
+    assert not (part / "results" / "results.csv").exists()
 
     table = run_study(study, part, workers=1, progress=False)
     assert _done(part) == 6
-    expected = pd.read_csv(full / "results.csv")
-    pd.testing.assert_frame_equal(pd.read_csv(part / "results.csv"), expected)
+    expected = pd.read_csv(full / "results" / "results.csv")
+    pd.testing.assert_frame_equal(pd.read_csv(part / "results" / "results.csv"), expected)
     assert len(table) == 2 * 2  # two conditions x two effects
+
+
+def test_one_study_per_folder_and_a_kill_releases_the_lock(tmp_path):
+    study = _write(tmp_path, TINY.replace("replications = 3", "replications = 6")
+                   .replace("boot = 800", "boot = 300"))
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "connective.cli", "study", str(study),
+                             "--out", str(out), "--workers", "1", "--quiet"],
+                            start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while _done(out) < 1 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.02)
+        assert proc.poll() is None, "the study ended before the test could try a second one"
+        lock = out / ".lock"
+        assert lock.is_file() and lock.read_text() == str(proc.pid), "the study took no lock"
+        with pytest.raises(ConnectiveError, match=f"is in use by another running study "
+                                                  f"\\(process {proc.pid}\\)"):
+            run_study(study, out, workers=1, progress=False)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)  # client, scheduler and worker
+        proc.wait()
+    table = run_study(study, out, workers=1, progress=False)  # the kill released the lock
+    assert _done(out) == 12 and len(table) == 2 * 2
 
 
 def test_failed_replications_are_recorded(tmp_path):

@@ -441,7 +441,10 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
                                  else chosen[k][0].args for k in idx]).T
             else:
                 args = np.array([chosen[k][0].args for k in idx]).T  # one row per argument
-            rv = _distribution(pm, name, family, args, len(idx), bounded)
+            # the arguments as data, not constants: the default priors are scaled by the
+            # data, and a compiled model reused on new data must take their priors too
+            shared_args = pm.Data(f"prior_{name}", args.astype(float))
+            rv = _distribution(pm, name, family, shared_args, len(idx), bounded)
             iv = np.array([start[k] for k in idx], dtype=float)
             if role == "factor_scale":
                 iv = np.array([start[k] * rescaled_slots[k][1] for k in idx])
@@ -726,7 +729,7 @@ def _distribution(pm, name: str, family: str, args: np.ndarray, size: int, bound
     if family == "beta":
         return pm.Beta(name, alpha=args[0], beta=args[1], shape=size)
     if family == "uniform":
-        lower = args[0] if not bounded else np.maximum(args[0], 0.0)
+        lower = args[0] if not bounded else pm.math.maximum(args[0], 0.0)
         return pm.Uniform(name, lower=lower, upper=args[1], shape=size)
     raise ModelError(f"unsupported prior family {family!r}")  # pragma: no cover
 

@@ -414,30 +414,43 @@ class BayesFit:
             out["timings_s"] = self.timings
         return out
 
-    def save(self, out_dir: str | Path) -> dict[str, Path]:
-        """Write ``posterior.nc``, ``parameters.csv``, ``effects.csv``, ``summary.json``
-        (each atomically) into ``out_dir``, and for a hierarchical model ``group_effects.csv``,
-        ``between_groups.csv`` and (with a group-level predictor) ``level_effects.csv``;
-        returns their paths."""
+    def verdict(self):
+        """The diagnostics verdict of the parameters (and of a hierarchical model's group
+        SDs, coefficients and residual scales), as written to ``diagnostics.json``."""
+        from connective.diagnostics import diagnose
+
+        watched = ["parameters"] + [v for v in ("group_sd", "group_coef", "residual_log_sd")
+                                    if v in self.idata.posterior]
+        return diagnose(self.idata, var_names=watched)
+
+    def save(self, out_dir: str | Path, *, overwrite: bool = False) -> dict[str, Path]:
+        """Write the run folder ``out_dir`` as one unit (:func:`connective.folders.run_folder`;
+        an existing run folder only with ``overwrite``): ``posterior.nc``, ``parameters.csv``,
+        ``effects.csv``, ``summary.json``, ``diagnostics.json``, and for a hierarchical model
+        ``group_effects.csv``, ``between_groups.csv`` and (with a group-level predictor)
+        ``level_effects.csv``; returns their final paths."""
+        from connective.folders import run_folder
+
         out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        paths = {k: out_dir / f for k, f in (("posterior", "posterior.nc"),
-                                             ("parameters", "parameters.csv"),
-                                             ("effects", "effects.csv"),
-                                             ("summary", "summary.json"))}
-        with atomic_path(paths["posterior"]) as tmp:
-            self.idata.to_netcdf(str(tmp))
-        atomic_write_csv(paths["parameters"], self.parameters())
-        atomic_write_csv(paths["effects"], self.effects())
-        atomic_write_json(paths["summary"], self.summary())
+        names = {"posterior": "posterior.nc", "parameters": "parameters.csv",
+                 "effects": "effects.csv", "summary": "summary.json",
+                 "diagnostics": "diagnostics.json"}
+        tables = {}
         if self.grouped:
             tables = {"group_effects": self.group_effects, "between_groups": self.between_groups}
             if "level_effects" in self.idata.posterior:
                 tables["level_effects"] = self.level_effects
+            names.update({key: f"{key}.csv" for key in tables})
+        with run_folder(out_dir, overwrite=overwrite) as tmp:
+            with atomic_path(tmp / names["posterior"]) as nc:
+                self.idata.to_netcdf(str(nc))
+            atomic_write_csv(tmp / names["parameters"], self.parameters())
+            atomic_write_csv(tmp / names["effects"], self.effects())
+            atomic_write_json(tmp / names["summary"], self.summary())
+            atomic_write_json(tmp / names["diagnostics"], self.verdict().to_dict())
             for key, table in tables.items():
-                paths[key] = out_dir / f"{key}.csv"
-                atomic_write_csv(paths[key], table())
-        return paths
+                atomic_write_csv(tmp / names[key], table())
+        return {key: out_dir / name for key, name in names.items()}
 
     @classmethod
     def load(cls, path: str | Path) -> "BayesFit":

@@ -182,3 +182,9 @@ def check_memory(spec: ModelSpec, *, chains: int, draws: int, n_rows: int) -> No
                               f"respondents, more than half of this machine's "
                               f"{have / 2**30:.1f} GB; use at most --draws {fits:,} (or fewer "
                               "--chains)")
+
+
+def add_overwrite_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing output folder (the whole folder; only one "
+                             "that connective wrote)")

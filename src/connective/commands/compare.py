@@ -7,10 +7,11 @@ import json
 from pathlib import Path
 
 from connective.commands._options import (add_data_arguments, add_lavaan_options,
-                                           add_sampling_arguments, check_memory, count,
-                                           load_data, load_model)
+                                           add_overwrite_argument, add_sampling_arguments,
+                                           check_memory, count, load_data, load_model)
 from connective.compare.bayes_vs_pls import run_compare, write_comparison
 from connective.errors import ConnectiveError
+from connective.folders import run_folder
 from connective.report.compare import write_compare_report
 
 
@@ -30,6 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="finished run folders instead: one 'connective fit' and one or more "
                         "'connective pls' folders")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    add_overwrite_argument(p)
     p.add_argument("--boot", type=count("--boot"), default=5000,
                    help="PLS bootstrap replicates (5000)")
     add_sampling_arguments(p, seed=1)
@@ -57,12 +59,10 @@ def _classify(dirs: list[str]) -> tuple[Path, dict[str, Path]]:
 
 def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
-    if args.runs:
-        bayes, pls = _classify(args.runs)
-        write_comparison(bayes, pls, out)
-    else:
-        if not args.model or not args.data:
-            raise ConnectiveError("give MODEL and --data FILE, or --runs with finished runs")
+    if not args.runs and (not args.model or not args.data):
+        raise ConnectiveError("give MODEL and --data FILE, or --runs with finished runs")
+    spec = survey = None
+    if not args.runs:  # every check before any work
         if args.missing == "fiml":
             raise ConnectiveError("compare fits PLS too, which cannot use --missing fiml; "
                                   "choose --missing casewise or --missing mean")
@@ -74,8 +74,15 @@ def run(args: argparse.Namespace) -> int:
                                   "and both engines get the same data: add --missing casewise "
                                   "or --missing mean")
         check_memory(spec, chains=args.chains, draws=args.draws, n_rows=len(survey.frame))
-        run_compare(spec, survey, out, seed=args.seed, boot=args.boot, draws=args.draws,
-                    tune=args.tune, chains=args.chains, progress=True, cores=args.cores)
-    report = write_compare_report(out)
-    print(f"wrote {out / 'comparison.csv'}, {out / 'forest.png'} and {report / 'report.html'}")
+    # the whole folder (both engines' runs, the table, the report) is one unit
+    with run_folder(out, overwrite=args.overwrite) as tmp:
+        if args.runs:
+            bayes, pls = _classify(args.runs)
+            write_comparison(bayes, pls, tmp)
+        else:
+            run_compare(spec, survey, tmp, seed=args.seed, boot=args.boot, draws=args.draws,
+                        tune=args.tune, chains=args.chains, progress=True, cores=args.cores)
+        write_compare_report(tmp)
+    print(f"wrote {out / 'comparison.csv'}, {out / 'forest.png'} and "
+          f"{out / 'report' / 'report.html'}")
     return 0

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
+from connective.commands._options import add_overwrite_argument
 from connective.commands.validate import indirect_paths_text
 from connective.compare.bayes_vs_pls import run_compare
 from connective.bayes import fit
@@ -13,6 +13,7 @@ from connective.report.groups import add_group_section
 from connective.report.run import read_run
 from connective.data.readers import read_survey
 from connective.data.validate import validate_survey
+from connective.folders import check_target, run_folder
 from connective.resources import flagship_data_path, flagship_values_path, model_path
 from connective.spec import read_model
 
@@ -34,10 +35,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="output folder (default: ./connective_demo)")
     p.add_argument("--quick", action="store_true",
                    help="fewer draws and bootstrap replicates, for a first look")
+    add_overwrite_argument(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    out = check_target(args.out, overwrite=args.overwrite)
     spec = read_model(model_path("connective_action"))
     data = flagship_data_path()
     survey = read_survey(data)
@@ -54,31 +57,31 @@ def run(args: argparse.Namespace) -> int:
     print()
     print(indirect_paths_text(spec, survey.population.get("values")))
     print()
-    out = Path(args.out)
     draws, boot = (300, 1000) if args.quick else (1000, 5000)
     print(f"Fitting the Bayesian SEM (4 chains x {draws} draws; the first run on a machine "
           "compiles the model, about a minute, later runs load it from the disk cache), PLS and "
           f"PLSc ({boot} bootstrap replicates)...")
-    table = run_compare(spec, survey, out, seed=2022, boot=boot, draws=draws, tune=draws,
-                        chains=4, progress=True)
-    print("\nFitting the hierarchical model across the organisations (paths partially pooled, "
-          "organisational logic as group-level predictor)...")
-    grouped = fit(spec, checked.frame, group="organisation", group_predictor="logic",
-                  draws=draws, tune=draws, chains=4, seed=2022, data_source=survey.source,
-                  synthetic=survey.synthetic, progress=True)
-    grouped.save(out / "organisations")
-    doc = build_compare_report(out)
-    add_group_section(doc, read_run(out / "organisations"))
-    report = doc.write(out / "report")
+    with run_folder(out, overwrite=args.overwrite) as tmp:  # the whole demo folder, one unit
+        table = run_compare(spec, survey, tmp, seed=2022, boot=boot, draws=draws, tune=draws,
+                            chains=4, progress=True)
+        print("\nFitting the hierarchical model across the organisations (paths partially "
+              "pooled, organisational logic as group-level predictor)...")
+        grouped = fit(spec, checked.frame, group="organisation", group_predictor="logic",
+                      draws=draws, tune=draws, chains=4, seed=2022, data_source=survey.source,
+                      synthetic=survey.synthetic, progress=True)
+        grouped.save(tmp / "organisations")
+        doc = build_compare_report(tmp)
+        add_group_section(doc, read_run(tmp / "organisations"))
+        doc.write(tmp / "report")
+        diag = read_run(tmp / "bayes")["diagnostics"]
     print()
     print(chains_text(table, survey.population.get("values", {}), spec))
     print()
     print(organisation_effects_text(grouped, survey.population.get("groups", {})))
-    diag = read_run(out / "bayes")["diagnostics"]
     print()
     print("Bayesian diagnostics: " + ("pass" if diag["ok"] else
                                       "PROBLEMS: " + "; ".join(diag["problems"])))
-    print(f"\nReport: {(report / 'report.html').resolve()}")
+    print(f"\nReport: {out / 'report' / 'report.html'}")
     return 0
 
 

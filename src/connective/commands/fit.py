@@ -10,15 +10,13 @@ Example
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from connective.commands._options import (add_data_arguments, add_model_argument,
-                                           add_sampling_arguments, check_memory, load_data,
-                                           load_model)
-from connective.diagnostics import diagnose
+                                           add_overwrite_argument, add_sampling_arguments,
+                                           check_memory, load_data, load_model)
 from connective.effects import no_effects_reason
 from connective.errors import ConnectiveError
-from connective.io import atomic_write_json
+from connective.folders import check_target
 
 
 def register(subparsers) -> None:
@@ -32,6 +30,7 @@ def register(subparsers) -> None:
     p.add_argument("--data", required=True, help="survey file (CSV, TSV, Excel, SPSS, Stata)")
     add_data_arguments(p)
     p.add_argument("--out", required=True, help="folder for the results")
+    add_overwrite_argument(p)
     p.add_argument("--likelihood", choices=("normal", "ordinal"), default="normal",
                    help="normal: items as continuous (marginal likelihood); ordinal: Likert "
                         "items as ordered categories")
@@ -85,6 +84,7 @@ def run(args) -> int:
     check_model_priors(spec)  # before the data are read; the error names the line
     survey = load_data(args, spec, show_report=(lambda _: None) if args.quiet else print)
     check_memory(spec, chains=args.chains, draws=args.draws, n_rows=len(survey.frame))
+    check_target(args.out, overwrite=args.overwrite)  # before the sampling, not after it
     seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
     # the model's columns only (and the group columns), so the recorded data fingerprint
     # matches a PLS run's
@@ -97,12 +97,8 @@ def run(args) -> int:
                  group_covariance=args.group_covariance, invariance=args.invariance,
                  group_predictor=args.group_predictor, center=args.center,
                  target_accept=args.target_accept, data_options=survey.options)
-    paths = result.save(args.out)
-    watched = ["parameters"] + [v for v in ("group_sd", "group_coef", "residual_log_sd")
-                                if v in result.idata.posterior]
-    verdict = diagnose(result.idata, var_names=watched)
-    paths["diagnostics"] = Path(args.out) / "diagnostics.json"
-    atomic_write_json(paths["diagnostics"], verdict.to_dict())
+    paths = result.save(args.out, overwrite=args.overwrite)
+    verdict = result.verdict()
     if not args.quiet:
         s = result.summary()
         tag = " [SYNTHETIC data]" if survey.synthetic else ""

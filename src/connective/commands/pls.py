@@ -1,8 +1,9 @@
 """``connective pls MODEL --data FILE --out DIR``: PLS path modelling, SmartPLS-style.
 
-Writes into DIR (each file atomically): ``parameters.csv`` (lavaan layout: lhs, op, rhs,
-est, plus se, ci.lower, ci.upper when bootstrapped), ``effects.csv``, ``reliability.csv``,
-``htmt.csv`` and ``summary.json`` (model, data fingerprint, seed, versions, settings).
+Writes the run folder DIR as one unit (an existing one replaced only with --overwrite):
+``parameters.csv`` (lavaan layout: lhs, op, rhs, est, plus se, ci.lower, ci.upper when
+bootstrapped), ``effects.csv``, ``reliability.csv``, ``htmt.csv``, ``summary.json`` (model,
+data fingerprint, seed, versions, settings) and ``run.json``.
 
 Example
 -------
@@ -17,7 +18,8 @@ from __future__ import annotations
 
 import argparse
 
-from connective.commands._options import add_data_arguments, count, load_data, seed_value
+from connective.commands._options import (add_data_arguments, add_overwrite_argument, count,
+                                           load_data, seed_value)
 from connective.errors import ConnectiveError
 from connective.pls.run import run_pls
 from connective.resources import resolve_model
@@ -38,6 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", required=True, metavar="FILE",
                    help="survey data: .csv, .tsv, .xlsx, .sav (SPSS) or .dta (Stata)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the results")
+    add_overwrite_argument(p)
     p.add_argument("--boot", type=count("--boot", low=0), default=0, metavar="N",
                    help="bootstrap replicates (SmartPLS uses 5000; default 0: no bootstrap)")
     p.add_argument("--seed", type=seed_value, help="bootstrap seed (recorded; drawn if not given)")
@@ -78,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
                    consistent=args.consistent, missing=args.missing, ci=args.ci,
                    level=args.level, sign_change=args.sign_change, max_iter=args.max_iter,
                    tol=args.tol, progress=not args.quiet, inadmissible=args.inadmissible,
-                   data_options={**survey.options, "missing": args.missing})
+                   data_options={**survey.options, "missing": args.missing},
+                   overwrite=args.overwrite)
     if not args.quiet:
         print(run_.result.summary())
         for m in run_.warnings:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
-
 from pathlib import Path
 
-from connective.commands._options import add_data_arguments, data_options
+from connective.commands._options import (add_data_arguments, add_overwrite_argument,
+                                           data_options)
 from connective.data.options import DataOptions
-from connective.report.compare import build_compare_report, write_compare_report
+from connective.folders import check_run_folder
+from connective.report.compare import build_compare_report
 from connective.report.run import write_run_report
 
 
@@ -27,16 +28,19 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "longer where the fit read it; the data options below replace the ones "
                         "the fit recorded")
     add_data_arguments(p, group=False)
+    add_overwrite_argument(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     if (Path(args.run_dir) / "comparison.json").is_file():
-        out = write_compare_report(args.run_dir) if args.out is None else \
-            build_compare_report(args.run_dir).write(args.out)
+        check_run_folder(args.run_dir)  # the comparison's own files (its runs: when read)
+        out = Path(args.out or Path(args.run_dir) / "report")
+        build_compare_report(args.run_dir).write(out, overwrite=args.overwrite)
     else:
         options = data_options(args)
         out = write_run_report(args.run_dir, args.out, trace=args.trace, data=args.data,
-                               data_options=None if options == DataOptions() else options)
+                               data_options=None if options == DataOptions() else options,
+                               overwrite=args.overwrite)
     print(f"wrote {out / 'report.html'} and {out / 'report.md'} (tables in {out / 'tables'})")
     return 0

@@ -12,7 +12,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("study", help="run (or resume) a simulation study on Dask",
                        description="Simulate data sets for every condition of STUDY.toml, run "
                                    "every method on each, and write bias, RMSE, coverage, width, "
-                                   "power and failure rates to DIR/results.csv (with plots). Each "
+                                   "power and failure rates to DIR/results/results.csv (with "
+                                   "plots). One study at a time may use DIR. Each "
                                    "replication is saved as it finishes; running the same command "
                                    "again resumes an interrupted study.")
     p.add_argument("study", metavar="STUDY.toml", help="the study file")
@@ -40,5 +41,5 @@ def run(args: argparse.Namespace) -> int:
     cols = ["condition", "method", "effect", "truth", "bias", "rmse", "coverage", "width",
             "power", "failure_rate"]
     print(table[cols].to_string(index=False, float_format=lambda x: f"{x:.3f}"))
-    print(f"\nwrote {args.out}/results.csv, coverage.png, bias.png")
+    print(f"\nwrote {args.out}/results/: results.csv, coverage.png, bias.png")
     return 0

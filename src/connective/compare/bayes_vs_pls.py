@@ -143,7 +143,16 @@ def run_compare(spec, survey, out: str | Path, *, seed: int = 1, boot: int = 500
     """Fit both engines on one survey into ``out/bayes``, ``out/pls`` (and ``out/plsc`` for a
     reflective model), then write ``comparison.csv`` and ``forest.png``; returns the table.
     ``survey`` is a survey as read or, cleaned with the data options, a ValidatedSurvey:
-    both engines get its data."""
+    both engines get its data. ``out`` is a folder being written (``connective compare``
+    passes the temporary folder of its :func:`~connective.folders.run_folder`); the engines'
+    folders are units of their own.
+
+    Example
+    -------
+    >>> from connective.folders import run_folder
+    >>> with run_folder("runs/compare") as out:  # doctest: +SKIP
+    ...     table = run_compare(spec, survey, out, seed=1)
+    """
     from connective.bayes import fit
     from connective.data.validate import ValidatedSurvey, validate_survey
     from connective.pls.run import run_pls
@@ -166,7 +175,9 @@ def run_compare(spec, survey, out: str | Path, *, seed: int = 1, boot: int = 500
 
 
 def write_comparison(bayes_dir: str | Path, pls_dirs: dict[str, Path], out: str | Path) -> pd.DataFrame:
-    """``comparison.csv`` and ``forest.png`` of finished runs, written into ``out``."""
+    """``comparison.csv``, ``forest.png`` and ``comparison.json`` of finished runs, written
+    into ``out`` (a folder being written, as in :func:`run_compare`). Runs inside ``out``
+    are recorded by their path relative to it, so the folder can be renamed into place."""
     from connective.io import atomic_write_csv, atomic_write_json
     from connective.report.diagram import save_figure
 
@@ -174,7 +185,26 @@ def write_comparison(bayes_dir: str | Path, pls_dirs: dict[str, Path], out: str 
     table = compare_runs(bayes_dir, pls_dirs)
     atomic_write_csv(out / "comparison.csv", table)
     save_figure(forest_plot(table, list(pls_dirs)), out / "forest.png")
-    atomic_write_json(out / "comparison.json", {"bayes": str(bayes_dir),
-                                                "pls": {k: str(v) for k, v in pls_dirs.items()},
+    atomic_write_json(out / "comparison.json", {"bayes": _where(bayes_dir, out),
+                                                "pls": {k: _where(v, out)
+                                                        for k, v in pls_dirs.items()},
                                                 "footing": FOOTING})
     return table
+
+
+def _where(run: str | Path, out: Path) -> str:
+    """A run's folder as ``comparison.json`` records it: relative inside ``out``, else
+    absolute (read back with :func:`run_path`)."""
+    run, out = Path(run).absolute(), Path(out).absolute()
+    return str(run.relative_to(out)) if run.is_relative_to(out) else str(run)
+
+
+def run_path(folder: str | Path, recorded: str) -> Path:
+    """The folder of a run recorded in ``folder/comparison.json``.
+
+    Example
+    -------
+    >>> str(run_path("/runs/compare", "bayes")), str(run_path("/runs/compare", "/runs/fit"))
+    ('/runs/compare/bayes', '/runs/fit')
+    """
+    return Path(folder) / recorded

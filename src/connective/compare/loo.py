@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from connective.errors import ConnectiveError
+from connective.folders import check_run_folder
 
 
 def _load(run_dir: Path):
@@ -33,6 +34,7 @@ def _load(run_dir: Path):
     nc = run_dir / "posterior.nc"
     if not nc.is_file():
         raise ConnectiveError(f"{run_dir} has no posterior.nc; LOO needs 'connective fit' runs")
+    check_run_folder(run_dir)  # a posterior beside another run's files is refused
     idata = az.from_netcdf(str(nc))
     if not hasattr(idata, "log_likelihood"):
         raise ConnectiveError(f"{run_dir}: the fit stored no log-likelihood; refit it")
@@ -82,6 +84,7 @@ def pls_criteria(pls_runs: dict[str, str | Path], target: str | None = None) -> 
 
     rows = []
     for name, folder in pls_runs.items():
+        check_run_folder(folder)
         summary = json.loads((Path(folder) / "summary.json").read_text())
         spec = parse_model(summary["model_text"])
         tgt = target or spec.endogenous[-1]

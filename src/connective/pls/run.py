@@ -2,8 +2,9 @@
 
 The folder holds ``parameters.csv`` (lavaan layout: lhs, op, rhs, est, plus se, ci.lower,
 ci.upper when bootstrapped), ``effects.csv``, ``reliability.csv``, ``htmt.csv`` and
-``summary.json`` (model, data fingerprint, seed, versions, settings), each written atomically.
-``connective pls`` and ``connective compare`` both call :func:`run_pls`.
+``summary.json`` (model, data fingerprint, seed, versions, settings), written as one unit
+(:func:`connective.folders.run_folder`, which adds ``run.json``). ``connective pls`` and
+``connective compare`` both call :func:`run_pls`.
 
 Example
 -------
@@ -14,7 +15,8 @@ Example
 >>> run = run_pls(read_model(model_path("connective_action")),
 ...               read_survey(flagship_data_path()), tempfile.mkdtemp(), boot=100, seed=1)
 >>> sorted(p.name for p in run.out.iterdir())
-['effects.csv', 'htmt.csv', 'parameters.csv', 'reliability.csv', 'replicates.nc', 'summary.json']
+['effects.csv', 'htmt.csv', 'parameters.csv', 'reliability.csv', 'replicates.nc', 'run.json',
+ 'summary.json']
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from pathlib import Path
 import pandas as pd
 
 from connective.data.readers import Survey
-from connective.io import atomic_write_csv, atomic_write_json
+from connective.folders import check_target, run_folder
+from connective.io import atomic_path, atomic_write_csv, atomic_write_json
 from connective.pls.bootstrap import PLSBootstrap, bootstrap_pls
 from connective.pls.errors import BootstrapWarning, InadmissibleWarning
 from connective.pls.fit import estimate_pls
@@ -54,12 +57,14 @@ def run_pls(spec: ModelSpec, survey: Survey, out: str | Path, *, boot: int = 0,
             missing: str | None = None, missing_codes: list | None = None, ci: str = "percentile",
             level: float = 0.95, sign_change: str = "none", max_iter: int = 300,
             tol: float = 1e-7, progress: bool = False, inadmissible: str = "exclude",
-            data_options: dict | None = None) -> PLSRun:
+            data_options: dict | None = None, overwrite: bool = False) -> PLSRun:
     """Estimate (and with ``boot`` > 0 bootstrap) ``spec`` on ``survey`` (a Survey as read,
     or a ValidatedSurvey cleaned with the data options, recorded as ``data_options``); write
-    ``out``. ``inadmissible`` says what becomes of inadmissible PLSc bootstrap replicates:
+    the run folder ``out`` (an existing run folder only with ``overwrite``, checked first).
+    ``inadmissible`` says what becomes of inadmissible PLSc bootstrap replicates:
     ``"exclude"`` them from the intervals or ``"keep"`` them; either way they are counted."""
     out = Path(out)
+    check_target(out, overwrite=overwrite)
     codes = list(missing_codes or [])
     recorded_codes = codes or list((data_options or {}).get("missing_codes", []))
     frame = survey.frame.replace(codes, float("nan")) if codes else survey.frame
@@ -107,20 +112,19 @@ def run_pls(spec: ModelSpec, survey: Survey, out: str | Path, *, boot: int = 0,
     label["r2"] = result.r_squared["r2"].to_dict()
     label["warnings"] = messages
     label["notes"] = result.notes
-    atomic_write_csv(out / "parameters.csv", params)
-    atomic_write_csv(out / "effects.csv", effects)
-    reliability = result.reliability
-    atomic_write_csv(out / "reliability.csv",
-                     reliability.assign(flags=reliability_flags(reliability)).reset_index())
-    atomic_write_csv(out / "htmt.csv", htmt)
-    if replicates is not None:
-        # the effect replicates, so mediation summaries can be made from the folder alone
-        from connective.io import atomic_path
-
-        effects_da = replicates.replicates["effects"]
-        with atomic_path(out / "replicates.nc") as tmp:
-            effects_da.to_dataset(name="effects").to_netcdf(tmp)
-    atomic_write_json(out / "summary.json", label)
+    with run_folder(out, overwrite=overwrite) as tmp:
+        atomic_write_csv(tmp / "parameters.csv", params)
+        atomic_write_csv(tmp / "effects.csv", effects)
+        reliability = result.reliability
+        atomic_write_csv(tmp / "reliability.csv",
+                         reliability.assign(flags=reliability_flags(reliability)).reset_index())
+        atomic_write_csv(tmp / "htmt.csv", htmt)
+        if replicates is not None:
+            # the effect replicates, so mediation summaries can be made from the folder alone
+            effects_da = replicates.replicates["effects"]
+            with atomic_path(tmp / "replicates.nc") as nc:
+                effects_da.to_dataset(name="effects").to_netcdf(nc)
+        atomic_write_json(tmp / "summary.json", label)
     return PLSRun(result=result, boot=replicates, label=label, warnings=messages, out=out)
 
 

@@ -16,7 +16,7 @@ import matplotlib
 matplotlib.use("Agg")
 import pandas as pd  # noqa: E402
 
-from connective.compare.bayes_vs_pls import forest_plot, interval_sign  # noqa: E402
+from connective.compare.bayes_vs_pls import forest_plot, interval_sign, run_path  # noqa: E402
 from connective.pls.quality import reliability_flags  # noqa: E402
 from connective.report.document import Report, fmt, fmt_interval  # noqa: E402
 from connective.report.run import build_run_report, read_run  # noqa: E402
@@ -26,7 +26,7 @@ def build_compare_report(folder: str | Path) -> Report:
     folder = Path(folder)
     meta = json.loads((folder / "comparison.json").read_text())
     table = pd.read_csv(folder / "comparison.csv")
-    doc = build_run_report(meta["bayes"])
+    doc = build_run_report(run_path(folder, meta["bayes"]))
     methods = list(meta["pls"])
     doc.title = doc.title.replace("Bayesian SEM", "Bayesian SEM and " + " / ".join(methods))
     doc.heading("Bayes vs PLS")
@@ -50,7 +50,7 @@ def build_compare_report(folder: str | Path) -> Report:
               note="Δ = Bayes minus PLS estimate. Same verdict: both intervals above 0 (+), both "
                    "below 0 (−), or both containing 0 (0); the verdicts are shown Bayes/PLS.")
     for m, run_dir in meta["pls"].items():
-        run = read_run(run_dir)
+        run = read_run(run_path(folder, run_dir))
         if "reliability" in run:
             rel = run["reliability"]
             doc.table(pd.DataFrame({
@@ -63,6 +63,7 @@ def build_compare_report(folder: str | Path) -> Report:
     return doc
 
 
-def write_compare_report(folder: str | Path) -> Path:
+def write_compare_report(folder: str | Path, *, overwrite: bool = False) -> Path:
+    """Write the report of a comparison into ``folder/report`` (a unit of its own)."""
     folder = Path(folder)
-    return build_compare_report(folder).write(folder / "report")
+    return build_compare_report(folder).write(folder / "report", overwrite=overwrite)

@@ -3,8 +3,8 @@
 Blocks are headings, paragraphs, tables (DataFrames, with a caption and an APA-style note)
 and figures (matplotlib figures). ``write`` puts into one folder: ``report.html`` (figures
 embedded as base64 PNG, no external files), ``report.md`` (figures beside it in
-``figures/``), and every table as CSV and LaTeX in ``tables/``. Each file is written
-atomically.
+``figures/``), and every table as CSV and LaTeX in ``tables/``. The folder is written as
+one unit (:func:`connective.folders.run_folder`).
 
 Example
 -------
@@ -14,7 +14,7 @@ Example
 >>> doc.table(pd.DataFrame({"effect": ["a"], "est": [0.123]}), "Effects", name="effects")
 >>> out = doc.write(tempfile.mkdtemp())
 >>> sorted(p.name for p in out.iterdir())
-['report.html', 'report.md', 'tables']
+['report.html', 'report.md', 'run.json', 'tables']
 """
 
 from __future__ import annotations
@@ -144,9 +144,17 @@ class Report:
                           f"**Figure {n_figure}.** {b.text}", ""]
         return "\n".join(lines)
 
-    def write(self, out_dir: str | Path) -> Path:
-        """Write report.html, report.md, figures/ and tables/ into ``out_dir``."""
-        out = Path(out_dir)
+    def write(self, out_dir: str | Path, *, overwrite: bool = False) -> Path:
+        """Write report.html, report.md, figures/ and tables/ as the folder ``out_dir``, one
+        unit (:func:`connective.folders.run_folder`; an existing one only with
+        ``overwrite``)."""
+        from connective.folders import run_folder
+
+        with run_folder(out_dir, overwrite=overwrite, derived=True) as tmp:
+            self._write_files(tmp)
+        return Path(out_dir)
+
+    def _write_files(self, out: Path) -> None:
         for b in self.blocks:
             if b.kind == "table":
                 atomic_write_csv(out / "tables" / f"{b.name}.csv", b.frame)
@@ -156,7 +164,6 @@ class Report:
                     tmp.write_bytes(b.png)
         atomic_write_text(out / "report.md", self.to_markdown())
         atomic_write_text(out / "report.html", self.to_html())
-        return out
 
 
 def _html_table(frame: pd.DataFrame, number: str, caption: str, note: str, name: str) -> str:

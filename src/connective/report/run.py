@@ -19,6 +19,7 @@ import pandas as pd
 
 from connective.effects import no_effects_reason
 from connective.errors import ConnectiveError
+from connective.folders import check_run_folder
 from connective.report.diagram import path_diagram
 from connective.report.document import Report, fmt, fmt_interval
 from connective.report.groups import add_group_section
@@ -30,13 +31,15 @@ KIND_TITLES = {"direct": "Direct effects", "indirect": "Specific indirect effect
 
 
 def read_run(run_dir: str | Path) -> dict:
-    """The files of a run folder as tables; a clear error if it is not one."""
+    """The files of a run folder as tables; a clear error if it is not one, or if its files
+    are not those of one run (:func:`connective.folders.check_run_folder`)."""
     run = Path(run_dir)
     needed = ("summary.json", "parameters.csv", "effects.csv")
     missing = [f for f in needed if not (run / f).is_file()]
     if missing:
         raise ConnectiveError(f"{run} is not a finished run folder: {', '.join(missing)} "
                               "missing (make one with 'connective fit' or 'connective pls')")
+    check_run_folder(run)
     summary = json.loads((run / "summary.json").read_text())
     # a Bayes run keeps its provenance label under "run", a PLS run at the top
     out = {"dir": run, "summary": summary, "label": summary.get("run", summary),
@@ -374,9 +377,9 @@ def _effect_table(rows: pd.DataFrame, bayes: bool) -> pd.DataFrame:
 
 def write_run_report(run_dir: str | Path, out_dir: str | Path | None = None, *,
                      trace: bool = False, data: str | Path | None = None,
-                     data_options=None) -> Path:
+                     data_options=None, overwrite: bool = False) -> Path:
     """Write the report of a run folder into ``out_dir`` (default ``RUN_DIR/report``);
     ``data`` and ``data_options`` as for :func:`build_run_report`."""
     run_dir = Path(run_dir)
     return build_run_report(run_dir, trace=trace, data=data, data_options=data_options).write(
-        out_dir or run_dir / "report")
+        out_dir or run_dir / "report", overwrite=overwrite)

@@ -4,7 +4,11 @@ Without a scheduler address a local ``dask.distributed`` cluster of process work
 started; with one, the same tasks run on that cluster. A task simulates its data set from
 its own seed, runs every method that has no record yet, and writes each record atomically,
 so a study that is interrupted (or crashes) resumes where it stopped and ends with the same
-table. Workers keep what they build once (the study, compiled models) for all their tasks.
+table. Workers keep what they build once (the study, compiled models) for all their tasks;
+a record depends only on (study, condition, replication, seed), not on which worker ran it
+or what it ran before. One study at a time may use a folder (an OS lock on ``DIR/.lock``,
+released by the system when the process dies). The table and its plots are written as one
+unit, ``DIR/results/`` (``results.csv``, ``coverage.png``, ``bias.png``).
 
 Example
 -------
@@ -23,6 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from connective.errors import ConnectiveError
+from connective.folders import folder_lock, run_folder
 from connective.io import atomic_write_csv, atomic_write_json
 from connective.provenance import data_fingerprint, package_versions
 from connective.studies.design import Study, read_study
@@ -111,38 +116,51 @@ def run_study(study_path: str | Path, out_dir: str | Path, *, scheduler: str | N
     study_path = Path(study_path).resolve()
     study = read_study(study_path)
     out = Path(out_dir).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    _check_output_folder(study, out)
-    store = Store(out)
-    pending = _pending(study, store, only)
-    if pending:
-        from dask.distributed import Client, LocalCluster, as_completed
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConnectiveError(f"cannot create the study folder {out}: {exc.strerror}; choose "
+                              "another --out folder") from None
+    with folder_lock(out, "study"):
+        _check_output_folder(study, out)
+        store = Store(out)
+        store.remove_partial_files()
+        pending = _pending(study, store, only)
+        _run_pending(study_path, out, pending, scheduler, workers, progress)
+        return summarize_study(study, out)
 
-        if scheduler:
-            client = Client(scheduler)
-            cluster = None
-        else:
-            cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                                   processes=True, dashboard_address=None)
-            client = Client(cluster)
-        try:
-            futures = client.map(run_replication, [str(study_path)] * len(pending),
-                                 [str(out)] * len(pending), [c for c, _ in pending],
-                                 [r for _, r in pending], pure=False)
-            bar = _Progress(len(pending)) if progress else None
-            for future in as_completed(futures):
-                future.result()
-                if bar:
-                    bar.step()
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
-    return summarize_study(study, out)
+
+def _run_pending(study_path: Path, out: Path, pending: list[tuple[int, int]],
+                 scheduler: str | None, workers: int | None, progress: bool) -> None:
+    if not pending:
+        return
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    if scheduler:
+        client = Client(scheduler)
+        cluster = None
+    else:
+        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                               processes=True, dashboard_address=None)
+        client = Client(cluster)
+    try:
+        futures = client.map(run_replication, [str(study_path)] * len(pending),
+                             [str(out)] * len(pending), [c for c, _ in pending],
+                             [r for _, r in pending], pure=False)
+        bar = _Progress(len(pending)) if progress else None
+        for future in as_completed(futures):
+            future.result()
+            if bar:
+                bar.step()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 def summarize_study(study: Study, out: Path) -> pd.DataFrame:
-    """Aggregate the records into ``results.csv`` (and plots) and return the table."""
+    """Aggregate the records into ``results/results.csv`` (and plots, the folder replaced
+    as one unit) and return the table."""
     store = Store(out)
     truths = {c.id: study.truth(c) for c in study.conditions}
     table = operating_characteristics(store.estimates(), truths)
@@ -150,9 +168,10 @@ def summarize_study(study: Study, out: Path) -> pd.DataFrame:
     table = table.sort_values(["condition", "method", "effect"],
                               key=lambda s: s.map(order) if s.name == "condition" else s)
     table = table.reset_index(drop=True)
-    atomic_write_csv(out / "results.csv", table)
-    if len(table):
-        from connective.studies.plots import plot_study
+    with run_folder(out / "results", overwrite=True) as tmp:
+        atomic_write_csv(tmp / "results.csv", table)
+        if len(table):
+            from connective.studies.plots import plot_study
 
-        plot_study(study, table, out)
+            plot_study(study, table, tmp)
     return table

@@ -182,7 +182,7 @@ def run_sbc(spec: ModelSpec, *, n: int = 194, iterations: int = 100, draws: int 
         mu, sigma = implied_moments(bm.layout, theta)
         x = rng.multivariate_normal(mu, sigma, size=n, method="eigh")
         try:
-            with_data(bm, pd.DataFrame(x, columns=observed))
+            with_data(bm, pd.DataFrame(x, columns=observed), keep_priors=True)
             idata = sample(bm, draws=draws, tune=tune, chains=chains, cores=1,
                            seed=int(rng.integers(2**31)), progress=False)
         except Exception as exc:  # noqa: BLE001 -- a failed fit is counted, not hidden

@@ -40,6 +40,12 @@ class Store:
         record = {"condition": condition, "method": method, "replication": replication, **record}
         atomic_write_json(self.path(condition, method, replication), record)
 
+    def remove_partial_files(self) -> None:
+        """Remove the temporary files of records whose writer was killed (only while no
+        study runs in the folder: the runner holds its lock)."""
+        for tmp in (self.root / "replications").glob("*/*/.rep_*.tmp"):
+            tmp.unlink(missing_ok=True)
+
     def records(self) -> list[dict]:
         files = sorted((self.root / "replications").glob("*/*/rep_*.json"))
         return [json.loads(f.read_text()) for f in files]
