@@ -3,7 +3,9 @@
 For a thinned set of posterior draws, a data set of the observed size is replicated from the
 model-implied means and covariances, and its item means, SDs and correlations are compared
 with the observed ones: an observed statistic outside its 95% posterior predictive interval
-is a misfit the model cannot reproduce.
+is a misfit the model cannot reproduce. Under the ordinal likelihood the replicated latent
+responses are cut by each draw's thresholds into answers, which are compared with the
+observed answers.
 
 Example
 -------
@@ -29,13 +31,21 @@ class PPC:
     items: pd.DataFrame  # item, stat (mean/sd), observed, pred_mean, lower, upper, outside
     correlations: pd.DataFrame  # item1, item2, observed, pred_mean, lower, upper, outside
     n_rep: int
+    #: share of draws whose replicated item correlations lie farther from those of a second
+    #: replicate of the draw than the observed ones do (sums of squared differences): a PPP
+    #: that needs no likelihood of the data, so the ordinal model has one too
+    ppp_correlations: float | None = None
 
     def text(self) -> str:
         c, i = self.correlations, self.items
-        return (f"Posterior predictive check ({self.n_rep} replicated data sets): "
-                f"{int(c['outside'].sum())} of {len(c)} observed item correlations and "
-                f"{int(i['outside'].sum())} of {len(i)} item means/SDs lie outside their 95% "
-                "posterior predictive intervals.")
+        out = (f"Posterior predictive check ({self.n_rep} replicated data sets): "
+               f"{int(c['outside'].sum())} of {len(c)} observed item correlations and "
+               f"{int(i['outside'].sum())} of {len(i)} item means/SDs lie outside their 95% "
+               "posterior predictive intervals.")
+        if self.ppp_correlations is not None:
+            out += (" Posterior predictive p-value of the item correlations (their squared "
+                    f"distance from the model's, per draw): {self.ppp_correlations:.3f}.")
+        return out
 
     def plot(self):
         """Observed correlations against their predictive intervals; item SDs likewise."""
@@ -62,6 +72,26 @@ class PPC:
         return fig
 
 
+def _answers(latent: np.ndarray, thresholds, keep: np.ndarray, items: list[str],
+             data: pd.DataFrame) -> np.ndarray:
+    """Replicated answers of an ordinal model: each latent response (draws, n, items) cut by
+    that draw's thresholds of its item into the item's answer categories (its observed
+    values, in order), so that the checks compare answers with answers."""
+    th = thresholds.stack(s=("chain", "draw")).transpose("s", "threshold")
+    names = [str(t).split("|")[0] for t in th["threshold"].to_numpy()]
+    values = th.to_numpy()[keep]
+    out = np.empty_like(latent)
+    for j, item in enumerate(items):
+        cuts = values[:, [k for k, name in enumerate(names) if name == item]]
+        categories = np.sort(data[item].unique())
+        if len(categories) != cuts.shape[1] + 1:
+            raise ConnectiveError(f"item {item!r} has {len(categories)} answer categories in "
+                                  f"these data, the fit {cuts.shape[1] + 1}; use the fit's data")
+        code = (latent[:, :, j, None] > cuts[:, None, :]).sum(axis=-1)
+        out[:, :, j] = categories[code]
+    return out
+
+
 def posterior_predictive(spec: ModelSpec, idata, frame: pd.DataFrame, *, n_rep: int = 200,
                          seed: int = 0) -> PPC:
     """Replicate ``n_rep`` data sets of the observed size from thinned posterior draws."""
@@ -81,12 +111,18 @@ def posterior_predictive(spec: ModelSpec, idata, frame: pd.DataFrame, *, n_rep: 
     mu, sigma = implied_moments(layout, draws[keep])
     rng = np.random.default_rng(seed)
     n, p = data.shape
-    z = rng.standard_normal((len(keep), n, p))
     chol = np.linalg.cholesky(sigma)
-    reps = mu[:, None, :] + z @ np.swapaxes(chol, -1, -2)
-    rep_mean, rep_sd = reps.mean(axis=1), reps.std(axis=1, ddof=1)
-    centred = (reps - rep_mean[:, None, :]) / rep_sd[:, None, :]
-    rep_corr = np.einsum("rni,rnj->rij", centred, centred) / (n - 1)
+
+    def replicate():
+        z = rng.standard_normal((len(keep), n, p))
+        reps = mu[:, None, :] + z @ np.swapaxes(chol, -1, -2)
+        if "thresholds" in idata.posterior:  # ordinal: latent responses cut into answers
+            reps = _answers(reps, idata.posterior["thresholds"], keep, items, data)
+        mean, sd = reps.mean(axis=1), reps.std(axis=1, ddof=1)
+        centred = (reps - mean[:, None, :]) / sd[:, None, :]
+        return mean, sd, np.einsum("rni,rnj->rij", centred, centred) / (n - 1)
+
+    rep_mean, rep_sd, rep_corr = replicate()
     obs_corr = data.corr().to_numpy()
     iu = np.triu_indices(p, k=1)
 
@@ -102,4 +138,11 @@ def posterior_predictive(spec: ModelSpec, idata, frame: pd.DataFrame, *, n_rep: 
                       **summarise(data.mean().to_numpy(), rep_mean)}),
         pd.DataFrame({"item": items, "stat": "sd",
                       **summarise(data.std(ddof=1).to_numpy(), rep_sd)})], ignore_index=True)
-    return PPC(items=stats, correlations=corr, n_rep=len(keep))
+    # per draw, the distance of the observed and of a replicated data set's correlations
+    # from those of a second replicate of that draw (its stand-in for the model's own)
+    reference = replicate()[2][:, iu[0], iu[1]]
+    replicated = rep_corr[:, iu[0], iu[1]]
+    d_rep = ((replicated - reference) ** 2).sum(axis=1)
+    d_obs = ((obs_corr[iu][None, :] - reference) ** 2).sum(axis=1)
+    ppp = float(np.mean(d_rep >= d_obs))
+    return PPC(items=stats, correlations=corr, n_rep=len(keep), ppp_correlations=ppp)

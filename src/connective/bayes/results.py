@@ -100,8 +100,10 @@ def augment(idata, bm: BayesModel, *, seed: int | None = None, label: dict | Non
         attrs["ppp_discrepancy"] = ("chi-square" if bm.stats.complete
                                     else "chi-square by missingness pattern")
     else:
-        attrs["ppp_discrepancy"] = ("not computed: the ordinal likelihood has no "
-                                    "sufficient statistics to replicate (see the LOO instead)")
+        attrs["ppp_discrepancy"] = ("not computed here: the ordinal likelihood has no "
+                                    "chi-square of sufficient statistics; the report's item "
+                                    "checks replicate the answers and give the PPP of the "
+                                    "item correlations")
     if checked is not None:
         value, obs, rep = checked
         disc = xr.Dataset({"chisq_obs": (("chain", "draw"), obs),

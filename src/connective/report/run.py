@@ -227,10 +227,6 @@ def _posterior_predictive(run: dict):
     from connective.provenance import data_fingerprint
 
     s = run["label"]
-    if run["summary"].get("likelihood") == "ordinal":
-        return ("Item-level checks not computed: they replicate item means, SDs and "
-                "correlations from the normal model's implied moments, which the ordinal "
-                "likelihood does not have (its answers are categories); see the LOO instead.")
     data, override = run.get("data_override", (None, None))
     path = Path(data or s.get("data", ""))
     if not path.is_file():
