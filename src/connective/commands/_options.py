@@ -104,7 +104,9 @@ def load_model(args: argparse.Namespace) -> ModelSpec:
 def _truth(text: str) -> bool:
     value = parse_bool(text)
     if value is None:
-        raise argparse.ArgumentTypeError(f"expected TRUE or FALSE, not {text!r}")
+        raise argparse.ArgumentTypeError(f"expected TRUE or FALSE, not {text!r} (these flags "
+                                         "take an optional value: put them after MODEL, or "
+                                         "write e.g. --std-lv true)")
     return value
 
 
