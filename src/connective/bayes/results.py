@@ -180,20 +180,26 @@ def _diagnostics(da: xr.DataArray, dim: str) -> pd.DataFrame:
     return out
 
 
+def _std_summary(std_lv: np.ndarray, std_all: np.ndarray) -> dict[str, np.ndarray]:
+    """The :data:`STD_COLUMNS` of draws (chain, draw, k): posterior means of std.lv and
+    std.all, std.all's sd and 95% interval."""
+    lo, hi = _interval(std_all)
+    return {"std.lv": np.nanmean(std_lv, axis=(0, 1)), "std.all": std_all.mean((0, 1)),
+            "std.all.se": std_all.std((0, 1), ddof=1), "std.all.lower": lo,
+            "std.all.upper": hi}
+
+
 def _std_columns(idata, names: list[str]) -> pd.DataFrame:
-    """Posterior mean of std.lv and std.all, and std.all's sd and 95% interval, per row."""
+    """The :data:`STD_COLUMNS` of every named row (NaN where no std value is stored)."""
     post = idata.posterior
     out = pd.DataFrame(index=names, columns=STD_COLUMNS, dtype=float)
-    if "std_all" not in post:
-        return out
-    known = [n for n in names if n in set(post["std_param"].to_numpy())]
-    for key, var in (("std.lv", "std_lv"), ("std.all", "std_all")):
-        x = post[var].sel(std_param=known).transpose("chain", "draw", "std_param").to_numpy()
-        out.loc[known, key] = np.nanmean(x, axis=(0, 1)) if x.size else []
-        if key == "std.all" and x.size:
-            lo, hi = _interval(x)
-            out.loc[known, "std.all.se"] = x.std((0, 1), ddof=1)
-            out.loc[known, "std.all.lower"], out.loc[known, "std.all.upper"] = lo, hi
+    known = [n for n in names if "std_param" in post.coords
+             and n in set(post["std_param"].to_numpy())]
+    if known:
+        draws = [post[v].sel(std_param=known).transpose("chain", "draw", "std_param").to_numpy()
+                 for v in ("std_lv", "std_all")]
+        for key, values in _std_summary(*draws).items():
+            out.loc[known, key] = values
     return out
 
 
@@ -308,13 +314,10 @@ def effects_table(idata, effects: xr.DataArray | None = None) -> pd.DataFrame:
                         "ci.lower": lo, "ci.upper": hi,
                         "p_positive": (x > 0).mean((0, 1))})
     if effects is None and "effects_std_all" in idata.posterior:
-        for key, var in (("std.lv", "effects_std_lv"), ("std.all", "effects_std_all")):
-            z = idata.posterior[var].transpose("chain", "draw", "effect").to_numpy()
-            out[key] = z.mean((0, 1))
-            if key == "std.all":
-                zlo, zhi = _interval(z)
-                out["std.all.se"] = z.std((0, 1), ddof=1)
-                out["std.all.lower"], out["std.all.upper"] = zlo, zhi
+        draws = [idata.posterior[v].transpose("chain", "draw", "effect").to_numpy()
+                 for v in ("effects_std_lv", "effects_std_all")]
+        for key, values in _std_summary(*draws).items():
+            out[key] = values
     diag = _diagnostics(fx.drop_vars(["kind", "source", "target"]), "effect")
     return pd.concat([out.reset_index(drop=True), diag.reset_index(drop=True)], axis=1)
 

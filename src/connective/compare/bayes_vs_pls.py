@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 
 from connective.bayes.results import measurement_draws
-from connective.effects import compute_effects
 from connective.errors import ConnectiveError
 from connective.mediation import summarize_effects
 from connective.report.run import read_run
@@ -54,10 +53,8 @@ def standardized_bayes_effects(run_dir: str | Path, *, prob: float = 0.95) -> pd
     post = az.from_netcdf(str(nc)).posterior
     if not spec.paths:  # a CFA: its loadings and factor correlations are what it estimates
         draws = measurement_draws(spec, post["std_all"])
-    elif "effects_std_all" in post:
+    else:  # read_run has checked the folder: one run of this version, with std effects
         draws = post["effects_std_all"]
-    else:  # a folder written before std effects were stored
-        draws = compute_effects(spec, post["std_all"].rename(std_param="param"))
     table = summarize_effects(draws, prob=prob)
     return table.rename(columns={"mean": "est", "eti_lower": "ci.lower", "eti_upper": "ci.upper"})
 

@@ -113,9 +113,8 @@ def build_run_report(run_dir: str | Path, *, trace: bool = False, data: str | Pa
                   note=_interval_note(bayes))
     else:  # a CFA: the factor correlations stand where the paths would
         doc.heading("Factor correlations")
-        correlations = params[(params["op"] == "~~") & (params["lhs"] != params["rhs"])
-                              & params["lhs"].isin(spec.constructs)
-                              & params["rhs"].isin(spec.constructs)]
+        names = params["lhs"] + params["op"] + params["rhs"]
+        correlations = params[names.isin([n for n in spec.measurement_parameters if "~~" in n])]
         doc.table(_path_table(correlations, bayes, what="Factors"), "Factor correlations",
                   name="factor_correlations", note=_interval_note(bayes))
     doc.heading("Mediation")

@@ -67,7 +67,7 @@ def identification(spec: ModelSpec) -> Identification:
     0
     """
     table = spec.partable
-    observed = [v for v in spec.observed]
+    observed = list(spec.observed)
     p, nx = len(observed), len(spec.fixed_x)
     moments = p * (p + 1) // 2 + p - (nx * (nx + 1) // 2 + nx)
     user_means = set(table.loc[table["op"] == "~1", "lhs"])
