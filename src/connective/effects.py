@@ -1,6 +1,7 @@
 """The effects algebra: direct, specific indirect, total indirect, total and defined effects.
 
-Everything is a function of the structural coefficients B (``B[y, x]`` = effect of x on y)
+Everything is a function of the structural coefficients B (``B[y, x]`` = effect of x on y:
+the regressions and the loadings of structural indicators, :attr:`ModelSpec.arrows`)
 and, for ``:=`` parameters, of the labelled parameters. Inputs carry any leading dimensions
 (posterior ``chain, draw``, bootstrap ``replicate`` or none) and a ``param`` dimension whose
 coordinates are parameter names as in the parameter table (``CI~IS``); the result has the
@@ -96,8 +97,8 @@ def structural_matrix(spec: ModelSpec, values) -> xr.DataArray:
     shape = tuple(values.sizes[d] for d in lead) + (len(eta), len(eta))
     B = np.zeros(shape)
     index = {v: i for i, v in enumerate(eta)}
-    for src, tgt in spec.paths:
-        value = parameter_value(spec, values, f"{tgt}~{src}")
+    for src, tgt, name in spec.arrows:
+        value = parameter_value(spec, values, name)
         B[..., index[tgt], index[src]] = np.asarray(value.transpose(*lead) if lead else value)
     coords = {d: values.coords[d] for d in lead if d in values.coords}
     coords.update(target=eta, source=eta)
@@ -125,7 +126,8 @@ def effect_table(spec: ModelSpec) -> pd.DataFrame:
     """
     rows: list[dict] = []
     order = {v: i for i, v in enumerate(spec.structural)}
-    pairs = sorted(spec.paths, key=lambda p: (order[p[1]], order[p[0]]))
+    direct = [(s, t) for s, t, _ in spec.arrows]
+    pairs = sorted(direct, key=lambda p: (order[p[1]], order[p[0]]))
     for src, tgt in pairs:
         rows.append(dict(effect=f"{src} -> {tgt}", kind="direct", source=src, target=tgt,
                          path=(src, tgt)))
@@ -134,7 +136,7 @@ def effect_table(spec: ModelSpec) -> pd.DataFrame:
     for path in indirect:
         rows.append(dict(effect=" -> ".join(path), kind="indirect", source=path[0],
                          target=path[-1], path=path))
-    connected = {(p[0], p[-1]) for p in indirect} | set(spec.paths)
+    connected = {(p[0], p[-1]) for p in indirect} | set(direct)
     with_indirect = {(p[0], p[-1]) for p in indirect}
     key = lambda p: (order[p[1]], order[p[0]])  # noqa: E731
     for src, tgt in sorted(with_indirect, key=key):
@@ -266,10 +268,12 @@ def effect_polynomials(spec: ModelSpec) -> dict[str, dict]:
             return {(name,): 1.0}
         return {(): float(parameter_value(spec, as_parameter_array({}), name))}
 
+    arrow = {(s, t): name for s, t, name in spec.arrows}
+
     def product(path) -> dict:
         out = {(): 1.0}
         for a, b in zip(path[:-1], path[1:]):
-            out = poly_mul(out, symbol(f"{b}~{a}"))
+            out = poly_mul(out, symbol(arrow[(a, b)]))
         return out
 
     table = effect_table(spec)
@@ -285,7 +289,7 @@ def effect_polynomials(spec: ModelSpec) -> dict[str, dict]:
             polys[row.effect] = indirect[(row.source, row.target)]
         elif row.kind == "total":
             key = (row.source, row.target)
-            direct = product((row.source, row.target)) if key in set(spec.paths) else {}
+            direct = product((row.source, row.target)) if key in arrow else {}
             polys[row.effect] = poly_add(direct, indirect.get(key, {}))
     env = {label: symbol(names[0]) for label, names in spec.labels.items()}
     for name, expr in spec.defined.items():

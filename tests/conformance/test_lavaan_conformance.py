@@ -23,8 +23,11 @@ What the wave-1 release (commit 0d589bb) did with them:
 * ``hs_equal`` (a label shared by two loadings): the two loadings got one std.all;
 * ``mediation_obs``: X's variance a parameter (fixed.x) -- estimates agree either way.
 
-``hs_second_order`` and ``hs_mimic_dif`` (higher-order factors, regressions on indicators)
-are issue [5/12]'s. The slow-marked cases run with ``python -m pytest -m slow``.
+* ``hs_second_order`` (a second-order factor g =~ visual + textual + speed) and
+  ``hs_mimic_dif`` (a direct effect of sex on the item x3: differential item functioning):
+  refused ("a construct used as an indicator", "an indicator ... in a regression").
+
+The slow-marked cases run with ``python -m pytest -m slow``.
 """
 
 from __future__ import annotations
@@ -41,7 +44,8 @@ from connective.spec import parse_model
 HERE = Path(__file__).parent / "lavaan_reference"
 MEASURES = pd.read_csv(HERE / "fit_measures.csv").set_index("name")
 #: sampled in the default suite (each names what wave 1 got wrong, see the module docstring)
-FAST = ["hs_mimic", "hs_single_indicator", "hs_equal", "mediation_obs"]
+FAST = ["hs_mimic", "hs_single_indicator", "hs_equal", "mediation_obs", "hs_second_order",
+        "hs_mimic_dif"]
 SLOW = ["hs_cfa", "hs_cfa_stdlv", "hs_orthogonal", "hs_mimic_nocovy", "hs_mimic_fixedx_false",
         "mediation_obs_fixedx_false", "pd_sem", "hs_two_indicator", "growth_linear"]
 #: lavaan's options per case, as our model options (fit_measures.csv says which it used)
@@ -206,3 +210,29 @@ def test_pls_refuses_a_growth_model_and_says_what_to_use(benchmarks):
     with pytest.raises(ConnectiveError, match="PLS path modelling has no mean structure.*"
                                               "connective fit MODEL .* --growth"):
         estimate_pls(spec, frame)
+
+
+def test_an_item_in_a_regression_is_an_outcome_of_the_effects_algebra(fits):
+    # x3 ~ sex: sex reaches x3 directly and through visual (its loading); lavaan's ML
+    # total effect from its own estimates: x3~sex + visual~sex * visual=~x3
+    fx = fits("hs_mimic_dif").effects().set_index("effect")
+    ref = reference("hs_mimic_dif").set_index(["lhs", "op", "rhs"])["est"]
+    lavaan_total = ref[("x3", "~", "sex")] + ref[("visual", "~", "sex")] * ref[
+        ("visual", "=~", "x3")]
+    assert {"sex -> x3", "visual -> x3", "sex -> visual -> x3", "total sex -> x3"} <= set(fx.index)
+    assert fx.loc["total sex -> x3", "est"] == pytest.approx(lavaan_total, abs=0.05)
+    assert fx.loc["sex -> x3", "est"] == pytest.approx(ref[("x3", "~", "sex")], abs=0.05)
+
+
+def test_second_order_loadings_standardise_by_both_orders(fits):
+    # g =~ visual is a loading of a factor on a factor: std.all scales by both factors' SDs
+    result = fits("hs_second_order")
+    table = result.parameters().set_index(["lhs", "op", "rhs"])
+    ref = reference("hs_second_order").set_index(["lhs", "op", "rhs"])
+    for key in [("g", "=~", "visual"), ("g", "=~", "textual"), ("g", "=~", "speed")]:
+        assert table.loc[key, "std.all"] == pytest.approx(ref.loc[key, "std.all"], abs=0.03)
+    # a first-order factor's variance is a disturbance: per draw, std.all = 1 - R^2
+    std = result.idata.posterior["std_all"]
+    loading = std.sel(std_param="g=~visual").values
+    disturbance = std.sel(std_param="visual~~visual").values
+    np.testing.assert_allclose(disturbance, 1 - loading ** 2, atol=1e-9)

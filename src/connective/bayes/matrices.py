@@ -163,6 +163,23 @@ class Layout:
             raise ValueError(f"no values for {', '.join(missing)}")
         return np.array([float(mapping[n]) for n in self.names])
 
+    def loading_source(self, indicator: str, construct: str) -> tuple[str, float | int]:
+        """Where the loading of ``indicator`` on ``construct`` gets its value (as
+        :meth:`cell_source`): a cell of Lambda for an item, of B for a structural indicator
+        (a first-order construct of a higher-order one, an item in a regression).
+
+        Example
+        -------
+        >>> from connective.spec import parse_model
+        >>> spec = parse_model("F1 =~ a + b\\nF2 =~ c + d\\nG =~ F1 + F2")
+        >>> build_layout(spec).loading_source("F1", "G")
+        ('fixed', 1.0)
+        """
+        k = self.structural.index(construct)
+        if indicator in self.structural:
+            return self.cell_source("beta", self.structural.index(indicator), k)
+        return self.cell_source("lambda", self.observed.index(indicator), k)
+
     def cell_source(self, matrix: str, i: int, j: int = 0) -> tuple[str, float | int]:
         """Where a cell gets its value: ``('param', k)`` or ``('fixed', value)``."""
         cols = self.shapes[matrix][1] if len(self.shapes[matrix]) == 2 else 1
@@ -204,7 +221,8 @@ def build_layout(spec: ModelSpec) -> Layout:
             matrix = "alpha" if row.lhs in eta else "nu"
         else:
             kind = kinds[row.op]
-            matrix = "lambda" if row.op == "=~" else "beta"
+            # a loading on a structural variable is an arrow of B (see ModelSpec.pattern)
+            matrix = "lambda" if row.op == "=~" and row.rhs not in eta else "beta"
         by_free[int(row.free)] = len(params)
         params.append(Parameter(row.name, row.lhs, row.op, row.rhs, row.label, kind, matrix,
                                 row.prior))

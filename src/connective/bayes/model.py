@@ -75,18 +75,25 @@ def structural_scales(spec: ModelSpec, layout: Layout, sd: dict[str, float]) -> 
     >>> structural_scales(spec, build_layout(spec), {"a": 2.0, "b": 1.0})
     {'F': 2.0}
     """
-    scales = {}
-    for k, v in enumerate(layout.structural):
+    scales: dict[str, float] = {}
+
+    def scale_of(v: str) -> float:
+        if v in scales:
+            return scales[v]
         if v in sd and v in layout.observed and v not in spec.indicators:
             scales[v] = sd[v]
-            continue
+            return scales[v]
         scales[v] = 1.0
-        for item in spec.indicators.get(v, ()):
-            kind, value = layout.cell_source("lambda", layout.observed.index(item), k)
+        for indicator in spec.indicators.get(v, ()):
+            kind, value = layout.loading_source(indicator, v)
             if kind == "fixed" and value != 0:
-                scales[v] = sd[item] / abs(value)
+                # a higher-order factor takes the scale of its marker construct
+                scales[v] = (sd[indicator] if indicator in sd and indicator not in
+                             spec.indicators else scale_of(indicator)) / abs(value)
                 break
-    return scales
+        return scales[v]
+
+    return {v: scale_of(v) for v in layout.structural}
 
 
 def fixed_x_values(layout: Layout, frame: pd.DataFrame, slots: list[int]) -> np.ndarray:
@@ -118,9 +125,8 @@ def sign_anchors(spec: ModelSpec, layout: Layout) -> set[int]:
     """Parameter indices of the loadings constrained positive: the first free loading of
     each factor that has no fixed non-zero loading."""
     anchors = set()
-    for k, v in enumerate(layout.structural):
-        items = spec.indicators.get(v, ())
-        sources = [layout.cell_source("lambda", layout.observed.index(i), k) for i in items]
+    for v in layout.structural:
+        sources = [layout.loading_source(i, v) for i in spec.indicators.get(v, ())]
         if any(kind == "fixed" and val != 0 for kind, val in sources):
             continue
         free = [val for kind, val in sources if kind == "param"]
@@ -185,9 +191,11 @@ def sampling_metric(spec: ModelSpec, layout: Layout, overridden: set[int],
     anchors = sign_anchors(spec, layout)
     for k, v in enumerate(layout.structural):
         items = spec.indicators.get(v)
-        if not items:
+        if not items or any(i in layout.structural for i in items):
+            # a higher-order factor or one with an item in a regression: as written (its
+            # loadings are arrows of B, which the std_lv map below does not rescale)
             continue
-        sources = [layout.cell_source("lambda", layout.observed.index(i), k) for i in items]
+        sources = [layout.loading_source(i, v) for i in items]
         fixed_nonzero = [val for kind, val in sources if kind == "fixed" and val != 0]
         loadings = [int(val) for kind, val in sources if kind == "param"]
         touching = list(loadings)
@@ -281,10 +289,14 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
     exo_values = fixed_x_values(layout, frame, exo)
     if likelihood == "ordinal":
         odata = _ordinal_setup(spec, layout, frame)
+        structural_items = set(spec.structural_items)
         for k, p in enumerate(layout.params):
             if p.matrix == "theta" and p.kind == "variance":
                 fixed[k] = 1.0
-            elif p.matrix == "nu":
+            elif p.matrix == "nu" or (p.lhs in structural_items and p.kind == "intercept"):
+                fixed[k] = 0.0
+            elif p.lhs in structural_items and p.kind == "variance":
+                # an item in a regression: the probit's unit residual is its disturbance
                 fixed[k] = 0.0
         # latent responses have residual SD 1; a scale of 2 stands in for an item's SD
         sd = {v: ORDINAL_ITEM_SCALE for v in layout.observed}
@@ -294,6 +306,9 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
 
     def var_scale(p) -> float:
         return scale[p.lhs] if p.matrix in ("psi", "alpha") else sd[p.lhs]
+
+    def indicator_scale(v: str) -> float:  # an item's SD, a first-order construct's scale
+        return scale[v] if v in scale else sd[v]
 
     # -- priors per parameter ---------------------------------------------------------------
     texts = {k: _override(priors, p) for k, p in enumerate(layout.params)}
@@ -333,7 +348,8 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
                 and layout.structural.index(p.lhs) in metric.factors:
             default = P.default_ordinal_loading(anchor=k in anchors)
         elif p.kind == "loading":
-            default = P.default_loading(sd[p.rhs], sampled_scale[p.lhs], anchor=k in anchors)
+            default = P.default_loading(indicator_scale(p.rhs), sampled_scale[p.lhs],
+                                        anchor=k in anchors)
         elif p.kind == "regression":
             default = P.default_regression(sampled_scale[p.lhs], sampled_scale[p.rhs],
                                            std_target=layout.structural.index(p.lhs)
@@ -358,13 +374,15 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
     item_corr = frame[list(layout.observed)].apply(pd.to_numeric, errors="coerce").corr()
     for k, p in enumerate(layout.params):
         if p.kind == "loading":
-            ratio = sd[p.rhs] / sampled_scale[p.lhs]
+            ratio = indicator_scale(p.rhs) / sampled_scale[p.lhs]
             in_std = spec.std_lv or layout.structural.index(p.lhs) in metric.factors
             # on the side of zero the data point to: a loading started with the wrong sign
             # cannot cross zero and leaves the chain in a collapsed mode (factor variance
             # near 0), as simulation-based calibration with negative loadings showed
             first = spec.indicators[p.lhs][0]
-            sign = -1.0 if p.rhs != first and item_corr.at[first, p.rhs] < 0 else 1.0
+            items = item_corr.columns
+            sign = -1.0 if (p.rhs != first and first in items and p.rhs in items
+                            and item_corr.at[first, p.rhs] < 0) else 1.0
             start[k] = sign * (ratio * np.sqrt(0.5) if in_std else ratio)
         elif p.kind == "regression":
             start[k] = 0.0

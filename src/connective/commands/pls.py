@@ -59,6 +59,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="PLSc bootstrap replicates with a standardised path beyond 1 or "
                         "construct correlations that are not positive definite: exclude them "
                         "from the intervals (default) or keep them; either way they are counted")
+    p.add_argument("--higher-order", choices=["two_stage", "repeated"], default="two_stage",
+                   help="how higher-order constructs (G =~ F1 + F2) are estimated: two_stage "
+                        "(default, as SmartPLS and seminr: stage-one scores of the dimensions "
+                        "measure G) or repeated (G measured by all items of its dimensions)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     add_data_arguments(p, group=False)
     p.set_defaults(run=run)
@@ -82,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
                    level=args.level, sign_change=args.sign_change, max_iter=args.max_iter,
                    tol=args.tol, progress=not args.quiet, inadmissible=args.inadmissible,
                    data_options={**survey.options, "missing": args.missing},
-                   overwrite=args.overwrite)
+                   overwrite=args.overwrite, higher_order=args.higher_order)
     if not args.quiet:
         print(run_.result.summary())
         for m in run_.warnings:

@@ -141,7 +141,8 @@ def simulate(spec: ModelSpec, n: int, *, values: Mapping | None = None, seed: in
                     "n": n, "seed": seed,
                     "connective_version": __version__,
                     "defaults": defaults, "values": {k: round(v, 6) for k, v in pop.items()}}
-    items = [v for v in spec.observed if v not in spec.structural]
+    # answers: the indicators, items in regressions (x3 ~ sex) included
+    items = [v for v in spec.observed if v not in spec.structural or v in spec.structural_items]
     if likert_cfg:
         k = int(likert_cfg.get("categories", 0))
         cuts = list(likert_cfg.get("thresholds", default_thresholds(k)))

@@ -285,7 +285,7 @@ def _replicate_stats(result: PLSResult, R: np.ndarray, opts: dict, align, *,
     are dropped (or kept as NaN with ``keep_failed``)."""
     m = result.model
     ok = np.all(np.isfinite(R), axis=(1, 2))
-    for j in range(m.n_constructs):
+    for j in range(m.n_constructs if m.stage_one is None else 0):  # R: the model's columns
         if m.modes[j] == "B":
             idx = m.block_columns(j)
             sub = np.where(ok[:, None, None], R[:, idx[:, None], idx[None, :]], np.eye(len(idx)))

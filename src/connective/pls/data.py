@@ -58,6 +58,8 @@ def prepare_data(model: PLSModel, frame: pd.DataFrame, *, missing: str | None = 
     if missing is not None and missing not in MISSING_METHODS:
         raise DataError(f"PLS cannot use --missing {missing}; choose --missing mean or "
                         "--missing casewise")
+    # a two-stage higher-order model is estimated from its first stage's items
+    model = model.data_model
     names = list(dict.fromkeys(model.columns))
     absent = [c for c in names if c not in frame.columns]
     if absent:

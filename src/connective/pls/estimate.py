@@ -23,6 +23,8 @@ import numpy as np
 
 from connective.pls import algorithm as alg
 from connective.pls.consistent import consistent_loadings, disattenuate, rho_a
+from connective.pls.errors import PLSModelError
+from connective.pls.higher_order import stage_two_correlations
 from connective.pls.model import PLSModel
 from connective.pls.quality import htmt
 
@@ -42,6 +44,17 @@ def fit_correlations(R: np.ndarray, model: PLSModel, *, scheme: str = "path",
     iterations, converged``.
     """
     R = np.asarray(R, dtype=float)
+    stage_one = None
+    if model.stage_one is not None:
+        # two-stage higher-order model: R is over stage one's items; stage two works on the
+        # correlations of its items and the dimensions' scores (pls.higher_order)
+        if consistent:
+            raise PLSModelError(f"{model.spec.source}: PLSc (--consistent) of higher-order "
+                                "constructs is not supported; use PLS without --consistent, "
+                                "or the Bayesian engine (connective fit)")
+        stage_one = fit_correlations(R, model.stage_one, scheme=scheme, tol=tol,
+                                     max_iter=max_iter)
+        R = stage_two_correlations(R, stage_one["weights"], model.stage_one, model)
     fit = alg.outer_weights(R, model, scheme=scheme, tol=tol, max_iter=max_iter)
     w = fit.weights
     cross = alg.loadings(R, w, model)
@@ -63,9 +76,13 @@ def fit_correlations(R: np.ndarray, model: PLSModel, *, scheme: str = "path",
     with np.errstate(invalid="ignore"):
         B = _safe_paths(corr, model)
         r2 = alg.r_squared(corr, B)
-    return {"weights": w, "loadings": own, "cross_loadings": cross, "scores_corr": C,
-            "corr": corr, "rho": rho, "paths": B, "r2": r2, "htmt": htmt(R, model),
-            "iterations": fit.iterations, "converged": fit.converged}
+    out = {"weights": w, "loadings": own, "cross_loadings": cross, "scores_corr": C,
+           "corr": corr, "rho": rho, "paths": B, "r2": r2, "htmt": htmt(R, model),
+           "iterations": fit.iterations, "converged": fit.converged}
+    if stage_one is not None:
+        out.update(stage_one=stage_one, R=R, converged=fit.converged & stage_one["converged"],
+                   iterations=np.maximum(fit.iterations, stage_one["iterations"]))
+    return out
 
 
 def _safe_paths(C: np.ndarray, model: PLSModel) -> np.ndarray:
@@ -93,17 +110,34 @@ def parameter_layout(model: PLSModel) -> tuple[list[str], list[str], list[str], 
     no loadings or weights. A measurement-only model has the construct correlations
     (``F~~G``) in place of paths, as a CFA has factor correlations."""
     names, lhs, op, rhs = [], [], [], []
+    if model.stage_one is not None:  # the dimensions' loadings and weights, from stage one
+        one = model.stage_one
+        for o in ("=~", "<~"):
+            for (c, x), keep in zip(one.indicator_names, _dimension_columns(model)):
+                if keep:
+                    lhs.append(c), op.append(o), rhs.append(x), names.append(f"{c}{o}{x}")
     for o in ("=~", "<~"):
         for (c, x), b in zip(model.indicator_names, model.block):
             if model.observed_structural[b]:
                 continue
             lhs.append(c), op.append(o), rhs.append(x), names.append(f"{c}{o}{x}")
+    second_order = set(model.second_order)
     for s, t in model.spec.paths:
-        lhs.append(t), op.append("~"), rhs.append(s), names.append(f"{t}~{s}")
+        if (t, s) in second_order:  # repeated indicators: the path G -> F1 is G's loading
+            lhs.append(s), op.append("=~"), rhs.append(t), names.append(f"{s}=~{t}")
+        else:
+            lhs.append(t), op.append("~"), rhs.append(s), names.append(f"{t}~{s}")
     for a, b in _correlated_pairs(model):
         lhs.append(model.constructs[a]), op.append("~~"), rhs.append(model.constructs[b])
         names.append(f"{model.constructs[a]}~~{model.constructs[b]}")
     return names, lhs, op, rhs
+
+
+def _dimension_columns(model: PLSModel) -> np.ndarray:
+    """Which of stage one's columns measure a dimension of a higher-order construct."""
+    one = model.stage_one
+    dims = {c for c in model.columns if c in one.constructs}
+    return np.array([one.constructs[b] in dims for b in one.block], dtype=bool)
 
 
 def _correlated_pairs(model: PLSModel) -> list[tuple[int, int]]:
@@ -118,7 +152,11 @@ def parameter_values(fit: dict[str, np.ndarray], model: PLSModel) -> np.ndarray:
     keep = np.array([not model.observed_structural[b] for b in model.block], dtype=bool)
     index = {c: i for i, c in enumerate(model.constructs)}
     paths = [fit["paths"][..., index[t], index[s]] for s, t in model.spec.paths]
-    parts = [fit["loadings"][..., keep], fit["weights"][..., keep]]
+    parts = []
+    if model.stage_one is not None:
+        dims = _dimension_columns(model)
+        parts += [fit["stage_one"]["loadings"][..., dims], fit["stage_one"]["weights"][..., dims]]
+    parts += [fit["loadings"][..., keep], fit["weights"][..., keep]]
     if paths:
         parts.append(np.stack(paths, axis=-1))
     pairs = _correlated_pairs(model)

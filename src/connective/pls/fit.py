@@ -28,14 +28,16 @@ from connective.spec import ModelSpec
 
 def estimate_pls(spec: ModelSpec, frame: pd.DataFrame, *, scheme: str = "path",
                  consistent: bool = False, missing: str | None = None, tol: float = 1e-7,
-                 max_iter: int = 300) -> PLSResult:
+                 max_iter: int = 300, higher_order: str = "two_stage") -> PLSResult:
     """Estimate a PLS path model (Wold/Lohmoeller; PLSc with ``consistent=True``).
 
     ``=~`` blocks are estimated in mode A, ``<~`` blocks in mode B; observed variables in the
     structural part are single-indicator blocks. Indicators are standardised with the sample
     SD. ``scheme``: inner weighting, ``"path"`` (default), ``"centroid"`` or ``"factorial"``.
     ``missing``: ``None`` (missing values are an error), ``"mean"`` or ``"casewise"``.
-    Stops when no weight changes by ``tol`` or more; raises
+    ``higher_order``: how higher-order constructs (``G =~ F1 + F2``) are estimated,
+    ``"two_stage"`` (SmartPLS' and seminr's default) or ``"repeated"`` (repeated
+    indicators; see :mod:`connective.pls.higher_order`). Stops when no weight changes by ``tol`` or more; raises
     :class:`~connective.pls.errors.ConvergenceError` after ``max_iter`` iterations.
 
     Under PLSc, inadmissible estimates (|correlation| > 1, loading > 1, rho_A > 1 or not
@@ -55,7 +57,7 @@ def estimate_pls(spec: ModelSpec, frame: pd.DataFrame, *, scheme: str = "path",
         raise ValueError(f"unknown inner weighting scheme {scheme!r}; expected one of {SCHEMES}")
     if not (tol > 0) or int(max_iter) < 1:
         raise ValueError("tol must be positive and max_iter at least 1")
-    model = PLSModel.from_spec(spec)
+    model = PLSModel.from_spec(spec, higher_order=higher_order)
     data = prepare_data(model, frame, missing=missing)
     R = np.corrcoef(data.X, rowvar=False)
     fit = fit_correlations(R, model, scheme=scheme, consistent=consistent, tol=tol,
@@ -69,11 +71,24 @@ def estimate_pls(spec: ModelSpec, frame: pd.DataFrame, *, scheme: str = "path",
                 "tol": tol, "max_iter": int(max_iter), "iterations": int(fit["iterations"]),
                 "standardisation": "sample SD (ddof=1)"}
     notes = _ignored(spec)
+    if model.higher_order == "two_stage":
+        notes.append(f"higher-order construct(s) {', '.join(spec.higher_order)}: two-stage "
+                     "approach (stage one without them, their antecedents and outcomes linked "
+                     "to each dimension; stage two with each measured by its dimensions' "
+                     "stage-one scores); the dimensions' loadings and weights are stage one's")
+    elif model.higher_order == "repeated":
+        notes.append(f"higher-order construct(s) {', '.join(spec.higher_order)}: repeated "
+                     "indicators (measured by all items of their dimensions; their loadings "
+                     "on the dimensions are the paths to them, with an R^2 each)")
     if model.single_items:
         notes.append(f"single-item construct(s) {', '.join(model.single_items)}: weight and "
                      "loading 1, reliability printed as 1 (as seminr), which is not "
                      "informative: one item carries no evidence of its reliability")
-    result = PLSResult(spec=spec, model=model, data=data, R=R, fit=fit, settings=settings,
+    if model.higher_order:
+        settings["higher_order"] = model.higher_order
+    # R of the model's own columns (a two-stage model's: items and dimension scores)
+    result = PLSResult(spec=spec, model=model, data=data, R=fit.get("R", R), fit=fit,
+                       settings=settings,
                        notes=notes)
     if consistent:
         result.warnings = inadmissible(fit["corr"], fit["loadings"], fit["rho"], fit["paths"],

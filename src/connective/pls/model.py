@@ -49,10 +49,47 @@ class PLSModel:
     columns: tuple[str, ...]
     block: np.ndarray
     adjacency: np.ndarray
+    #: higher-order constructs (:mod:`connective.pls.higher_order`): the method, the
+    #: stage-one model of the two-stage approach (its columns are the data's), and the
+    #: (dimension, higher-order construct) pairs whose paths are second-order loadings
+    #: under repeated indicators
+    higher_order: str = ""
+    stage_one: "PLSModel | None" = None
+    second_order: tuple[tuple[str, str], ...] = ()
 
     @classmethod
-    def from_spec(cls, spec: ModelSpec) -> "PLSModel":
-        """Build the PLS view; raises on non-recursive models and isolated constructs."""
+    def from_spec(cls, spec: ModelSpec, *, higher_order: str = "two_stage") -> "PLSModel":
+        """Build the PLS view; raises on non-recursive models and isolated constructs.
+        A model with higher-order constructs is rewritten by ``higher_order``
+        (``two_stage``, the default, or ``repeated``; see
+        :mod:`connective.pls.higher_order`).
+
+        Example
+        -------
+        >>> from connective.spec import parse_model
+        >>> spec = parse_model("A =~ a1 + a2\\nB =~ b1 + b2\\nG =~ A + B\\nY =~ y1 + y2\\nY ~ G")
+        >>> m = PLSModel.from_spec(spec)
+        >>> m.columns, m.data_model.columns
+        (('A', 'B', 'y1', 'y2'), ('a1', 'a2', 'b1', 'b2', 'y1', 'y2'))
+        """
+        if spec.higher_order:
+            from connective.pls import higher_order as ho
+
+            if higher_order == "repeated":
+                rewritten = ho.repeated_indicators_spec(spec)
+                pairs = tuple((d, h) for h in spec.higher_order for d in spec.indicators[h])
+                return _replace(cls.from_spec(rewritten), higher_order="repeated",
+                                second_order=pairs)
+            plan = ho.two_stage_plan(spec, method=higher_order)
+            return _replace(cls.from_spec(plan.stage_two), higher_order="two_stage",
+                            stage_one=cls.from_spec(plan.stage_one))
+        if spec.structural_items:
+            raise PLSModelError(
+                f"{spec.source}: the item(s) {', '.join(spec.structural_items)} take part in "
+                "regressions (a direct effect on an item, as in a MIMIC model with "
+                "differential item functioning); PLS path modelling relates constructs only: "
+                "fit it with the Bayesian engine (connective fit MODEL --data FILE --out DIR), "
+                "or give the item a single-item construct of its own")
         if spec.options.growth or spec.options.latent_means_free:
             raise PLSModelError(
                 f"{spec.source}: PLS path modelling has no mean structure, so it cannot fit "
@@ -85,6 +122,12 @@ class PLSModel:
         return cls(spec=spec, constructs=constructs, modes=tuple(modes),
                    reflective=tuple(reflective), observed_structural=tuple(observed),
                    columns=tuple(columns), block=np.asarray(block), adjacency=adjacency)
+
+    @property
+    def data_model(self) -> "PLSModel":
+        """The model whose columns are the data's: stage one of a two-stage higher-order
+        model, else this one."""
+        return self.stage_one if self.stage_one is not None else self
 
     @property
     def n_constructs(self) -> int:
@@ -134,6 +177,12 @@ class PLSModel:
     def indicator_names(self) -> list[tuple[str, str]]:
         """(construct, indicator) per column."""
         return [(self.constructs[b], c) for b, c in zip(self.block, self.columns)]
+
+
+def _replace(model: PLSModel, **changes) -> PLSModel:
+    from dataclasses import replace
+
+    return replace(model, **changes)
 
 
 def _check_recursive(constructs: tuple[str, ...], adjacency: np.ndarray) -> None:

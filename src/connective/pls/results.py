@@ -93,10 +93,28 @@ class PLSResult:
                              "vif": outer_vif(self.R, self.model)}, index=self._indicator_index())
 
     @property
+    def first_stage(self) -> "PLSResult | None":
+        """Stage one of a two-stage higher-order model (its dimensions' loadings, weights,
+        reliability and HTMT), else None."""
+        one = self.model.stage_one
+        if one is None:
+            return None
+        from dataclasses import replace
+
+        return replace(self, spec=one.spec, model=one, R=np.corrcoef(self.data.X, rowvar=False),
+                       fit=self.fit["stage_one"], warnings=[], notes=[])
+
+    @property
     def scores(self) -> pd.DataFrame:
         """Construct scores (standardised composites), one row per row used."""
+        X = self.data.X
+        if self.model.stage_one is not None:  # stage two's columns: items and dimension scores
+            first = self.first_stage.scores
+            X = np.column_stack([first[c].to_numpy() if c in first.columns
+                                 else X[:, self.model.stage_one.columns.index(c)]
+                                 for c in self.model.columns])
         W = self.fit["weights"][:, None] * self.model.membership
-        return pd.DataFrame(self.data.X @ W, index=self.data.index,
+        return pd.DataFrame(X @ W, index=self.data.index,
                             columns=pd.Index(self.constructs, name="construct"))
 
     # -- structural model --------------------------------------------------------------------
@@ -238,6 +256,16 @@ class PLSResult:
             flags=reliability_flags(self.reliability)).to_string()]
         if len(self.htmt) > 1:
             lines += ["", "HTMT:", self.htmt.round(3).to_string()]
+        first = self.first_stage
+        if first is not None:
+            dims = [c for c in self.model.columns if c in first.constructs]
+            lines += ["", f"Higher-order constructs, two-stage: stage one (dimensions "
+                          f"{', '.join(dims)}; the higher-order constructs' loadings above are "
+                          "on these dimensions' stage-one scores):",
+                      "Reliability:", first.reliability.loc[dims].round(3).assign(
+                          flags=reliability_flags(first.reliability.loc[dims])).to_string()]
+            if len(first.htmt) > 1:
+                lines += ["", "HTMT (stage one):", first.htmt.round(3).to_string()]
         for w in self.warnings:
             lines.append(f"WARNING: {w}")
         for n in self.notes:

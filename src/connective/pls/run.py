@@ -57,12 +57,15 @@ def run_pls(spec: ModelSpec, survey: Survey, out: str | Path, *, boot: int = 0,
             missing: str | None = None, missing_codes: list | None = None, ci: str = "percentile",
             level: float = 0.95, sign_change: str = "none", max_iter: int = 300,
             tol: float = 1e-7, progress: bool = False, inadmissible: str = "exclude",
-            data_options: dict | None = None, overwrite: bool = False) -> PLSRun:
+            data_options: dict | None = None, overwrite: bool = False,
+            higher_order: str = "two_stage") -> PLSRun:
     """Estimate (and with ``boot`` > 0 bootstrap) ``spec`` on ``survey`` (a Survey as read,
     or a ValidatedSurvey cleaned with the data options, recorded as ``data_options``); write
     the run folder ``out`` (an existing run folder only with ``overwrite``, checked first).
     ``inadmissible`` says what becomes of inadmissible PLSc bootstrap replicates:
-    ``"exclude"`` them from the intervals or ``"keep"`` them; either way they are counted."""
+    ``"exclude"`` them from the intervals or ``"keep"`` them; either way they are counted.
+    ``higher_order``: ``"two_stage"`` or ``"repeated"`` for models with higher-order
+    constructs (:mod:`connective.pls.higher_order`)."""
     out = Path(out)
     check_target(out, overwrite=overwrite)
     codes = list(missing_codes or [])
@@ -72,7 +75,8 @@ def run_pls(spec: ModelSpec, survey: Survey, out: str | Path, *, boot: int = 0,
         warnings.simplefilter("always", InadmissibleWarning)
         warnings.simplefilter("always", BootstrapWarning)
         result = estimate_pls(spec, frame, scheme=scheme, consistent=consistent,
-                              missing=missing, tol=tol, max_iter=max_iter)
+                              missing=missing, tol=tol, max_iter=max_iter,
+                              higher_order=higher_order)
         replicates = None
         if boot:
             replicates = bootstrap_pls(result, boot, seed=seed, sign_change=sign_change,
@@ -116,6 +120,11 @@ def run_pls(spec: ModelSpec, survey: Survey, out: str | Path, *, boot: int = 0,
         atomic_write_csv(tmp / "parameters.csv", params)
         atomic_write_csv(tmp / "effects.csv", effects)
         reliability = result.reliability
+        first = result.first_stage
+        if first is not None:  # the dimensions of higher-order constructs, from stage one
+            dims = [c for c in result.model.columns if c in first.constructs]
+            reliability = pd.concat([reliability.assign(stage="two"),
+                                     first.reliability.loc[dims].assign(stage="one")])
         atomic_write_csv(tmp / "reliability.csv",
                          reliability.assign(flags=reliability_flags(reliability)).reset_index())
         atomic_write_csv(tmp / "htmt.csv", htmt)

@@ -117,6 +117,48 @@ class ModelSpec:
         return rows.loc[keep, "name"].tolist()
 
     @property
+    def higher_order(self) -> tuple[str, ...]:
+        """Constructs measured (in part) by other constructs, e.g. ``G`` of
+        ``G =~ F1 + F2 + F3``.
+
+        Example
+        -------
+        >>> parse_model("F1 =~ a + b + c\\nF2 =~ d + e + f\\nG =~ F1 + F2").higher_order
+        ('G',)
+        """
+        return tuple(c for c in self.constructs
+                     if any(x in self.indicators for x in self.indicators[c]))
+
+    @property
+    def structural_items(self) -> tuple[str, ...]:
+        """Items that take part in regressions (``x3 ~ sex``: a MIMIC model with differential
+        item functioning): structural variables standing for themselves, their loadings
+        arrows of B.
+
+        Example
+        -------
+        >>> parse_model("F =~ a + b + c\\nF ~ x\\nc ~ x").structural_items
+        ('c',)
+        """
+        items = {x for c in self.constructs for x in self.indicators[c]
+                 if x not in self.indicators}
+        return tuple(v for v in self.structural if v in items)
+
+    def items_of(self, construct: str) -> tuple[str, ...]:
+        """The observed items that measure ``construct``, through first-order constructs
+        for a higher-order one, each once, in the order written.
+
+        Example
+        -------
+        >>> parse_model("F1 =~ a + b\\nF2 =~ c + d\\nG =~ F1 + F2").items_of("G")
+        ('a', 'b', 'c', 'd')
+        """
+        out: list[str] = []
+        for x in self.indicators.get(construct, ()):
+            out += self.items_of(x) if x in self.indicators else [x]
+        return tuple(dict.fromkeys(out))
+
+    @property
     def measurement_only(self) -> bool:
         """Whether the model has no regressions (a CFA or a PLS measurement model)."""
         return not self.paths
@@ -138,6 +180,28 @@ class ModelSpec:
         """Structural regressions as (source, target) pairs, in model order."""
         rows = self.partable[self.partable["op"] == "~"]
         return list(zip(rows["rhs"], rows["lhs"]))
+
+    @property
+    def arrows(self) -> list[tuple[str, str, str]]:
+        """Every arrow of the structural system as (source, target, parameter name): the
+        regressions and, in a model that has regressions, the loadings of structural
+        indicators (a first-order construct on its higher-order construct, an item in a
+        regression on its factor), so that effects run through them: ``sex -> visual ->
+        x3`` in a MIMIC model with a direct effect on ``x3``. The effects algebra reads
+        these; a measurement model (no regressions) has none.
+
+        Example
+        -------
+        >>> parse_model("F =~ a + b + c\\nF ~ x\\nc ~ x").arrows
+        [('x', 'F', 'F~x'), ('x', 'c', 'c~x'), ('F', 'c', 'F=~c')]
+        """
+        out = [(s, t, f"{t}~{s}") for s, t in self.paths]
+        if out:
+            structural = set(self.structural)
+            rows = self.partable[self.partable["op"].isin(["=~", "<~"])
+                                 & self.partable["rhs"].isin(structural)]
+            out += [(r.lhs, r.rhs, r.name) for r in rows.itertuples()]
+        return out
 
     def parameter(self, name: str) -> pd.Series:
         """The table row of a parameter by name (``CI~IS``) or label."""
@@ -178,8 +242,14 @@ class ModelSpec:
             for v in eta:
                 if v in r_ix:  # observed structural variable: itself, loading 1, no error
                     value[r_ix[v], c_ix[v]] = 1.0
+        structural = set(eta)
         for row in self.partable.itertuples():
-            if matrix == "lambda" and row.op in ("=~", "<~"):
+            # a loading on a structural variable (a first-order construct of a higher-order
+            # one, an item in a regression) is an arrow of B: beta[indicator, construct]
+            by_arrow = row.op in ("=~", "<~") and row.rhs in structural
+            if matrix == "lambda" and row.op in ("=~", "<~") and not by_arrow:
+                put(r_ix[row.rhs], c_ix[row.lhs], row)
+            elif matrix == "beta" and by_arrow:
                 put(r_ix[row.rhs], c_ix[row.lhs], row)
             elif matrix == "beta" and row.op == "~":
                 put(r_ix[row.lhs], c_ix[row.rhs], row)
@@ -197,7 +267,8 @@ class ModelSpec:
     # -- structure --------------------------------------------------------------------------
     def indirect_paths(self, source: str | None = None,
                        target: str | None = None) -> list[tuple[str, ...]]:
-        """Every directed path of two or more arrows, optionally from ``source`` / to ``target``.
+        """Every directed path of two or more arrows (:attr:`arrows`), optionally from
+        ``source`` / to ``target``.
 
         Example
         -------
@@ -210,7 +281,7 @@ class ModelSpec:
                 raise ConnectiveError(f"{v!r} is not a variable of the structural model; "
                                       f"expected one of {', '.join(self.structural)}")
         children: dict[str, list[str]] = {v: [] for v in self.structural}
-        for src, tgt in self.paths:
+        for src, tgt, _ in self.arrows:
             children[src].append(tgt)
         order = {v: i for i, v in enumerate(self.structural)}
         for v in children:

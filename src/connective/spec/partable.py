@@ -117,25 +117,35 @@ class _Builder:
         for i, r in self.user_rows(*MEASUREMENT_OPS):
             if r["rhs"] == r["lhs"]:
                 raise _err(self.src, f"{r['lhs']!r} is both a factor and an indicator of itself",
-                           self.tokens[i], hint="an indicator must be an observed variable")
-            if r["rhs"] in constructs:
-                raise _err(self.src, f"{r['rhs']!r} is a construct used as an indicator "
-                           "(a higher-order model), which is not supported", self.tokens[i],
-                           hint="measure each construct by observed items")
+                           self.tokens[i], hint="an indicator must be an observed variable or "
+                                                "another construct")
             self.indicators[r["lhs"]].append(r["rhs"])
-        items = list(dict.fromkeys(x for xs in self.indicators.values() for x in xs))
+        # a construct measured by constructs is a higher-order construct; its first-order
+        # constructs stay structural variables, their loadings on it arrows of B (all-y)
+        self.higher_order = [c for c in self.indicators
+                             if any(x in constructs for x in self.indicators[c])]
+        items = list(dict.fromkeys(x for xs in self.indicators.values() for x in xs
+                                   if x not in constructs))
         item_set = set(items)
-        for i, r in self.user_rows("~"):  # an item's intercept (x1 ~ 0*1) is fine
-            for name, tok in ((r["lhs"], self.lhs_tokens[i]), (r["rhs"], self.tokens[i])):
-                if name in item_set:
-                    raise _err(self.src, f"{name!r} is an indicator and also appears in a "
-                               "regression, which is not supported", tok,
-                               hint="regress on the construct it measures instead")
+        # an item in a regression (MIMIC with differential item functioning: x3 ~ sex, or an
+        # item predicting an outcome) joins the structural variables as itself (lavaan's
+        # all-y phantom): its loadings become arrows of B, its residual variance a psi cell
+        in_regressions = {name for _, r in self.user_rows("~") for name in (r["lhs"], r["rhs"])}
         structural = [*self.latent, *self.composites]
+        structural += [x for x in items if x in in_regressions]
         for _, r in self.user_rows("~", "~~", "~1"):
             for name in (r["lhs"], r["rhs"]):
                 if name and name not in item_set and name not in structural:
                     structural.append(name)
+        loads = {(r["lhs"], r["rhs"]): i for i, r in self.user_rows(*MEASUREMENT_OPS)}
+        for i, r in self.user_rows("~"):
+            if (r["rhs"], r["lhs"]) in loads:
+                first = self.rows[loads[(r["rhs"], r["lhs"])]]
+                raise _err(self.src, f"'{r['lhs']} ~ {r['rhs']}' repeats the loading "
+                           f"'{r['rhs']} {first['op']} {r['lhs']}' (line {first['line']}): "
+                           "both are the same arrow", self.tokens[i],
+                           hint="keep the loading; a regression of an item on another "
+                                "variable is a direct effect on the item")
         self.items = items
         self.structural_unordered = structural
 
@@ -146,6 +156,10 @@ class _Builder:
         for i, r in self.user_rows("~"):
             parents[r["lhs"]].append(r["rhs"])
             edge_row[(r["rhs"], r["lhs"])] = i
+        for i, r in self.user_rows(*MEASUREMENT_OPS):  # F -> its structural indicators
+            if r["rhs"] in parents:
+                parents[r["rhs"]].append(r["lhs"])
+                edge_row[(r["lhs"], r["rhs"])] = i
         order: list[str] = []
         placed: set[str] = set()
         remaining = list(self.structural_unordered)
@@ -167,7 +181,9 @@ class _Builder:
         self.structural = order
         # observed variables: indicators, then observed structural variables in causal order
         constructs = set(self.latent) | set(self.composites)
-        self.observed = self.items + [v for v in order if v not in constructs]
+        item_set = set(self.items)
+        self.observed = self.items + [v for v in order
+                                      if v not in constructs and v not in item_set]
         self.endogenous = [v for v in order if parents[v]]
         self.exogenous = [v for v in order if not parents[v]]
 
@@ -191,14 +207,15 @@ class _Builder:
         regressions = self.user_rows("~")
         eqs_y = {r["lhs"] for _, r in regressions}
         eqs_x = {r["rhs"] for _, r in regressions}
-        # (lavaan also keeps indicators out of lv_x and pure_y; here items take no part in
-        # regressions and constructs are no indicators, so that rule has nothing to do)
+        # indicators (items and first-order constructs) are neither lv_x nor pure_y nor ov_x
+        v_ind = {r["rhs"] for _, r in self.user_rows(*MEASUREMENT_OPS)}
         constructs = set(self.latent) | set(self.composites)
         observed_structural = [v for v in self.structural if v not in constructs]
-        lv_x = [v for v in self.latent if v not in eqs_y]
+        lv_x = [v for v in self.latent if v not in eqs_y and v not in v_ind]
         pure_y = [v for v in self.structural if v in eqs_y and v not in eqs_x
-                  and v not in self.composites]
-        ov_x = [v for v in observed_structural if v in eqs_x and v not in eqs_y]
+                  and v not in self.composites and v not in v_ind]
+        ov_x = [v for v in observed_structural if v in eqs_x and v not in eqs_y
+                and v not in v_ind]
         mentioned = {name for _, r in self.user_rows("~~", "~1") for name in (r["lhs"], r["rhs"])}
         fixed_x: list[str] = []
         if opts.fixed_x:
