@@ -99,7 +99,9 @@ def structural_matrix(spec: ModelSpec, values) -> xr.DataArray:
     index = {v: i for i, v in enumerate(eta)}
     for src, tgt, name in spec.arrows:
         value = parameter_value(spec, values, name)
-        B[..., index[tgt], index[src]] = np.asarray(value.transpose(*lead) if lead else value)
+        if isinstance(value, xr.DataArray) and lead:
+            value = value.transpose(*lead)
+        B[..., index[tgt], index[src]] = np.asarray(value)  # a fixed arrow: a number
     coords = {d: values.coords[d] for d in lead if d in values.coords}
     coords.update(target=eta, source=eta)
     return xr.DataArray(B, coords=coords, dims=(*lead, "target", "source"))

@@ -200,3 +200,30 @@ def test_with_data_restarts_the_chains_from_the_new_data():
     gaps.loc[:2, "X"] = np.nan
     with pytest.raises(ConnectiveError, match="other missingness patterns"):
         with_data(bm, gaps)
+
+
+def test_higher_order_factors_and_items_in_regressions_build_and_refuse_honestly():
+    import pandas as pd
+
+    from connective.bayes import build_model
+    from connective.bayes.matrices import build_layout
+    from connective.data.simulate import simulate
+    from connective.errors import ModelError
+    from connective.spec import parse_model
+
+    spec = parse_model("F1 =~ a + b + c\nF2 =~ d + e + f\nG =~ F1 + F2\nG ~ x\nc ~ x")
+    layout = build_layout(spec)
+    # the second-order loading and the direct effect on c are cells of B, not Lambda
+    assert layout.loading_source("F2", "G") == ("param", layout.index("G=~F2"))
+    assert layout.params[layout.index("G=~F2")].matrix == "beta"
+    assert layout.params[layout.index("F1=~c")].matrix == "beta"
+    frame = simulate(spec, 200, seed=2).frame
+    bm = build_model(spec, frame)
+    # G takes the scale of its marker construct F1, which takes that of its marker item a:
+    # the loading of F2 (scale: sd of d) on G gets normal(0, 2.5 sd(d) / sd(a))
+    sd = frame[["a", "d"]].std()
+    assert bm.priors["G=~F2"] == f"normal(0, {2.5 * sd['d'] / sd['a']:g})"
+    point = bm.model.initial_point()
+    assert np.isfinite(bm.model.compile_logp()(point))
+    with pytest.raises(ModelError, match="ordinal likelihood does not fit higher-order"):
+        build_model(spec, simulate(spec, 200, seed=2, likert=5).frame, likelihood="ordinal")

@@ -755,6 +755,13 @@ def _distribution(pm, name: str, family: str, args: np.ndarray, size: int, bound
 def _ordinal_setup(spec: ModelSpec, layout: Layout, frame: pd.DataFrame):
     from connective.bayes.ordinal import code_items
 
+    if spec.higher_order:
+        # nutpie finds no valid starting gradient for these yet (PyMC's own logp and
+        # gradient are finite there): refused rather than left to fail at sampling
+        raise ModelError(f"{spec.source}: the ordinal likelihood does not fit higher-order "
+                         f"factors ({', '.join(spec.higher_order)}) yet; use --likelihood "
+                         "normal, or model the dimensions as correlated first-order factors")
+
     plain = [v for v in layout.observed if v not in
              {i for items in spec.indicators.values() for i in items}]
     if plain:
@@ -809,6 +816,8 @@ def _ordinal_likelihood(pm, pt, layout: Layout, odata, theta, scales, initvals: 
     for k, v in enumerate(layout.structural):
         cols = [layout.observed[i] for i in range(len(layout.observed))
                 if layout.cell_source("lambda", i, k) != ("fixed", 0.0)]
+        if not cols:  # no items of its own (a higher-order factor): start at 0
+            continue
         score = Y[cols].mean(axis=1).to_numpy()
         score = np.where(np.isnan(score), np.nanmean(score), score)
         z0[:, k] = (score - score.mean()) / (score.std() or 1.0)

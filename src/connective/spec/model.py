@@ -339,7 +339,8 @@ class ModelSpec:
     def describe(self) -> str:
         """A short text summary: constructs, paths, parameters, defined effects."""
         out = [f"Model {self.source}"]
-        n_items = sum(len(v) for v in self.indicators.values())
+        n_items = len({x for v in self.indicators.values() for x in v
+                       if x not in self.indicators})
         out.append(f"  {len(self.latent)} reflective and {len(self.composites)} composite "
                    f"constructs, {n_items} indicators, {len(self.observed)} observed variables, "
                    f"{self.n_free} free parameters"
@@ -359,7 +360,12 @@ class ModelSpec:
         out.append(f"  endogenous: {', '.join(self.endogenous)}")
         for tgt in self.endogenous:
             preds = [s for s, t in self.paths if t == tgt]
-            out.append(f"  {tgt} ~ {' + '.join(preds)}")
+            if preds:  # (a first-order factor of a higher-order one is endogenous too)
+                out.append(f"  {tgt} ~ {' + '.join(preds)}")
+        if self.higher_order:
+            out.append(f"  higher-order: {', '.join(self.higher_order)}")
+        if self.structural_items:
+            out.append(f"  items in regressions: {', '.join(self.structural_items)}")
         for name, expr in self.defined.items():
             out.append(f"  {name} := {expr}")
         return "\n".join(out)
