@@ -57,7 +57,22 @@ OPTIONS = {"hs_cfa_stdlv": {"std.lv": True}, "hs_orthogonal": {"orthogonal": Tru
 
 #: lavaan tutorial models whose references are in shared/benchmarks (REFERENCE.md):
 #: model -> (data file, options); their references include the mean structure
-TUTORIAL = {"growth_linear": ("Demo.growth.csv", {"growth": True})}
+TUTORIAL = {"growth_linear": ("Demo.growth.csv", {"growth": True}),
+            # a printed covariance matrix (lavaan's getCov text), N = 932 (REFERENCE.md)
+            "wheaton": ("wheaton_lower.txt", {})}
+WHEATON_N = 932
+
+
+def _frame(name: str, data: str, benchmarks: Path) -> pd.DataFrame:
+    if not data.endswith(".txt"):
+        return pd.read_csv(benchmarks / "data" / data)
+    from connective.data.summary import parse_summary
+
+    folder = _folder(name, benchmarks)
+    model = (folder / f"{name}.lav").read_text()
+    names = model.split("# variables in order:")[1].splitlines()[0]
+    text = f"# names: {names}\n# n: {WHEATON_N}\n" + (folder / data).read_text()
+    return parse_summary(text, source=data).frame()
 
 
 def _folder(name: str, benchmarks: Path | None) -> Path:
@@ -78,8 +93,7 @@ def _fit(name: str, benchmarks: Path):
     spec = parse_model((_folder(name, benchmarks) / f"{name}.lav").read_text(),
                        source=f"{name}.lav", options=options)
     data = TUTORIAL[name][0] if name in TUTORIAL else MEASURES.loc[name, "data"]
-    frame = pd.read_csv(benchmarks / "data" / data)
-    return fit(spec, frame, draws=1000, tune=1000, chains=4, seed=11)
+    return fit(spec, _frame(name, data, benchmarks), draws=1000, tune=1000, chains=4, seed=11)
 
 
 def _ours(result) -> dict[tuple, pd.Series]:

@@ -196,7 +196,8 @@ class DataOptions:
         """Validate ``survey`` against ``spec`` with these options (a ValidatedSurvey)."""
         from connective.data.validate import validate_survey
 
-        items = [v for v in spec.observed if v not in spec.structural]
+        items = [v for v in spec.observed
+                 if v not in spec.structural or v in spec.structural_items]
         unmatched = self.unmatched_patterns(items)
         if unmatched:
             raise DataOptionError(f"--likert: the pattern(s) {', '.join(unmatched)} match no "
