@@ -70,6 +70,7 @@ class PLSBootstrap:
     notes: list[str] = field(default_factory=list)
     inadmissible: int = 0  # PLSc replicates with |path| > 1 or non-PD construct correlations
     inadmissible_kept: bool = False
+    parametric: bool = False  # replicates drawn from the normal with the sample's correlations
 
     @property
     def n_boot(self) -> int:
@@ -143,7 +144,7 @@ class PLSBootstrap:
 def bootstrap_pls(result: PLSResult, n_boot: int = 5000, *, seed: int | None = None,
                   sign_change: str = "none", level: float = 0.95, bca: bool = True,
                   chunk: int = 1000, progress: bool | Callable[[int, int], None] = False,
-                  inadmissible: str = "exclude") -> PLSBootstrap:
+                  inadmissible: str = "exclude", parametric: bool = False) -> PLSBootstrap:
     """Bootstrap a PLS result: ``n_boot`` replicates drawn with ``seed`` (recorded; drawn
     from the OS when None), with the result's scheme, PLSc setting and stop criterion.
 
@@ -154,6 +155,11 @@ def bootstrap_pls(result: PLSResult, n_boot: int = 5000, *, seed: int | None = N
     PLSc replicates (a standardised path beyond +-1, construct correlations that are not
     positive definite) are counted (``inadmissible``), reported with a BootstrapWarning and,
     by default, excluded from the intervals; ``inadmissible="keep"`` keeps them.
+
+    ``parametric=True`` draws each replicate's correlation matrix as that of N rows from the
+    normal distribution with the sample's correlations (a Wishart draw) instead of
+    resampling rows: the bootstrap of a study known only by its printed matrix (moment-
+    matched rows, :mod:`connective.data.summary`); it has no jackknife, so no BCa.
 
     Example
     -------
@@ -170,10 +176,14 @@ def bootstrap_pls(result: PLSResult, n_boot: int = 5000, *, seed: int | None = N
         raise ValueError("n_boot must be at least 2")
     if seed is None:
         seed = int(np.random.SeedSequence().generate_state(1)[0])
+    if parametric and bca:
+        raise ValueError("a parametric bootstrap has no jackknife: BCa intervals need rows "
+                         "(use percentile intervals, --ci percentile)")
     rng = np.random.default_rng(seed)
     X = result.data.X
     n, p = X.shape
-    XX = (X[:, :, None] * X[:, None, :]).reshape(n, p * p)
+    XX = None if parametric else (X[:, :, None] * X[:, None, :]).reshape(n, p * p)
+    draw = _parametric_draws(X) if parametric else None
     opts = dict(scheme=result.settings["scheme"], consistent=result.settings["consistent"],
                 tol=result.settings["tol"], max_iter=result.settings["max_iter"])
     align = result.fit["loadings"] if sign_change == "construct" else None
@@ -182,10 +192,14 @@ def bootstrap_pls(result: PLSResult, n_boot: int = 5000, *, seed: int | None = N
     done = 0
     while done < n_boot:
         b = min(chunk, n_boot - done)
-        idx = rng.integers(0, n, size=(b, n))
-        counts = np.bincount((idx + n * np.arange(b)[:, None]).ravel(),
-                             minlength=b * n).reshape(b, n).astype(float)
-        stats, ok = _replicate_stats(result, _correlations(counts, X, XX), opts, align)
+        if parametric:
+            R = draw(rng, b)
+        else:
+            idx = rng.integers(0, n, size=(b, n))
+            counts = np.bincount((idx + n * np.arange(b)[:, None]).ravel(),
+                                 minlength=b * n).reshape(b, n).astype(float)
+            R = _correlations(counts, X, XX)
+        stats, ok = _replicate_stats(result, R, opts, align)
         failed += int((~ok).sum())
         parts.append(stats)
         done += b
@@ -227,9 +241,33 @@ def bootstrap_pls(result: PLSResult, n_boot: int = 5000, *, seed: int | None = N
         jack = _collect(result, stats, dim="row")
     original = original.isel(_=0, drop=True)
     return PLSBootstrap(result=result, replicates=replicates, original=original, jackknife=jack,
+                        parametric=parametric,
                         seed=seed, n_requested=n_boot, sign_change=sign_change, level=level,
                         failed=failed, inadmissible=int(bad.sum()),
                         inadmissible_kept=inadmissible == "keep")
+
+
+def _parametric_draws(X: np.ndarray) -> Callable:
+    """``draw(rng, b)``: ``b`` correlation matrices of N rows from the normal distribution
+    with the correlations of ``X`` (N rows; a column used by two blocks appears twice in X
+    and is drawn once)."""
+    from scipy.stats import wishart
+
+    n = X.shape[0]
+    _, first, back = np.unique(X, axis=1, return_index=True, return_inverse=True)
+    R = np.corrcoef(X[:, np.sort(first)], rowvar=False)
+    order = np.argsort(first)  # np.unique sorts the columns; map back to X's first uses
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    expand = rank[np.ravel(back)]
+
+    def draw(rng: np.random.Generator, b: int) -> np.ndarray:
+        W = wishart.rvs(df=n - 1, scale=R, size=b, random_state=rng).reshape(b, *R.shape)
+        sd = np.sqrt(np.diagonal(W, axis1=1, axis2=2))
+        C = W / (sd[:, :, None] * sd[:, None, :])
+        return C[:, expand[:, None], expand[None, :]]
+
+    return draw
 
 
 def _correlations(counts: np.ndarray, X: np.ndarray, XX: np.ndarray) -> np.ndarray:
