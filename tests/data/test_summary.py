@@ -104,3 +104,77 @@ def test_lavaan_lower_triangle_text_needs_names_and_n():
         parse_summary("# names: a b\n1.0\n0.5 1.0\n")
     s = parse_summary("# names: a b\n# n: 60\n2.0\n-0.5 1.0\n")
     assert s.kind == "covariance" and s.matrix[0, 1] == -0.5
+
+
+# -- the commands ------------------------------------------------------------------------
+
+@pytest.fixture
+def wheaton(tmp_path, benchmarks):
+    """Wheaton's printed lower triangle as lavaan's getCov text, names and N added."""
+    folder = benchmarks / "reference" / "lavaan_tutorial"
+    names = (folder / "wheaton.lav").read_text().split("# variables in order:")[1].splitlines()[0]
+    path = tmp_path / "wheaton.txt"
+    path.write_text(f"# names: {names}\n# n: 932\n" + (folder / "wheaton_lower.txt").read_text())
+    model = tmp_path / "wheaton.lav"
+    model.write_text((folder / "wheaton.lav").read_text())
+    return model, path
+
+
+def _run(args, capsys):
+    from connective.cli import main
+
+    code = main([str(a) for a in args])
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+def test_fit_and_pls_from_a_printed_matrix(wheaton, tmp_path, capsys):
+    import json
+
+    model, path = wheaton
+    code, out = _run(["fit", model, "--summary", path, "--out", tmp_path / "fit", "--draws",
+                      "200", "--tune", "200", "--chains", "2", "--seed", "3", "--quiet"], capsys)
+    assert code == 0, out
+    params = pd.read_csv(tmp_path / "fit" / "parameters.csv")
+    assert "~1" not in set(params["op"])  # no means printed: no mean structure
+    est = params.set_index(["lhs", "op", "rhs"])["est"]
+    assert est[("alien71", "~", "alien67")] == pytest.approx(0.607, abs=0.08)  # lavaan 0.607
+    record = json.loads((tmp_path / "fit" / "summary.json").read_text())
+    printed = record["run"]["settings"]["data_options"]["summary"]
+    assert printed["n"] == 932 and printed["kind"] == "covariance" and not printed["means"]
+    code, out = _run(["pls", model, "--summary", path, "--out", tmp_path / "pls", "--boot",
+                      "100", "--seed", "1", "--quiet"], capsys)
+    assert code == 0, out
+    pls = json.loads((tmp_path / "pls" / "summary.json").read_text())
+    assert pls["settings"]["bootstrap"].startswith("parametric")
+    # LOO needs respondents
+    import shutil
+
+    shutil.copytree(tmp_path / "fit", tmp_path / "fit2")
+    code, out = _run(["loo", tmp_path / "fit", tmp_path / "fit2"], capsys)
+    assert code == 2 and "fitted to summary statistics" in out
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--likelihood", "ordinal"], "--likelihood ordinal needs each respondent's answers"),
+    (["--group", "org"], "--group work(s) on respondents' rows"),
+    (["--likert", "1-7"], "--likert work(s) on respondents' rows"),
+    (["--data", "survey.csv"], "give either --data FILE (respondents' rows) or --summary FILE"),
+])
+def test_what_needs_rows_is_refused(wheaton, tmp_path, capsys, extra, message):
+    model, path = wheaton
+    code, out = _run(["fit", model, "--summary", path, "--out", tmp_path / "x", *extra], capsys)
+    assert code == 2 and message in out and "Traceback" not in out
+
+
+def test_names_must_cover_the_model_and_bca_needs_rows(wheaton, tmp_path, capsys):
+    model, path = wheaton
+    path.write_text(path.read_text().replace("sei\n", "status\n", 1))
+    code, out = _run(["validate", model, "--summary", path], capsys)
+    assert code == 2 and "the model uses sei, which the matrix does not have" in out
+    path.write_text(path.read_text().replace("status\n", "sei\n", 1))
+    code, out = _run(["pls", model, "--summary", path, "--out", tmp_path / "p", "--boot", "20",
+                      "--ci", "bca"], capsys)
+    assert code == 2 and "--ci bca needs respondents' rows" in out
+    code, out = _run(["validate", model], capsys)
+    assert code == 2 and "give the survey with --data FILE, or" in out

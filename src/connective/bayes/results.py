@@ -287,6 +287,12 @@ def parameter_table(idata, spec) -> pd.DataFrame:
                              **{k: r[k] for k in ("r_hat", "ess_bulk", "ess_tail")}}
     order = ["lhs", "op", "rhs", "label", "exo", "est", "se", "ci.lower", "ci.upper",
              *STD_COLUMNS, "r_hat", "ess_bulk", "ess_tail"]
+    settings = json.loads(idata.posterior.attrs.get("settings", "{}"))
+    printed = settings.get("data_options", {}).get("summary")
+    if printed and not printed.get("means"):
+        # a printed matrix without means: its moment-matched rows have means 0, so the
+        # intercepts are no estimates of anything (lavaan fits no mean structure then)
+        out = out[out["op"] != "~1"].reset_index(drop=True)
     return out[order]
 
 

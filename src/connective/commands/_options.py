@@ -85,6 +85,14 @@ def add_data_arguments(parser: argparse.ArgumentParser, *, group: bool = True) -
     g.add_argument("--encoding", metavar="NAME", default=None,
                    help="text encoding of a CSV/TSV file (default UTF-8), e.g. latin-1")
     g.add_argument("--sheet", default=0, help="Excel sheet name or number (default: first)")
+    g.add_argument("--summary", metavar="FILE", default=None,
+                   help="summary statistics instead of --data: a correlation or covariance "
+                        "matrix as a paper prints it (TOML: n, names, kind, lower or full, "
+                        "optional sds and means; or lavaan's lower-triangle text with '# "
+                        "names:' and '# n:' lines)")
+    g.add_argument("--nearest-pd", action="store_true",
+                   help="with --summary: fit the nearest positive-definite matrix when "
+                        "rounding made the printed one indefinite (noted in every output)")
     if group:
         g.add_argument("--group", metavar="COLUMN",
                        help="column naming each respondent's group (kept alongside the "
@@ -118,7 +126,13 @@ def load_data(args: argparse.Namespace, spec: ModelSpec, *, show_report=print,
     options = data_options(args)
     if engine_treats_missing:
         options = dataclasses.replace(options, missing=None)
-    survey = options.read(args.data)
+    if getattr(args, "summary", None):
+        survey = read_summary_survey(args, spec, options)
+    elif not getattr(args, "data", None):
+        raise ConnectiveError("no data: give the survey with --data FILE, or a printed "
+                              "correlation or covariance matrix with --summary FILE")
+    else:
+        survey = options.read(args.data)
     show_report(survey.describe())
     checked = options.check(survey, spec, group=getattr(args, "group", None),
                             keep=[c for c in [getattr(args, "group_predictor", None)] if c],
@@ -126,7 +140,56 @@ def load_data(args: argparse.Namespace, spec: ModelSpec, *, show_report=print,
     show_report(checked.report.text())
     if not checked.report.ok:
         raise DataValidationError(checked.report)
+    if survey.summary is not None:  # recorded in every run folder made from these rows
+        checked.options["summary"] = summary_record(survey.summary)
     return checked
+
+
+def summary_record(summary) -> dict:
+    """What a run folder records of the summary statistics it was fitted to."""
+    notes = list(summary.notes)
+    if summary.correlation_only:
+        notes.append("fitted to a correlation matrix without SDs (a correlation-structure "
+                     "fit): its intervals are approximate, since correlations do not follow "
+                     "the Wishart distribution the likelihood assumes")
+    if summary.means is None:
+        notes.append("no means were given: the model has no mean structure (intercepts are "
+                     "not estimated)")
+    return {"file": summary.source, "n": summary.n, "kind": summary.kind,
+            "sds": summary.sds is not None, "means": summary.means is not None,
+            "fingerprint": summary.fingerprint, "notes": notes}
+
+
+def read_summary_survey(args: argparse.Namespace, spec: ModelSpec, options: DataOptions):
+    """The moment-matched rows of ``--summary FILE`` (:mod:`connective.data.summary`) as a
+    survey, after refusing what needs respondents' rows."""
+    from connective.data.readers import Survey
+    from connective.data.summary import read_summary
+
+    if getattr(args, "data", None):
+        raise ConnectiveError("give either --data FILE (respondents' rows) or --summary FILE "
+                              "(a printed matrix), not both")
+    needs_rows = {"--missing-codes": options.missing_codes, "--reverse": options.reverse,
+                  "--likert": getattr(args, "likert", None), "--group": getattr(args, "group",
+                                                                                  None)}
+    used = [flag for flag, value in needs_rows.items() if value]
+    if used:
+        raise ConnectiveError(f"{', '.join(used)} work(s) on respondents' rows; a summary-"
+                              f"statistics file has none: drop {' and '.join(used)} (recode "
+                              "or group before the matrix is computed)")
+    if getattr(args, "likelihood", "normal") == "ordinal":
+        raise ConnectiveError("--likelihood ordinal needs each respondent's answers; a "
+                              "correlation or covariance matrix has none: use the normal "
+                              "likelihood (the default) with --summary")
+    summary = read_summary(args.summary, nearest_pd=getattr(args, "nearest_pd", False))
+    missing = [v for v in spec.observed if v not in summary.names]
+    if missing:
+        raise ConnectiveError(f"{args.summary}: the model uses {', '.join(missing)}, which "
+                              f"the matrix does not have; its names are "
+                              f"{', '.join(summary.names)}")
+    summary = summary.restricted([v for v in summary.names if v in spec.observed])
+    return Survey(frame=summary.frame(), source=f"{args.summary} (summary statistics)",
+                  fingerprint=summary.fingerprint, summary=summary)
 
 
 def add_sampling_arguments(parser: argparse.ArgumentParser, *, draws: int = 1000,

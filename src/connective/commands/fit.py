@@ -27,7 +27,7 @@ def register(subparsers) -> None:
                     "write posterior.nc, parameters.csv, effects.csv and summary.json.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add_model_argument(p)
-    p.add_argument("--data", required=True, help="survey file (CSV, TSV, Excel, SPSS, Stata)")
+    p.add_argument("--data", help="survey file (CSV, TSV, Excel, SPSS, Stata)")
     add_data_arguments(p)
     p.add_argument("--out", required=True, help="folder for the results")
     add_overwrite_argument(p)

@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "every effect. Results go to DIR as CSV files and summary.json.")
     p.add_argument("model", metavar="MODEL",
                    help="a lavaan-syntax model file, or the name of a bundled model")
-    p.add_argument("--data", required=True, metavar="FILE",
+    p.add_argument("--data", metavar="FILE",
                    help="survey data: .csv, .tsv, .xlsx, .sav (SPSS) or .dta (Stata)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the results")
     add_overwrite_argument(p)

@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "indirect paths. Nothing is estimated and the data file is "
                                    "never modified.")
     add_model_argument(p)
-    p.add_argument("--data", required=True, metavar="FILE",
+    p.add_argument("--data", metavar="FILE",
                    help="survey data: .csv, .tsv, .xlsx, .sav (SPSS) or .dta (Stata)")
     add_data_arguments(p)
     p.set_defaults(run=run)

@@ -36,6 +36,12 @@ def _load(run_dir: Path):
         raise ConnectiveError(f"{run_dir} has no posterior.nc; LOO needs 'connective fit' runs")
     check_run_folder(run_dir)  # a posterior beside another run's files is refused
     idata = az.from_netcdf(str(nc))
+    settings = json.loads(idata.posterior.attrs.get("settings", "{}"))
+    if settings.get("data_options", {}).get("summary"):
+        raise ConnectiveError(f"{run_dir} was fitted to summary statistics "
+                              f"({settings['data_options']['summary']['file']}): LOO leaves "
+                              "out one respondent at a time, and a printed matrix has no "
+                              "respondents; compare such models by their PPP and fit indices")
     if not hasattr(idata, "log_likelihood"):
         raise ConnectiveError(f"{run_dir}: the fit stored no log-likelihood; refit it")
     return idata

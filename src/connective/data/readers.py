@@ -39,8 +39,12 @@ class Survey:
     fingerprint: str
     synthetic: bool = False
     population: dict = field(default_factory=dict)  # the truth, for simulated data
+    #: the printed moments these rows were made from (data.summary), None for real rows
+    summary: object = None
 
     def describe(self) -> str:
+        if self.summary is not None:
+            return self.summary.describe() + (" [SYNTHETIC]" if self.synthetic else "")
         tag = " [SYNTHETIC: simulated from a stated population model]" if self.synthetic else ""
         return (f"Data {self.source}: {self.frame.shape[0]} rows, {self.frame.shape[1]} "
                 f"columns{tag}")

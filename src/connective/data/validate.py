@@ -113,6 +113,7 @@ class ValidatedSurvey:
     fingerprint: str = ""
     synthetic: bool = False
     options: dict = field(default_factory=dict)  # the data options applied (DataOptions)
+    summary: object = None  # the printed moments the rows stand for (data.summary)
 
 
 def _rows(mask: pd.Series) -> list[int]:
@@ -243,7 +244,7 @@ def validate_survey(data: Survey | pd.DataFrame, spec: ModelSpec, *,
     if raise_on_error and not report.ok:
         raise DataValidationError(report)
     return ValidatedSurvey(frame=clean, report=report, source=source, fingerprint=fingerprint,
-                           synthetic=synthetic)
+                           synthetic=synthetic, summary=getattr(data, "summary", None))
 
 
 def _drop_unanswered(clean: pd.DataFrame, present: list[str], report: DataReport

@@ -28,6 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 from connective.data.readers import Survey
+from connective.errors import DataError
 from connective.folders import check_target, run_folder
 from connective.io import atomic_path, atomic_write_csv, atomic_write_json
 from connective.pls.bootstrap import PLSBootstrap, bootstrap_pls
@@ -78,10 +79,15 @@ def run_pls(spec: ModelSpec, survey: Survey, out: str | Path, *, boot: int = 0,
                               missing=missing, tol=tol, max_iter=max_iter,
                               higher_order=higher_order)
         replicates = None
+        # rows made from a printed matrix: replicates drawn from it, not resampled rows
+        parametric = getattr(survey, "summary", None) is not None
+        if boot and parametric and ci == "bca":
+            raise DataError("--ci bca needs respondents' rows (its jackknife); a summary-"
+                            "statistics file has none: use --ci percentile")
         if boot:
             replicates = bootstrap_pls(result, boot, seed=seed, sign_change=sign_change,
                                        level=level, bca=ci == "bca", progress=progress,
-                                       inadmissible=inadmissible)
+                                       inadmissible=inadmissible, parametric=parametric)
     messages = [str(w.message) for w in caught
                 if issubclass(w.category, (InadmissibleWarning, BootstrapWarning))]
     if replicates is not None:
@@ -96,6 +102,8 @@ def run_pls(spec: ModelSpec, survey: Survey, out: str | Path, *, boot: int = 0,
         htmt = result.htmt_long.reset_index()
     settings = dict(result.settings)
     settings.update(boot=boot, ci=ci if boot else None, level=level if boot else None,
+                    bootstrap=("parametric (from the printed matrix)" if boot and parametric
+                               else "nonparametric" if boot else None),
                     sign_change=sign_change if boot else None,
                     n_rows=result.data.report["n_rows"], n_used=result.n,
                     missing_cells=result.data.report["missing_cells"], missing_codes=recorded_codes,
