@@ -31,6 +31,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="finished run folders instead: one 'connective fit' and one or more "
                         "'connective pls' folders")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--published", metavar="TABLE", default=None,
+                   help="a CSV of what a paper printed (paths 'IS -> CI', indirect effects "
+                        "'IS -> CI -> CID', loadings; estimate and any of SE, t, p, interval; "
+                        "SmartPLS' column names work): set beside our PLS and the posterior")
     add_overwrite_argument(p)
     p.add_argument("--boot", type=count("--boot"), default=5000,
                    help="PLS bootstrap replicates (5000)")
@@ -57,10 +61,23 @@ def _classify(dirs: list[str]) -> tuple[Path, dict[str, Path]]:
     return bayes, pls
 
 
+def _spec_of_runs(runs):
+    """The model of the Bayesian run among ``--runs`` (for reading a published table)."""
+    import json
+
+    from connective.spec import parse_model
+
+    bayes, _ = _classify(runs)
+    label = json.loads((Path(bayes) / "summary.json").read_text())
+    label = label.get("run", label)
+    return parse_model(label["model_text"], source=label.get("model", "<model>"))
+
+
 def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
-    if not args.runs and (not args.model or not args.data):
-        raise ConnectiveError("give MODEL and --data FILE, or --runs with finished runs")
+    if not args.runs and (not args.model or not (args.data or args.summary)):
+        raise ConnectiveError("give MODEL and --data FILE (or --summary FILE), or --runs with "
+                              "finished runs")
     spec = survey = None
     if not args.runs:  # every check before any work
         if args.missing == "fiml":
@@ -74,14 +91,20 @@ def run(args: argparse.Namespace) -> int:
                                   "and both engines get the same data: add --missing casewise "
                                   "or --missing mean")
         check_memory(spec, chains=args.chains, draws=args.draws, n_rows=len(survey.frame))
+    published = None
+    if args.published:  # read before any work: a bad name is an error now, not after it
+        from connective.compare.published import read_published
+
+        published = read_published(Path(args.published), spec or _spec_of_runs(args.runs))
     # the whole folder (both engines' runs, the table, the report) is one unit
     with run_folder(out, overwrite=args.overwrite) as tmp:
         if args.runs:
             bayes, pls = _classify(args.runs)
-            write_comparison(bayes, pls, tmp)
+            write_comparison(bayes, pls, tmp, published=published)
         else:
             run_compare(spec, survey, tmp, seed=args.seed, boot=args.boot, draws=args.draws,
-                        tune=args.tune, chains=args.chains, progress=True, cores=args.cores)
+                        tune=args.tune, chains=args.chains, progress=True, cores=args.cores,
+                        published=published)
         write_compare_report(tmp)
     print(f"wrote {out / 'comparison.csv'}, {out / 'forest.png'} and "
           f"{out / 'report' / 'report.html'}")

@@ -136,7 +136,8 @@ def forest_plot(table: pd.DataFrame, methods: list[str], *, kinds=("direct", "in
 
 def run_compare(spec, survey, out: str | Path, *, seed: int = 1, boot: int = 5000,
                 draws: int = 1000, tune: int = 1000, chains: int = 4,
-                progress: bool = False, cores: int | None = None) -> pd.DataFrame:
+                progress: bool = False, cores: int | None = None,
+                published: pd.DataFrame | None = None) -> pd.DataFrame:
     """Fit both engines on one survey into ``out/bayes``, ``out/pls`` (and ``out/plsc`` for a
     reflective model), then write ``comparison.csv`` and ``forest.png``; returns the table.
     ``survey`` is a survey as read or, cleaned with the data options, a ValidatedSurvey:
@@ -168,10 +169,11 @@ def run_compare(spec, survey, out: str | Path, *, seed: int = 1, boot: int = 500
         runs["PLSc"] = out / "plsc"
         run_pls(spec, survey, runs["PLSc"], boot=boot, seed=seed, consistent=True,
                 data_options=options)
-    return write_comparison(out / "bayes", runs, out)
+    return write_comparison(out / "bayes", runs, out, published=published)
 
 
-def write_comparison(bayes_dir: str | Path, pls_dirs: dict[str, Path], out: str | Path) -> pd.DataFrame:
+def write_comparison(bayes_dir: str | Path, pls_dirs: dict[str, Path], out: str | Path, *,
+                     published: pd.DataFrame | None = None) -> pd.DataFrame:
     """``comparison.csv``, ``forest.png`` and ``comparison.json`` of finished runs, written
     into ``out`` (a folder being written, as in :func:`run_compare`). Runs inside ``out``
     are recorded by their path relative to it, so the folder can be renamed into place."""
@@ -180,8 +182,14 @@ def write_comparison(bayes_dir: str | Path, pls_dirs: dict[str, Path], out: str 
 
     out = Path(out)
     table = compare_runs(bayes_dir, pls_dirs)
+    methods = list(pls_dirs)
+    if published is not None:  # a paper's table (compare.published), a method of its own
+        from connective.compare.published import add_published
+
+        table = add_published(table, published)
+        methods.append("published")
     atomic_write_csv(out / "comparison.csv", table)
-    save_figure(forest_plot(table, list(pls_dirs)), out / "forest.png")
+    save_figure(forest_plot(table, methods), out / "forest.png")
     atomic_write_json(out / "comparison.json", {"bayes": _where(bayes_dir, out),
                                                 "pls": {k: _where(v, out)
                                                         for k, v in pls_dirs.items()},
