@@ -178,3 +178,22 @@ def test_names_must_cover_the_model_and_bca_needs_rows(wheaton, tmp_path, capsys
     assert code == 2 and "--ci bca needs respondents' rows" in out
     code, out = _run(["validate", model], capsys)
     assert code == 2 and "give the survey with --data FILE, or" in out
+
+
+def test_rounding_matters_at_one_decimal_and_not_at_three():
+    from connective.bayes import fit
+    from connective.compare.rounding import rounding_sensitivity
+    from connective.data.simulate import simulate
+
+    spec = parse_model("m ~ x\ny ~ m + x")
+    frame = simulate(spec, 194, seed=1).frame[["x", "m", "y"]]
+    shifts = {}
+    for decimals in (1, 3):
+        printed = SummaryData(("x", "m", "y"), np.round(frame.corr().to_numpy(), decimals),
+                              "correlation", 194)
+        result = fit(spec, printed.frame(), draws=300, tune=300, chains=2, seed=2)
+        table = rounding_sensitivity(result, printed, decimals=decimals, refits=5, seed=3)
+        shifts[decimals] = table.set_index("name")["max_shift_sd"]
+        assert table.set_index("name")["matters"].any() == (decimals == 1)
+    # a path moves by a large share of its posterior SD at one decimal, a sliver at three
+    assert shifts[1]["y~m"] > 0.3 and shifts[3]["y~m"] < 0.2

@@ -434,12 +434,14 @@ class BayesFit:
                                     if v in self.idata.posterior]
         return diagnose(self.idata, var_names=watched)
 
-    def save(self, out_dir: str | Path, *, overwrite: bool = False) -> dict[str, Path]:
+    def save(self, out_dir: str | Path, *, overwrite: bool = False,
+             extra: dict[str, pd.DataFrame] | None = None) -> dict[str, Path]:
         """Write the run folder ``out_dir`` as one unit (:func:`connective.folders.run_folder`;
         an existing run folder only with ``overwrite``): ``posterior.nc``, ``parameters.csv``,
         ``effects.csv``, ``summary.json``, ``diagnostics.json``, and for a hierarchical model
         ``group_effects.csv``, ``between_groups.csv`` and (with a group-level predictor)
-        ``level_effects.csv``; returns their final paths."""
+        ``level_effects.csv``, and each ``extra`` table as ``<key>.csv`` (e.g. the rounding
+        sensitivity of a fit to a printed matrix); returns their final paths."""
         from connective.folders import run_folder
 
         out_dir = Path(out_dir)
@@ -452,6 +454,9 @@ class BayesFit:
             if "level_effects" in self.idata.posterior:
                 tables["level_effects"] = self.level_effects
             names.update({key: f"{key}.csv" for key in tables})
+        for key, table in (extra or {}).items():
+            tables[key] = (lambda t=table: t)
+            names[key] = f"{key}.csv"
         with run_folder(out_dir, overwrite=overwrite) as tmp:
             with atomic_path(tmp / names["posterior"]) as nc:
                 self.idata.to_netcdf(str(nc))

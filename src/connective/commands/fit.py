@@ -59,6 +59,12 @@ def register(subparsers) -> None:
     g.add_argument("--center", choices=("none", "within"), default="none",
                    help="within: centre observed predictors within groups (within-person "
                         "effects, as in multilevel mediation)")
+    p.add_argument("--rounding", type=int, default=None, metavar="DECIMALS",
+                   help="with --summary: refit on matrices perturbed within the rounding of "
+                        "the printed DECIMALS and report how far each estimate moves in "
+                        "posterior SDs (rounding.csv)")
+    p.add_argument("--rounding-refits", type=int, default=10, metavar="K",
+                   help="refits for --rounding (default 10)")
     p.add_argument("--strict", action="store_true",
                    help="exit with status 3 when the diagnostics verdict fails (R-hat > 1.01, "
                         "ESS < 400, divergences, tree depth, E-BFMI)")
@@ -80,6 +86,10 @@ def run(args) -> int:
                               "hierarchical models: add --group COL")
     from connective.bayes.priors import check_model_priors
 
+    if args.rounding is not None and (not args.summary or args.rounding < 0
+                                      or args.rounding_refits < 2):
+        raise ConnectiveError("--rounding DECIMALS (0 or more) works with --summary FILE, "
+                              "with --rounding-refits of 2 or more")
     spec = load_model(args)
     check_model_priors(spec)  # before the data are read; the error names the line
     survey = load_data(args, spec, show_report=(lambda _: None) if args.quiet else print)
@@ -97,7 +107,20 @@ def run(args) -> int:
                  group_covariance=args.group_covariance, invariance=args.invariance,
                  group_predictor=args.group_predictor, center=args.center,
                  target_accept=args.target_accept, data_options=survey.options)
-    paths = result.save(args.out, overwrite=args.overwrite)
+    extra = {}
+    if args.rounding is not None:
+        from connective.compare.rounding import rounding_sensitivity
+
+        table = rounding_sensitivity(result, survey.summary, decimals=args.rounding,
+                                     refits=args.rounding_refits, seed=seed)
+        extra["rounding"] = table
+        if not args.quiet:
+            moved = table.loc[table["matters"], "name"].tolist()
+            print(f"  rounding to {args.rounding} decimals: " + (
+                f"{len(moved)} estimate(s) move by more than a quarter posterior SD "
+                f"({', '.join(moved[:6])}{' ...' if len(moved) > 6 else ''})" if moved else
+                "no estimate moves by more than a quarter posterior SD"))
+    paths = result.save(args.out, overwrite=args.overwrite, extra=extra)
     verdict = result.verdict()
     if not args.quiet:
         s = result.summary()

@@ -126,6 +126,34 @@ class SummaryData:
         x += 0.0 if self.means is None else self.means
         return pd.DataFrame(x, columns=list(self.names))
 
+    def perturbed(self, decimals: int, rng: np.random.Generator) -> "SummaryData":
+        """These statistics with every printed number moved within its rounding (uniform
+        within half a unit of the last printed decimal: correlations, SDs, or covariances),
+        redrawn until positive definite: one matrix the paper could have rounded from.
+
+        Example
+        -------
+        >>> s = parse_summary('n = 50\\nnames = ["a", "b"]\\nkind = "correlation"\\nlower = "1 .5 1"')
+        >>> p = s.perturbed(2, np.random.default_rng(0))
+        >>> bool(abs(p.matrix[0, 1] - 0.5) <= 0.005)
+        True
+        """
+        half = 0.5 * 10.0 ** -decimals
+        p = len(self.names)
+        for _ in range(1000):
+            jitter = np.triu(rng.uniform(-half, half, (p, p)), 1)
+            matrix = self.matrix + jitter + jitter.T
+            if self.kind == "covariance":
+                matrix = matrix + np.diag(rng.uniform(-half, half, p))
+            if np.linalg.eigvalsh(_as_correlation(matrix))[0] > 1e-10:
+                break
+        else:  # pragma: no cover -- a matrix this close to singular was refused on reading
+            raise SummaryDataError(f"{self.source}: no positive-definite matrix within the "
+                                   "rounding of the printed one")
+        sds = None if self.sds is None else self.sds + rng.uniform(-half, half, p)
+        return SummaryData(self.names, matrix, self.kind, self.n, self.source, sds,
+                           self.means, self.notes, self.text)
+
     def restricted(self, names) -> "SummaryData":
         """The statistics of the variables ``names`` only (those a model uses)."""
         idx = [self.names.index(v) for v in names]
