@@ -19,8 +19,10 @@ from __future__ import annotations
 import argparse
 
 from connective.commands._options import (add_data_arguments, add_overwrite_argument, count,
-                                           load_data, seed_value)
+                                           data_options, load_data, seed_value)
 from connective.errors import ConnectiveError
+from connective.pls.analyses import PLSAnalyses
+from connective.pls.mga import check_group_column, group_column
 from connective.pls.run import run_pls
 from connective.resources import resolve_model
 from connective.spec import read_model
@@ -59,9 +61,54 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="PLSc bootstrap replicates with a standardised path beyond 1 or "
                         "construct correlations that are not positive definite: exclude them "
                         "from the intervals (default) or keep them; either way they are counted")
+    g = p.add_argument_group("analyses after estimation (SmartPLS's), each with CSV files")
+    g.add_argument("--predict", action="store_true",
+                   help="PLSpredict (Shmueli et al. 2019, as seminr's predict_pls): out-of-"
+                        "sample RMSE, MAE and Q2predict of every endogenous indicator against "
+                        "the linear-model benchmark -> predict.csv")
+    g.add_argument("--predict-technique", choices=["DA", "EA"], default="DA",
+                   help="predict from the direct antecedents (DA, default) or the earliest "
+                        "antecedents (EA)")
+    g.add_argument("--predict-folds", type=_folds, default=10, metavar="K|loo",
+                   help="cross-validation folds (default 10), or loo for leave-one-out")
+    g.add_argument("--predict-reps", type=count("--predict-reps"), default=10, metavar="N",
+                   help="repetitions of the k-fold split, predictions averaged (default 10)")
+    g.add_argument("--predict-target", metavar="CONSTRUCT",
+                   help="read the verdict on this construct's indicators (default: all "
+                        "endogenous indicators)")
+    g.add_argument("--mga", metavar="GROUPS",
+                   help="two-group analysis: a column with two values (--mga sex) or a "
+                        "comparison (--mga \"CUEX1<8\", group 1 where it holds): MICOM, then "
+                        "PLS-MGA, permutation and parametric tests -> micom.csv, mga.csv")
+    g.add_argument("--mga-boot", type=count("--mga-boot", low=2), default=2000, metavar="N",
+                   help="bootstrap replicates per group for PLS-MGA (default 2000, seminr's)")
+    g.add_argument("--permutations", type=count("--permutations", low=2), default=1000,
+                   metavar="N", help="permutations for MICOM and the permutation test "
+                                     "(default 1000)")
+    g.add_argument("--ipma", metavar="TARGET",
+                   help="importance-performance map of the construct TARGET (performance on "
+                        "0-100 with the --likert ranges, else the observed ones) -> "
+                        "ipma_constructs.csv, ipma_indicators.csv")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     add_data_arguments(p, group=False)
     p.set_defaults(run=run)
+
+
+def _folds(text: str) -> int | None:
+    if text.strip().lower() in ("loo", "loocv"):
+        return None
+    k = count("--predict-folds", low=2)(text)
+    return k
+
+
+def analyses_of(args: argparse.Namespace, spec) -> PLSAnalyses:
+    """The analyses the flags ask for (IPMA's scale ranges from --likert)."""
+    items = [v for v in spec.observed if v not in spec.structural]
+    return PLSAnalyses(predict=args.predict, predict_technique=args.predict_technique,
+                       predict_folds=args.predict_folds, predict_repetitions=args.predict_reps,
+                       predict_target=args.predict_target, mga=args.mga,
+                       mga_boot=args.mga_boot, permutations=args.permutations, ipma=args.ipma,
+                       ipma_scale=data_options(args).scales(items) if args.ipma else None)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -75,20 +122,30 @@ def run(args: argparse.Namespace) -> int:
     if not 0 < args.level < 1:
         raise ConnectiveError(f"--level {args.level}: expected a share between 0 and 1, e.g. 0.95")
     spec = read_model(resolve_model(args.model))
+    analyses = analyses_of(args, spec)
+    if args.predict_target and args.predict_target not in spec.structural:
+        raise ConnectiveError(f"--predict-target {args.predict_target}: not a construct of "
+                              f"{spec.source}; expected one of {', '.join(spec.structural)}")
+    if args.mga:  # name --mga in the message, not the model, if its column is absent
+        check_group_column(data_options(args).read(args.data).frame.columns, args.mga)
     survey = load_data(args, spec, show_report=(lambda _: None) if args.quiet else print,
-                       engine_treats_missing=True)
+                       engine_treats_missing=True,
+                       keep=(group_column(args.mga),) if args.mga else ())
     run_ = run_pls(spec, survey, args.out, boot=args.boot, seed=args.seed, scheme=args.scheme,
                    consistent=args.consistent, missing=args.missing, ci=args.ci,
                    level=args.level, sign_change=args.sign_change, max_iter=args.max_iter,
                    tol=args.tol, progress=not args.quiet, inadmissible=args.inadmissible,
                    data_options={**survey.options, "missing": args.missing},
-                   overwrite=args.overwrite)
+                   overwrite=args.overwrite, analyses=analyses)
     if not args.quiet:
         print(run_.result.summary())
+        for text in (run_.analyses.text if run_.analyses else ()):
+            print("\n" + text)
         for m in run_.warnings:
             print(f"WARNING: {m}")
-        print(f"wrote parameters.csv, effects.csv, reliability.csv, htmt.csv, summary.json "
-              f"to {args.out}" + (" [SYNTHETIC data]" if survey.synthetic else ""))
+        extra = "".join(f"{name}, " for name in (run_.analyses.tables if run_.analyses else ()))
+        print(f"wrote parameters.csv, effects.csv, reliability.csv, htmt.csv, {extra}"
+              f"summary.json to {args.out}" + (" [SYNTHETIC data]" if survey.synthetic else ""))
     return 0
 
 

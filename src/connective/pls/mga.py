@@ -58,6 +58,22 @@ class Groups:
     text: str
 
 
+def group_column(text: str) -> str:
+    """The column an ``--mga`` text names (``"CUEX1<8"`` -> ``"CUEX1"``)."""
+    m = _CONDITION.match(text)
+    return m.group(1) if m else text.strip()
+
+
+def check_group_column(columns, text: str) -> str:
+    """The ``--mga`` column, checked to be among ``columns``."""
+    column = group_column(text)
+    if column not in columns:
+        raise PLSDataError(f"--mga {text}: the data have no column {column!r}; expected a "
+                           "column with two values (--mga sex) or a comparison "
+                           "(--mga \"CUEX1<8\")")
+    return column
+
+
 def group_condition(frame: pd.DataFrame, text: str) -> Groups:
     """Split the rows by ``--mga`` text: a comparison ``COLUMN OP VALUE`` (``CUEX1<8``; OP
     one of < <= > >= == !=; group 1 is where it holds, as seminr's ``condition``), or a
@@ -73,11 +89,7 @@ def group_condition(frame: pd.DataFrame, text: str) -> Groups:
     ('sex=f', 'sex=m')
     """
     m = _CONDITION.match(text)
-    column = m.group(1) if m else text.strip()
-    if column not in frame.columns:
-        raise PLSDataError(f"--mga {text}: the data have no column {column!r}; expected a "
-                           "column with two values (--mga sex) or a comparison "
-                           "(--mga \"CUEX1<8\")")
+    column = check_group_column(frame.columns, text)
     col = frame[column]
     if m:
         op, raw = m.group(2), m.group(3)
@@ -280,4 +292,4 @@ def _path_table(result, groups, boots, perm) -> pd.DataFrame:
     return out.set_index(["source", "target"])
 
 
-__all__ = ["PLSMGA", "Groups", "mga_pls", "group_condition", "henseler_p", "path_values"]
+__all__ = ["PLSMGA", "Groups", "mga_pls", "group_condition", "group_column", "check_group_column", "henseler_p", "path_values"]

@@ -1,0 +1,109 @@
+"""The analyses a SmartPLS user runs after estimation, as one request of a PLS run:
+PLSpredict (``--predict``), MICOM and multigroup analysis (``--mga``), IPMA (``--ipma``).
+
+:class:`PLSAnalyses` says what to run; :meth:`PLSAnalyses.run` runs it on a result and
+returns the CSV tables a run folder holds (``predict.csv``, ``micom.csv``, ``mga.csv``,
+``ipma_constructs.csv``, ``ipma_indicators.csv``), a summary for ``summary.json`` and text
+for the terminal. Every analysis gets its own seed from one seed (recorded), so adding one
+does not change the others' numbers.
+
+Example
+-------
+>>> from connective.pls import estimate_pls, example_data
+>>> spec, frame = example_data(120)
+>>> out = PLSAnalyses(predict=True, ipma="CI").run(estimate_pls(spec, frame), frame, seed=5)
+>>> sorted(out.tables)
+['ipma_constructs.csv', 'ipma_indicators.csv', 'predict.csv']
+>>> out.summary["predict"]["folds"], out.summary["seed"]
+(10, 5)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from connective.pls.ipma import ipma_pls
+from connective.pls.mga import group_condition, mga_pls
+from connective.pls.micom import micom_pls
+from connective.pls.predict import predict_pls
+from connective.pls.results import PLSResult
+
+
+@dataclass
+class AnalysesOutput:
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    summary: dict = field(default_factory=dict)
+    text: list[str] = field(default_factory=list)
+    results: dict = field(default_factory=dict)  # the analysis objects, by name
+
+
+@dataclass
+class PLSAnalyses:
+    """What to run beyond estimation. ``predict_folds=None`` is leave-one-out."""
+
+    predict: bool = False
+    predict_technique: str = "DA"
+    predict_folds: int | None = 10
+    predict_repetitions: int = 10
+    predict_target: str | None = None
+    mga: str | None = None
+    mga_boot: int = 2000
+    permutations: int = 1000
+    ipma: str | None = None
+    ipma_scale: Mapping[str, tuple[float, float]] | None = None
+
+    @property
+    def any(self) -> bool:
+        return bool(self.predict or self.mga or self.ipma)
+
+    def run(self, result: PLSResult, frame: pd.DataFrame, *, seed: int | None = None,
+            progress: bool = False) -> AnalysesOutput:
+        """Run the requested analyses on ``result`` (estimated on ``frame``)."""
+        if seed is None:
+            seed = int(np.random.SeedSequence().generate_state(1)[0])
+        s_pred, s_mga, s_micom = (int(s.generate_state(1)[0])
+                                  for s in np.random.SeedSequence(seed).spawn(3))
+        out = AnalysesOutput(summary={"seed": seed})
+        if self.predict:
+            pred = predict_pls(result, technique=self.predict_technique,
+                               folds=self.predict_folds,
+                               repetitions=1 if self.predict_folds is None else self.predict_repetitions,
+                               seed=s_pred, progress=progress)
+            out.tables["predict.csv"] = pred.table().reset_index()
+            out.summary["predict"] = {**pred.settings(),
+                                      "verdict": pred.verdict(self.predict_target),
+                                      "target": self.predict_target}
+            out.text.append(pred.summary())
+            out.results["predict"] = pred
+        if self.mga:
+            groups = group_condition(frame.loc[result.data.index], self.mga)
+            micom = micom_pls(result, groups.first, labels=groups.labels,
+                              n_perm=self.permutations, seed=s_micom, progress=progress)
+            mga = mga_pls(result, groups.first, labels=groups.labels, n_boot=self.mga_boot,
+                          n_perm=self.permutations, seed=s_mga, frame=frame, progress=progress)
+            out.tables["micom.csv"] = micom.table().reset_index()
+            out.tables["mga.csv"] = mga.table().reset_index()
+            out.summary["mga"] = {"groups": self.mga, "labels": list(groups.labels),
+                                  "n": [mga.groups[0].n, mga.groups[1].n],
+                                  "boot": self.mga_boot, "permutations": self.permutations,
+                                  "micom_verdict": micom.verdict(),
+                                  "boot_used": [b.n_boot for b in mga.boots]}
+            out.text += [micom.summary(), mga.summary()]
+            out.results.update(micom=micom, mga=mga)
+        if self.ipma:
+            ipma = ipma_pls(result, self.ipma, scale=self.ipma_scale)
+            out.tables["ipma_constructs.csv"] = ipma.constructs.reset_index()
+            out.tables["ipma_indicators.csv"] = ipma.indicators.reset_index()
+            out.summary["ipma"] = {"target": self.ipma,
+                                   "target_performance": ipma.target_performance,
+                                   "notes": ipma.notes}
+            out.text.append(ipma.summary())
+            out.results["ipma"] = ipma
+        return out
+
+
+__all__ = ["PLSAnalyses", "AnalysesOutput"]
