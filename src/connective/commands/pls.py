@@ -76,6 +76,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--predict-target", metavar="CONSTRUCT",
                    help="read the verdict on this construct's indicators (default: all "
                         "endogenous indicators)")
+    g.add_argument("--predict-bayes", action="store_true",
+                   help="with --predict: the Bayesian SEM's out-of-sample predictions of the "
+                        "same indicators on the same folds (the first repetition; one full "
+                        "sampler run per fold: 10 folds take about 10 fits, minutes), or by "
+                        "PSIS-LOO from one fit with --predict-folds loo -> predict_bayes.csv")
+    g.add_argument("--bayes-draws", type=count("--bayes-draws"), default=500, metavar="N",
+                   help="draws per chain of each Bayesian fit (default 500)")
+    g.add_argument("--bayes-tune", type=count("--bayes-tune"), default=500, metavar="N",
+                   help="tuning draws per chain of each Bayesian fit (default 500)")
+    g.add_argument("--bayes-chains", type=count("--bayes-chains"), default=2, metavar="N",
+                   help="chains of each Bayesian fit (default 2)")
     g.add_argument("--mga", metavar="GROUPS",
                    help="two-group analysis: a column with two values (--mga sex) or a "
                         "comparison (--mga \"CUEX1<8\", group 1 where it holds): MICOM, then "
@@ -106,7 +117,9 @@ def analyses_of(args: argparse.Namespace, spec) -> PLSAnalyses:
     items = [v for v in spec.observed if v not in spec.structural]
     return PLSAnalyses(predict=args.predict, predict_technique=args.predict_technique,
                        predict_folds=args.predict_folds, predict_repetitions=args.predict_reps,
-                       predict_target=args.predict_target, mga=args.mga,
+                       predict_target=args.predict_target,
+                       predict_bayes=args.predict_bayes, bayes_draws=args.bayes_draws,
+                       bayes_tune=args.bayes_tune, bayes_chains=args.bayes_chains, mga=args.mga,
                        mga_boot=args.mga_boot, permutations=args.permutations, ipma=args.ipma,
                        ipma_scale=data_options(args).scales(items) if args.ipma else None)
 
@@ -123,6 +136,9 @@ def run(args: argparse.Namespace) -> int:
         raise ConnectiveError(f"--level {args.level}: expected a share between 0 and 1, e.g. 0.95")
     spec = read_model(resolve_model(args.model))
     analyses = analyses_of(args, spec)
+    if args.predict_bayes and not args.predict:
+        raise ConnectiveError("--predict-bayes adds the Bayesian counterpart to PLSpredict; "
+                              "give --predict too")
     if args.predict_target and args.predict_target not in spec.structural:
         raise ConnectiveError(f"--predict-target {args.predict_target}: not a construct of "
                               f"{spec.source}; expected one of {', '.join(spec.structural)}")

@@ -50,6 +50,10 @@ class PLSAnalyses:
     predict_folds: int | None = 10
     predict_repetitions: int = 10
     predict_target: str | None = None
+    predict_bayes: bool = False
+    bayes_draws: int = 500
+    bayes_tune: int = 500
+    bayes_chains: int = 2
     mga: str | None = None
     mga_boot: int = 2000
     permutations: int = 1000
@@ -65,8 +69,8 @@ class PLSAnalyses:
         """Run the requested analyses on ``result`` (estimated on ``frame``)."""
         if seed is None:
             seed = int(np.random.SeedSequence().generate_state(1)[0])
-        s_pred, s_mga, s_micom = (int(s.generate_state(1)[0])
-                                  for s in np.random.SeedSequence(seed).spawn(3))
+        s_pred, s_mga, s_micom, s_bayes = (int(s.generate_state(1)[0])
+                                           for s in np.random.SeedSequence(seed).spawn(4))
         out = AnalysesOutput(summary={"seed": seed})
         if self.predict:
             pred = predict_pls(result, technique=self.predict_technique,
@@ -79,6 +83,8 @@ class PLSAnalyses:
                                       "target": self.predict_target}
             out.text.append(pred.summary())
             out.results["predict"] = pred
+            if self.predict_bayes:
+                self._bayes(pred, s_bayes, progress, out)
         if self.mga:
             groups = group_condition(frame.loc[result.data.index], self.mga)
             micom = micom_pls(result, groups.first, labels=groups.labels,
@@ -104,6 +110,24 @@ class PLSAnalyses:
             out.text.append(ipma.summary())
             out.results["ipma"] = ipma
         return out
+
+    def _bayes(self, pred, seed: int, progress: bool, out: AnalysesOutput) -> None:
+        """The Bayesian counterpart on the same rows and folds (its first repetition)."""
+        from connective.bayes.predictive import bayes_counterpart, side_by_side
+
+        bayes = bayes_counterpart(pred, draws=self.bayes_draws, tune=self.bayes_tune,
+                                  chains=self.bayes_chains, seed=seed, progress=progress)
+        table = side_by_side(pred, bayes)
+        out.tables["predict_bayes.csv"] = table.reset_index()
+        out.tables["predict_bayes_fits.csv"] = bayes.fits
+        out.summary["predict_bayes"] = {"method": bayes.method, "seed": seed,
+                                        "draws": self.bayes_draws, "tune": self.bayes_tune,
+                                        "chains": self.bayes_chains,
+                                        "converged": bayes.converged,
+                                        "verdict": bayes.verdict()}
+        out.text.append("Bayesian predictive counterpart (" + bayes.method + "): "
+                        + bayes.verdict() + "\n" + table.round(4).to_string())
+        out.results["predict_bayes"] = bayes
 
 
 __all__ = ["PLSAnalyses", "AnalysesOutput"]

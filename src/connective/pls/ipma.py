@@ -54,23 +54,43 @@ class PLSIPMA:
                          + [f"Note: {n}" for n in self.notes])
 
     def plot(self, ax=None, *, level: str = "constructs"):
-        """The importance-performance map: importance on x, performance on y, the means as
-        dashed lines (the usual four quadrants)."""
-        import matplotlib.pyplot as plt
+        """The importance-performance map of the constructs (or ``level="indicators"``)."""
+        table = self.constructs if level == "constructs" else self.indicators.reset_index(0)
+        return ipma_map(table, self.target, ax=ax)
 
-        table = self.constructs if level == "constructs" else self.indicators
-        if ax is None:
-            _, ax = plt.subplots(figsize=(5.5, 4.5))
-        ax.scatter(table["importance"], table["performance"], color="#1f5a99")
-        names = table.index if level == "constructs" else table.index.get_level_values(1)
-        for name, x, y in zip(names, table["importance"], table["performance"]):
-            ax.annotate(str(name), (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
-        ax.axvline(table["importance"].mean(), color="grey", lw=0.8, ls="--")
-        ax.axhline(table["performance"].mean(), color="grey", lw=0.8, ls="--")
-        ax.set_xlabel(f"importance (total effect on {self.target})")
-        ax.set_ylabel("performance (0-100)")
-        ax.set_title(f"Importance-performance map: {self.target}")
-        return ax
+
+def ipma_map(table: pd.DataFrame, target: str, ax=None):
+    """The importance-performance map: ``table`` (index: names; columns importance,
+    performance), importance on x, performance on y, the means as dashed lines (the usual
+    four quadrants). Returns the matplotlib Figure.
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"importance": [0.2, 0.5], "performance": [60, 70]}, index=["A", "B"])
+    >>> fig = ipma_map(t, "Y")
+    >>> fig.axes[0].get_xlabel()
+    'importance (total effect on Y)'
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    else:
+        fig = ax.figure
+    ax.scatter(table["importance"], table["performance"], color="#1f5a99")
+    for name, x, y in zip(table.index, table["importance"], table["performance"]):
+        ax.annotate(str(name), (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    ax.axvline(table["importance"].mean(), color="grey", lw=0.8, ls="--")
+    ax.axhline(table["performance"].mean(), color="grey", lw=0.8, ls="--")
+    ax.set_xlabel(f"importance (total effect on {target})")
+    ax.set_ylabel("performance (0-100)")
+    ax.set_title(f"Importance-performance map: {target}")
+    fig.tight_layout()
+    return fig
 
 
 def ipma_pls(result: PLSResult, target: str, *,
@@ -160,4 +180,4 @@ def _bounds(columns, raw, scale):
     return lo, hi, source
 
 
-__all__ = ["PLSIPMA", "ipma_pls"]
+__all__ = ["PLSIPMA", "ipma_pls", "ipma_map"]
