@@ -20,7 +20,7 @@ Example
 >>> ipma = ipma_pls(estimate_pls(spec, frame), "CI")
 >>> ipma.constructs.columns.tolist()
 ['importance', 'performance']
->>> ipma.constructs.index.tolist(), ipma.indicators.index.names
+>>> ipma.constructs.index.tolist(), list(ipma.indicators.index.names)
 (['IS'], ['construct', 'indicator'])
 """
 

@@ -25,7 +25,7 @@ Example
 >>> spec, frame = example_data(200)
 >>> res = estimate_pls(spec, frame)
 >>> mga = mga_pls(res, np.arange(200) < 100, n_boot=200, n_perm=200, seed=1)
->>> mga.table().loc[("IS", "CI"), ["pls_mga_p", "perm_p"]].between(0, 1).all()
+>>> bool(mga.table().loc[("IS", "CI"), ["pls_mga_p", "perm_p"]].between(0, 1).all())
 True
 """
 
