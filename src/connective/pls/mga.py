@@ -32,6 +32,7 @@ True
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -40,7 +41,7 @@ import pandas as pd
 from scipy import stats
 
 from connective.pls.bootstrap import PLSBootstrap, _reporter, bootstrap_pls
-from connective.pls.errors import PLSDataError
+from connective.pls.errors import BootstrapWarning, PLSDataError
 from connective.pls.estimate import fit_correlations
 from connective.pls.fit import estimate_pls
 from connective.pls.results import PLSResult
@@ -195,13 +196,27 @@ def mga_pls(result: PLSResult, first, *, labels: tuple[str, str] = ("group 1", "
         X = X.loc[:, ~X.columns.duplicated()]
         parts = (X[g], X[~g])
     groups = tuple(estimate_pls(result.spec, part, missing=missing, **opts) for part in parts)
-    boots = tuple(bootstrap_pls(grp, n_boot, seed=s, bca=False, progress=progress)
-                  for grp, s in zip(groups, (s1, s2)))
+    boots = tuple(_group_bootstrap(grp, n_boot, s, progress, name)
+                  for grp, s, name in zip(groups, (s1, s2), labels))
     perm = _permutation_diffs(result, g, n_perm, sp, opts, chunk, progress)
     table = _path_table(result, groups, boots, perm)
     notes = [f"group 1: {labels[0]} ({n1} rows), group 2: {labels[1]} ({n2} rows)"]
     return PLSMGA(result=result, groups=groups, boots=boots, labels=tuple(labels), paths=table,
                   n_perm=int(n_perm), seed=seed, notes=notes)
+
+
+def _group_bootstrap(group: PLSResult, n_boot: int, seed: int, progress, label: str):
+    """A group's bootstrap; its warnings name the group."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", BootstrapWarning)
+        boot = bootstrap_pls(group, n_boot, seed=seed, bca=False, progress=progress)
+    for w in caught:
+        if issubclass(w.category, BootstrapWarning):
+            warnings.warn(f"multigroup analysis, group {label}: {w.message}", BootstrapWarning,
+                          stacklevel=3)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return boot
 
 
 def path_values(fit_paths: np.ndarray, result: PLSResult) -> np.ndarray:
