@@ -139,7 +139,7 @@ def _indicators(spec: ModelSpec, technique: str) -> list[str]:
     return [y for _, ys, _ in predictor_sets(spec, technique) for y in ys]
 
 
-def _fit_row(fit, fold, n) -> dict:
+def fit_row(fit, fold, n) -> dict:
     s = fit.summary()
     return {"fold": fold, "rows": n, "max_r_hat": s["max_r_hat"],
             "min_ess_bulk": s["min_ess_bulk"], "divergences": s["divergences"],
@@ -175,7 +175,7 @@ def bayes_predict(spec: ModelSpec, frame: pd.DataFrame, assignment: np.ndarray, 
         compiled.setdefault(len(train), result.model)
         theta = parameter_draws(result.idata).stack(s=("chain", "draw")).transpose("s", "param")
         predicted[test] = conditional_means(spec, theta.to_numpy(), frame[test], technique).mean(0)
-        rows.append(_fit_row(result, int(f), int((~test).sum())))
+        rows.append(fit_row(result, int(f), int((~test).sum())))
         report(k + 1)
     return BayesPredict(actual=frame[names].astype(float),
                         predicted=pd.DataFrame(predicted, index=frame.index, columns=names),
@@ -201,16 +201,17 @@ def loo_predict(fit, frame: pd.DataFrame, *, technique: str = "DA") -> BayesPred
     return BayesPredict(actual=frame[names].astype(float),
                         predicted=pd.DataFrame(predicted, index=frame.index, columns=names),
                         technique=technique, method="psis-loo",
-                        fits=pd.DataFrame([_fit_row(fit, -1, len(frame))]),
+                        fits=pd.DataFrame([fit_row(fit, -1, len(frame))]),
                         settings={"draws": int(theta.sizes["s"])},
                         pareto_k=pd.Series(np.asarray(k), index=frame.index, name="pareto_k"))
 
 
-def pls_rows(pls) -> pd.DataFrame:
-    """The raw rows a PLS result used (after its missing-data treatment), model columns."""
-    data = pls.result.data
+def pls_rows(result) -> pd.DataFrame:
+    """The raw rows a :class:`~connective.pls.results.PLSResult` used (after its missing-data
+    treatment), model columns."""
+    data = result.data
     raw = data.X * data.sds + data.means
-    cols = list(pls.result.model.columns)
+    cols = list(result.model.columns)
     out = pd.DataFrame(raw, index=data.index, columns=cols)
     return out.loc[:, ~out.columns.duplicated()]
 
@@ -220,7 +221,7 @@ def bayes_counterpart(pls, *, draws: int = 500, tune: int = 500, chains: int = 2
     """The Bayesian counterpart of a :class:`~connective.pls.predict.PLSPredict`: the same
     rows, technique and folds (its first repetition); leave-one-out by PSIS when the PLS
     run was leave-one-out (one fit)."""
-    frame = pls_rows(pls)
+    frame = pls_rows(pls.result)
     if pls.folds is None:
         from connective.bayes import fit as bayes_fit
 
@@ -244,4 +245,4 @@ def side_by_side(pls, bayes: BayesPredict) -> pd.DataFrame:
 
 
 __all__ = ["BayesPredict", "bayes_predict", "loo_predict", "bayes_counterpart", "side_by_side",
-           "predictor_sets", "conditional_means", "pls_rows"]
+           "predictor_sets", "conditional_means", "pls_rows", "fit_row"]

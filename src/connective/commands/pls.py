@@ -93,6 +93,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "PLS-MGA, permutation and parametric tests -> micom.csv, mga.csv")
     g.add_argument("--mga-boot", type=count("--mga-boot", low=2), default=2000, metavar="N",
                    help="bootstrap replicates per group for PLS-MGA (default 2000, seminr's)")
+    g.add_argument("--mga-bayes", action="store_true",
+                   help="with --mga: the Bayesian SEM fitted in each group, the posterior of "
+                        "every standardised path difference beside PLS-MGA -> mga_bayes.csv "
+                        "(two sampler runs; --bayes-draws, --bayes-tune, --bayes-chains)")
     g.add_argument("--permutations", type=count("--permutations", low=2), default=1000,
                    metavar="N", help="permutations for MICOM and the permutation test "
                                      "(default 1000)")
@@ -120,7 +124,7 @@ def analyses_of(args: argparse.Namespace, spec) -> PLSAnalyses:
                        predict_target=args.predict_target,
                        predict_bayes=args.predict_bayes, bayes_draws=args.bayes_draws,
                        bayes_tune=args.bayes_tune, bayes_chains=args.bayes_chains, mga=args.mga,
-                       mga_boot=args.mga_boot, permutations=args.permutations, ipma=args.ipma,
+                       mga_boot=args.mga_boot, mga_bayes=args.mga_bayes, permutations=args.permutations, ipma=args.ipma,
                        ipma_scale=data_options(args).scales(items) if args.ipma else None)
 
 
@@ -139,6 +143,9 @@ def run(args: argparse.Namespace) -> int:
     if args.predict_bayes and not args.predict:
         raise ConnectiveError("--predict-bayes adds the Bayesian counterpart to PLSpredict; "
                               "give --predict too")
+    if args.mga_bayes and not args.mga:
+        raise ConnectiveError("--mga-bayes adds the Bayesian group fits to a multigroup "
+                              "analysis; give --mga GROUPS too")
     if args.predict_target and args.predict_target not in spec.structural:
         raise ConnectiveError(f"--predict-target {args.predict_target}: not a construct of "
                               f"{spec.source}; expected one of {', '.join(spec.structural)}")

@@ -56,6 +56,7 @@ class PLSAnalyses:
     bayes_chains: int = 2
     mga: str | None = None
     mga_boot: int = 2000
+    mga_bayes: bool = False
     permutations: int = 1000
     ipma: str | None = None
     ipma_scale: Mapping[str, tuple[float, float]] | None = None
@@ -69,8 +70,8 @@ class PLSAnalyses:
         """Run the requested analyses on ``result`` (estimated on ``frame``)."""
         if seed is None:
             seed = int(np.random.SeedSequence().generate_state(1)[0])
-        s_pred, s_mga, s_micom, s_bayes = (int(s.generate_state(1)[0])
-                                           for s in np.random.SeedSequence(seed).spawn(4))
+        s_pred, s_mga, s_micom, s_bayes, s_mga_bayes = (
+            int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(5))
         out = AnalysesOutput(summary={"seed": seed})
         if self.predict:
             pred = predict_pls(result, technique=self.predict_technique,
@@ -100,6 +101,8 @@ class PLSAnalyses:
                                   "boot_used": [b.n_boot for b in mga.boots]}
             out.text += [micom.summary(), mga.summary()]
             out.results.update(micom=micom, mga=mga)
+            if self.mga_bayes:
+                self._mga_bayes(result, groups, mga, s_mga_bayes, out)
         if self.ipma:
             ipma = ipma_pls(result, self.ipma, scale=self.ipma_scale)
             out.tables["ipma_constructs.csv"] = ipma.constructs.reset_index()
@@ -110,6 +113,23 @@ class PLSAnalyses:
             out.text.append(ipma.summary())
             out.results["ipma"] = ipma
         return out
+
+    def _mga_bayes(self, result, groups, mga, seed: int, out: AnalysesOutput) -> None:
+        """The Bayesian SEM in each group: differences of the standardised paths."""
+        from connective.compare.mga import bayes_group_differences, beside_pls
+
+        bayes = bayes_group_differences(result, groups.first, labels=groups.labels,
+                                        draws=self.bayes_draws, tune=self.bayes_tune,
+                                        chains=self.bayes_chains, seed=seed)
+        table = beside_pls(mga, bayes)
+        out.tables["mga_bayes.csv"] = table.reset_index()
+        out.tables["mga_bayes_fits.csv"] = bayes.fits
+        out.summary["mga_bayes"] = {"seed": seed, "draws": self.bayes_draws,
+                                    "tune": self.bayes_tune, "chains": self.bayes_chains,
+                                    "converged": bayes.converged, "verdict": bayes.verdict()}
+        out.text.append("Bayesian group differences (std.all, one fit per group): "
+                        + bayes.verdict() + "\n" + table.round(4).to_string())
+        out.results["mga_bayes"] = bayes
 
     def _bayes(self, pred, seed: int, progress: bool, out: AnalysesOutput) -> None:
         """The Bayesian counterpart on the same rows and folds (its first repetition)."""

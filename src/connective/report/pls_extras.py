@@ -86,6 +86,7 @@ def _mga(doc: Report, run: dict, info: dict) -> None:
             "Invariance": micom["verdict"]}), "MICOM (Henseler et al. 2016)", name="micom",
             note=f"{s['permutations']} permutations; step 1 (configural) holds by construction "
                  "(one model, one data treatment, one algorithm).")
+    _mga_bayes(doc, run, info)
     doc.table(pd.DataFrame({
         "Path": mga["source"] + " → " + mga["target"],
         "Group 1": mga["group1_beta"].map(fmt), "Group 2": mga["group2_beta"].map(fmt),
@@ -99,6 +100,28 @@ def _mga(doc: Report, run: dict, info: dict) -> None:
               "replicates per group; permutation test (Chin & Dibbern 2010) two-sided, "
               f"{s['permutations']} permutations; parametric (Keil et al. 2000) and Welch "
               "tests two-sided."))
+
+
+def _mga_bayes(doc: Report, run: dict, info: dict) -> None:
+    table = _read(run, "mga_bayes.csv")
+    if table is None:
+        return
+    b = info.get("mga_bayes", {})
+    doc.table(pd.DataFrame({
+        "Path": table["source"] + " → " + table["target"],
+        "PLS difference": table["diff"].map(fmt),
+        "PLS-MGA p (1 > 2)": table["pls_mga_p"].map(lambda x: fmt(x, 3)),
+        "Bayes group 1": table["bayes_group1"].map(fmt),
+        "Bayes group 2": table["bayes_group2"].map(fmt),
+        "Bayes difference [95% CrI]": [f"{fmt(d)} [{fmt(lo)}, {fmt(hi)}]" for d, lo, hi in
+                                       zip(table["bayes_diff"], table["bayes_diff_lower"],
+                                           table["bayes_diff_upper"])],
+        "P(1 > 2)": table["p_greater"].map(lambda x: fmt(x, 3))}),
+        "Group differences: PLS-MGA beside the Bayesian SEM of each group", name="mga_bayes",
+        note=("Bayes: standardised paths (std.all) of the common-factor model fitted in each "
+              f"group separately ({b.get('chains')} chains x {b.get('draws')} draws, seed "
+              f"{b.get('seed')}); PLS: composites. PLS-MGA's p estimates P(1 ≤ 2), so it "
+              f"reads against 1 − P(1 > 2). {_sentence(b.get('verdict', ''))}"))
 
 
 def _ipma(doc: Report, run: dict, info: dict) -> None:
@@ -125,6 +148,10 @@ def _ipma(doc: Report, run: dict, info: dict) -> None:
                                 "Importance": ind["importance"].map(lambda x: fmt(x, 3)),
                                 "Performance": ind["performance"].map(lambda x: fmt(x, 1))}),
                   "Indicators", name="ipma_indicators")
+
+
+def _sentence(text: str) -> str:
+    return f"{text[:1].upper()}{text[1:]}." if text else ""
 
 
 def _yes(v) -> str:
