@@ -3,7 +3,11 @@
 Writes the run folder DIR as one unit (an existing one replaced only with --overwrite):
 ``parameters.csv`` (lavaan layout: lhs, op, rhs, est, plus se, ci.lower, ci.upper when
 bootstrapped), ``effects.csv``, ``reliability.csv``, ``htmt.csv``, ``summary.json`` (model,
-data fingerprint, seed, versions, settings) and ``run.json``.
+data fingerprint, seed, versions, settings) and ``run.json``. The analyses after
+estimation add theirs: ``--predict`` ``predict.csv`` (``--predict-bayes``:
+``predict_bayes.csv``, ``predict_bayes_fits.csv``), ``--mga`` ``micom.csv`` and ``mga.csv``
+(``--mga-bayes``: ``mga_bayes.csv``, ``mga_bayes_fits.csv``), ``--ipma`` ``ipma_constructs.csv``
+and ``ipma_indicators.csv`` (see :mod:`connective.pls.analyses`).
 
 Example
 -------
@@ -12,6 +16,10 @@ Example
 ...                                   "--out", "pls_out", "--boot", "5000", "--seed", "1"])
 >>> args.boot, args.scheme, args.missing, args.ci
 (5000, 'path', None, 'percentile')
+>>> args = build_parser().parse_args(["pls", "mobi", "--data", "mobi.csv", "--out", "o",
+...                                   "--predict", "--predict-folds", "loo", "--mga", "CUEX1<8"])
+>>> args.predict_folds, args.predict_reps, args.mga, args.permutations
+(None, 10, 'CUEX1<8', 1000)
 """
 
 from __future__ import annotations
@@ -112,8 +120,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _folds(text: str) -> int | None:
     if text.strip().lower() in ("loo", "loocv"):
         return None
-    k = count("--predict-folds", low=2)(text)
-    return k
+    return count("--predict-folds", low=2)(text)
 
 
 def analyses_of(args: argparse.Namespace, spec) -> PLSAnalyses:
