@@ -79,3 +79,14 @@ def test_c_is_the_correlation_of_the_two_groups_scores():
         assert t.loc[c, "mean_diff"] == pytest.approx(s[g].mean() - s[~g].mean(), abs=1e-12)
         assert t.loc[c, "logvar_diff"] == pytest.approx(
             np.log(s[g].var(ddof=1)) - np.log(s[~g].var(ddof=1)), abs=1e-12)
+
+
+def test_a_path_model_of_observed_variables_has_nothing_to_test():
+    from connective.spec import parse_model
+
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(120)
+    frame = pd.DataFrame({"X": x, "Y": 0.5 * x + rng.standard_normal(120)})
+    res = estimate_pls(parse_model("Y ~ X"), frame)
+    mi = micom_pls(res, np.arange(120) < 60, n_perm=20, seed=1)
+    assert mi.table().empty and "no composites" in mi.verdict()

@@ -43,6 +43,11 @@ from connective.pls.results import PLSResult
 from connective.pls.subsets import outer_rows, subset_moments
 
 
+STEP_COLUMNS = ["c", "c_q05", "c_p", "compositional", "mean_diff", "mean_lo", "mean_hi",
+                "mean_p", "equal_means", "logvar_diff", "logvar_lo", "logvar_hi", "logvar_p",
+                "equal_variances", "verdict"]
+
+
 @dataclass(eq=False)
 class PLSMICOM:
     """The three steps per construct (see the module text)."""
@@ -62,6 +67,9 @@ class PLSMICOM:
 
     def verdict(self) -> str:
         v = self.steps["verdict"]
+        if v.empty:
+            return ("MICOM: the model has no composites (observed variables only), so "
+                    "measurement invariance is not at issue")
         if (v == "none").any():
             return ("MICOM: no compositional invariance for " + ", ".join(v.index[v == "none"])
                     + ": the groups' composites differ, so their paths should not be compared")
@@ -139,7 +147,7 @@ def micom_pls(result: PLSResult, first, *, labels: tuple[str, str] = ("group 1",
         row["verdict"] = ("none" if not row["compositional"] else
                           "full" if row["equal_means"] and row["equal_variances"] else "partial")
         rows[name] = row
-    steps = pd.DataFrame.from_dict(rows, orient="index")
+    steps = pd.DataFrame.from_dict(rows, orient="index", columns=STEP_COLUMNS)
     steps.index.name = "construct"
     notes = [f"single-item construct(s) {', '.join(m.single_items)}: compositional invariance "
              "holds trivially (c = 1)"] if m.single_items else []
