@@ -126,3 +126,25 @@ def test_group_condition_errors_name_the_flag():
     spec, frame = example_data(40)
     with pytest.raises(ConnectiveError, match="at least 10 in each"):
         mga_pls(estimate_pls(spec, frame), np.arange(40) < 5, n_boot=10, n_perm=10, seed=1)
+
+
+def test_inadmissible_group_solutions_are_named_beside_the_numbers(mobi_single_model, mobi_frame):
+    """PLSc on mobi's CUEX1 < 8 group has paths beyond 1 (Expectation -> Value 9.7): the
+    notes and the warnings say so, and with no admissible bootstrap replicate the
+    bootstrap-based tests are NaN with a note, not numbers."""
+    import warnings
+
+    from connective.pls.errors import InadmissibleWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = estimate_pls(parse_model(mobi_single_model), mobi_frame, consistent=True)
+        g = group_condition(mobi_frame, "CUEX1<8")
+        mga = mga_pls(res, g.first, labels=g.labels, n_boot=50, n_perm=20, seed=1,
+                      frame=mobi_frame)
+    assert any("group CUEX1<8: PLSc gave an inadmissible solution" in n for n in mga.notes)
+    assert any(issubclass(w.category, InadmissibleWarning)
+               and "multigroup analysis, group CUEX1<8" in str(w.message) for w in caught)
+    if min(b.n_boot for b in mga.boots) < 2:
+        assert mga.table()["pls_mga_p"].isna().all()
+        assert any("not computed" in n for n in mga.notes)

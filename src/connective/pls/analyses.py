@@ -98,7 +98,8 @@ class PLSAnalyses:
                                   "n": [mga.groups[0].n, mga.groups[1].n],
                                   "boot": self.mga_boot, "permutations": self.permutations,
                                   "micom_verdict": micom.verdict(),
-                                  "boot_used": [b.n_boot for b in mga.boots]}
+                                  "boot_used": [b.n_boot for b in mga.boots],
+                                  "notes": mga.notes}
             out.text += [micom.summary(), mga.summary()]
             out.results.update(micom=micom, mga=mga)
             if self.mga_bayes:

@@ -41,7 +41,7 @@ import pandas as pd
 from scipy import stats
 
 from connective.pls.bootstrap import PLSBootstrap, _reporter, bootstrap_pls
-from connective.pls.errors import BootstrapWarning, PLSDataError
+from connective.pls.errors import BootstrapWarning, InadmissibleWarning, PLSDataError
 from connective.pls.estimate import fit_correlations
 from connective.pls.fit import estimate_pls
 from connective.pls.results import PLSResult
@@ -143,8 +143,9 @@ class PLSMGA:
         cols = ["group1_beta", "group2_beta", "diff", "pls_mga_p", "perm_p", "parametric_p",
                 "welch_p"]
         return "\n".join([f"Multigroup analysis: group 1 {self.labels[0]} (n={n1}) vs group 2 "
-                          f"{self.labels[1]} (n={n2}); {self.boots[0].n_boot} bootstrap "
-                          f"replicates per group, {self.n_perm} permutations, seed {self.seed}",
+                          f"{self.labels[1]} (n={n2}); usable bootstrap replicates "
+                          f"{self.boots[0].n_boot} and {self.boots[1].n_boot}, "
+                          f"{self.n_perm} permutations, seed {self.seed}",
                           self.paths[cols].round(4).to_string()]
                          + [f"Note: {n}" for n in self.notes])
 
@@ -195,14 +196,38 @@ def mga_pls(result: PLSResult, first, *, labels: tuple[str, str] = ("group 1", "
         X = pd.DataFrame(result.data.X, index=index, columns=list(result.model.columns))
         X = X.loc[:, ~X.columns.duplicated()]
         parts = (X[g], X[~g])
-    groups = tuple(estimate_pls(result.spec, part, missing=missing, **opts) for part in parts)
+    groups = tuple(_group_estimate(result, part, missing, opts, name)
+                   for part, name in zip(parts, labels))
     boots = tuple(_group_bootstrap(grp, n_boot, s, progress, name)
                   for grp, s, name in zip(groups, (s1, s2), labels))
     perm = _permutation_diffs(result, g, n_perm, sp, opts, chunk, progress)
     table = _path_table(result, groups, boots, perm)
     notes = [f"group 1: {labels[0]} ({n1} rows), group 2: {labels[1]} ({n2} rows)"]
+    notes += [f"group {name}: PLSc gave an inadmissible solution ({'; '.join(grp.warnings)}): "
+              "its paths are not interpretable" for grp, name in zip(groups, labels)
+              if grp.warnings]
+    used = min(b.n_boot for b in boots)
+    if used < 2:
+        notes.append(f"only {used} usable bootstrap replicate(s) in a group: PLS-MGA and the "
+                     "parametric tests are not computed (NaN); see the bootstrap warnings")
     return PLSMGA(result=result, groups=groups, boots=boots, labels=tuple(labels), paths=table,
                   n_perm=int(n_perm), seed=seed, notes=notes)
+
+
+def _group_estimate(result: PLSResult, part: pd.DataFrame, missing, opts: dict, label: str
+                    ) -> PLSResult:
+    """A group's estimate; an inadmissible PLSc solution is kept in its ``warnings`` and
+    warned about with the group's name."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", InadmissibleWarning)
+        group = estimate_pls(result.spec, part, missing=missing, **opts)
+    for w in caught:
+        if issubclass(w.category, InadmissibleWarning):
+            warnings.warn(f"multigroup analysis, group {label}: {w.message}",
+                          InadmissibleWarning, stacklevel=3)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return group
 
 
 def _group_bootstrap(group: PLSResult, n_boot: int, seed: int, progress, label: str):
@@ -281,9 +306,11 @@ def _path_table(result, groups, boots, perm) -> pd.DataFrame:
     J = min(len(reps[0]), len(reps[1]))
     r1, r2 = reps[0][:J], reps[1][:J]
     n1, n2 = groups[0].n, groups[1].n
-    se1, se2 = r1.std(axis=0, ddof=1), r2.std(axis=0, ddof=1)
+    nan = np.full(len(names), np.nan)
+    se1, se2 = (r1.std(axis=0, ddof=1), r2.std(axis=0, ddof=1)) if J >= 2 else (nan, nan)
     diff = b1v - b2v
-    hp = [henseler_p(r1[:, k], r2[:, k]) for k in range(len(names))]
+    hp = [henseler_p(r1[:, k], r2[:, k]) if J >= 2 else (np.nan, np.nan)
+          for k in range(len(names))]
     valid = np.isfinite(perm)
     exceed = (np.abs(perm) >= np.abs(diff) - 1e-12) & valid
     perm_p = (1 + exceed.sum(axis=0)) / (1 + valid.sum(axis=0))
@@ -297,7 +324,8 @@ def _path_table(result, groups, boots, perm) -> pd.DataFrame:
     out = pd.DataFrame({
         "source": [s for s, _ in names], "target": [t for _, t in names],
         "estimate": est, "group1_beta": b1v, "group2_beta": b2v, "diff": diff,
-        "group1_beta_mean": r1.mean(axis=0), "group2_beta_mean": r2.mean(axis=0),
+        "group1_beta_mean": r1.mean(axis=0) if J else nan,
+        "group2_beta_mean": r2.mean(axis=0) if J else nan,
         "group1_se": se1, "group2_se": se2,
         "pls_mga_p": p_mga, "pls_mga_p_two": 2 * np.minimum(p_mga, 1 - p_mga),
         "pls_mga_mcse": [h[1] for h in hp], "perm_p": perm_p,

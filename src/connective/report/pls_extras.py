@@ -74,7 +74,8 @@ def _mga(doc: Report, run: dict, info: dict) -> None:
     s = info["mga"]
     doc.heading("Multigroup analysis")
     doc.paragraph(f"Group 1: {s['labels'][0]} (n = {s['n'][0]}); group 2: {s['labels'][1]} "
-                  f"(n = {s['n'][1]}). {s['micom_verdict']}.")
+                  f"(n = {s['n'][1]}). {s['micom_verdict']}."
+                  + "".join(f" {_sentence(n)}" for n in s.get("notes", [])[1:]))
     if micom is not None:
         doc.table(pd.DataFrame({
             "Construct": micom["construct"], "c": micom["c"].map(lambda x: fmt(x, 3)),
