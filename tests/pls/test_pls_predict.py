@@ -115,3 +115,17 @@ def test_bad_folds_and_target_are_clear_errors():
         predict_pls(res, folds=40)
     with pytest.raises(ConnectiveError, match="--predict-target IS"):
         predict_pls(res, folds=5, seed=1).verdict(target="IS")
+
+
+def test_inadmissible_plsc_training_fits_are_counted(mobi):
+    import warnings
+
+    result, _ = mobi
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plsc = estimate_pls(result.spec, pd.DataFrame(
+            result.data.X * result.data.sds + result.data.means,
+            columns=list(result.model.columns)), consistent=True)
+    notes = predict_pls(plsc, folds=10, repetitions=2, seed=1).notes
+    assert any("training fits" in n and "inadmissible" in n for n in notes)
+    assert not any("inadmissible" in n for n in predict_pls(result, folds=10, seed=1).notes)

@@ -81,7 +81,7 @@ class PLSAnalyses:
             out.tables["predict.csv"] = pred.table().reset_index()
             out.summary["predict"] = {**pred.settings(),
                                       "verdict": pred.verdict(self.predict_target),
-                                      "target": self.predict_target}
+                                      "target": self.predict_target, "notes": pred.notes}
             out.text.append(pred.summary())
             out.results["predict"] = pred
             if self.predict_bayes:

@@ -48,7 +48,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from connective.pls.bootstrap import _reporter
+from connective.pls.bootstrap import _admissible, _reporter
 from connective.pls.errors import ConvergenceError, PLSDataError, PLSModelError
 from connective.pls.estimate import fit_correlations
 from connective.pls.results import PLSResult
@@ -258,6 +258,11 @@ def predict_pls(result: PLSResult, *, technique: str = "DA", folds: int | None =
     notes = []
     if result.settings["consistent"]:
         notes.append("PLSc: predictions use the consistent paths and loadings")
+        bad = int((~fits["admissible"]).sum())
+        if bad:
+            notes.append(f"PLSc was inadmissible (a path beyond +-1 or construct correlations "
+                         f"not positive definite) in {bad} of {n_fits} training fits; their "
+                         "predictions are kept, so read the errors with that in mind")
     return PLSPredict(result=result, technique=technique,
                       folds=None if (k == n and reps == 1 and folds is None) else k,
                       repetitions=reps, seed=seed, assignments=assignments, actual=actual,
@@ -292,7 +297,8 @@ def _fold_fits(result: PLSResult, moments, sl: slice, opts: dict) -> dict[str, n
             f"the PLS weights did not converge within {opts['max_iter']} iterations in "
             f"{int((~fit['converged']).sum())} training fold(s); raise --max-iter or use "
             "fewer folds (--predict-folds)")
-    return {"weights": fit["weights"], "loadings": fit["loadings"], "paths": fit["paths"]}
+    return {"weights": fit["weights"], "loadings": fit["loadings"], "paths": fit["paths"],
+            "admissible": _admissible(fit, opts["consistent"])}
 
 
 def _pls_predictions(result, X, fits, moments, fit_of, technique) -> np.ndarray:

@@ -42,7 +42,8 @@ def _predict(doc: Report, run: dict, info: dict) -> None:
     doc.paragraph(f"PLSpredict (Shmueli et al. 2019; {s['technique']} technique, {folds}, "
                   f"seed {s['seed']}): every endogenous indicator predicted for respondents "
                   "held out of the estimation, against a linear regression on all other "
-                  f"indicators (LM). {s['verdict']}.")
+                  f"indicators (LM). {s['verdict']}."
+                  + "".join(f" {_sentence(n)}" for n in s.get("notes", [])))
     bayes = _read(run, "predict_bayes.csv")
     cols = {"Indicator": table["indicator"], "Construct": table["construct"],
             "RMSE PLS": table["pls_rmse"].map(lambda x: fmt(x, 3)),
