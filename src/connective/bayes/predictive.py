@@ -10,8 +10,9 @@ predictors of seminr's LM benchmark, with the covariance the model implies inste
 regression), **EA** on the exogenous constructs' indicators only.
 
 * :func:`bayes_predict` refits the model on every training part of the folds (10 folds, one
-  repetition by default: ten fits, each one a full sampler run; on mobi about 30 s a fold
-  with 2 chains x 300 draws on this 2-core machine, so about 5 minutes);
+  repetition by default: ten fits, each one a full sampler run; on mobi 255 s for the ten
+  folds with 2 chains x (500 + 500) draws on a busy 2-core machine, 25 s a fold, and those
+  fits did not pass the convergence checks: the verdict says so beside the numbers);
 * :func:`loo_predict` needs one fit only: the leave-one-out predictive means by Pareto-
   smoothed importance sampling (PSIS; each draw weighted by 1 / p(y_i | theta), smoothed),
   with the Pareto k of every respondent (k > 0.7: that respondent's LOO value is unreliable);
