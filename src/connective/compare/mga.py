@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from connective.bayes.predictive import fit_row, pls_rows
+from connective.pls.mga import group_mask
 
 
 @dataclass(eq=False)
@@ -65,9 +66,7 @@ def bayes_group_differences(result, first, *, labels: tuple[str, str] = ("group 
     from connective.bayes import fit as bayes_fit
     from connective.bayes.results import _interval
 
-    if isinstance(first, pd.Series):
-        first = first.reindex(result.data.index)
-    g = np.asarray(first, dtype=bool)
+    g = group_mask(result, first)
     frame = pls_rows(result)
     if seed is None:
         seed = int(np.random.SeedSequence().generate_state(1)[0])

@@ -150,6 +150,18 @@ class PLSMGA:
                          + [f"Note: {n}" for n in self.notes])
 
 
+def group_mask(result: PLSResult, first) -> np.ndarray:
+    """Group 1 as a boolean array over the rows ``result`` used (``first``: an array, or a
+    Series over the frame's index)."""
+    if isinstance(first, pd.Series):
+        first = first.reindex(result.data.index)
+    g = np.asarray(first, dtype=bool)
+    if g.shape != (result.n,):
+        raise ValueError(f"the group indicator has {g.size} values; the result used "
+                         f"{result.n} rows")
+    return g
+
+
 def mga_pls(result: PLSResult, first, *, labels: tuple[str, str] = ("group 1", "group 2"),
             n_boot: int = 2000, n_perm: int = 5000, seed: int | None = None,
             frame: pd.DataFrame | None = None, chunk: int = 500,
@@ -173,12 +185,7 @@ def mga_pls(result: PLSResult, first, *, labels: tuple[str, str] = ("group 1", "
     (60, 60, 100)
     """
     index = result.data.index
-    if isinstance(first, pd.Series):
-        first = first.reindex(index)
-    g = np.asarray(first, dtype=bool)
-    if g.shape != (result.n,):
-        raise ValueError(f"the group indicator has {g.size} values; the result used "
-                         f"{result.n} rows")
+    g = group_mask(result, first)
     n1, n2 = int(g.sum()), int((~g).sum())
     biggest = max(len(result.model.block_columns(j)) for j in range(result.model.n_constructs))
     if min(n1, n2) < max(biggest + 2, 10):
@@ -335,4 +342,4 @@ def _path_table(result, groups, boots, perm) -> pd.DataFrame:
     return out.set_index(["source", "target"])
 
 
-__all__ = ["PLSMGA", "Groups", "mga_pls", "group_condition", "group_column", "check_group_column", "henseler_p", "path_values"]
+__all__ = ["PLSMGA", "Groups", "mga_pls", "group_condition", "group_column", "check_group_column", "group_mask", "henseler_p", "path_values"]
