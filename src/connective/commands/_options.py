@@ -119,10 +119,10 @@ def _truth(text: str) -> bool:
 
 
 def load_data(args: argparse.Namespace, spec: ModelSpec, *, show_report=print,
-              engine_treats_missing: bool = False) -> ValidatedSurvey:
+              engine_treats_missing: bool = False, keep: tuple[str, ...] = ()) -> ValidatedSurvey:
     """Read and check the data; the report is shown whether or not the check passes. With
     ``engine_treats_missing`` the --missing treatment is left to the engine (PLS records
-    what it dropped or replaced)."""
+    what it dropped or replaced). ``keep``: further columns to carry along (e.g. --mga's)."""
     options = data_options(args)
     if engine_treats_missing:
         options = dataclasses.replace(options, missing=None)
@@ -135,7 +135,8 @@ def load_data(args: argparse.Namespace, spec: ModelSpec, *, show_report=print,
         survey = options.read(args.data)
     show_report(survey.describe())
     checked = options.check(survey, spec, group=getattr(args, "group", None),
-                            keep=[c for c in [getattr(args, "group_predictor", None)] if c],
+                            keep=[c for c in [getattr(args, "group_predictor", None), *keep]
+                                  if c],
                             raise_on_error=False)
     show_report(checked.report.text())
     if not checked.report.ok:

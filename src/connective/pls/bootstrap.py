@@ -420,7 +420,9 @@ def _bca(reps: xr.DataArray, est: xr.DataArray, jack: xr.DataArray | None,
     return tuple(xr.DataArray(b, dims=dim, coords=coords) for b in bounds)
 
 
-def _reporter(progress, total: int) -> Callable[[int], None]:
+def _reporter(progress, total: int, label: str = "bootstrap") -> Callable[[int], None]:
+    """A progress line on stderr (``progress`` True), a callable's (done, total), or nothing;
+    the permutation and prediction loops of pls/ use it with their own ``label``."""
     if callable(progress):
         return lambda done: progress(done, total)
     if progress:
@@ -428,7 +430,7 @@ def _reporter(progress, total: int) -> Callable[[int], None]:
             width = 30
             filled = int(width * done / total)
             end = "\n" if done >= total else ""
-            print(f"\rbootstrap [{'#' * filled}{'.' * (width - filled)}] {done}/{total}",
+            print(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}",
                   end=end, file=sys.stderr, flush=True)
         return show
     return lambda done: None

@@ -31,6 +31,7 @@ from connective.data.readers import Survey
 from connective.errors import DataError
 from connective.folders import check_target, run_folder
 from connective.io import atomic_path, atomic_write_csv, atomic_write_json
+from connective.pls.analyses import AnalysesOutput, PLSAnalyses
 from connective.pls.bootstrap import PLSBootstrap, bootstrap_pls
 from connective.pls.errors import BootstrapWarning, InadmissibleWarning
 from connective.pls.fit import estimate_pls
@@ -51,6 +52,7 @@ class PLSRun:
     label: dict
     warnings: list[str]
     out: Path
+    analyses: AnalysesOutput | None = None
 
 
 def run_pls(spec: ModelSpec, survey: Survey, out: str | Path, *, boot: int = 0,
@@ -59,14 +61,16 @@ def run_pls(spec: ModelSpec, survey: Survey, out: str | Path, *, boot: int = 0,
             level: float = 0.95, sign_change: str = "none", max_iter: int = 300,
             tol: float = 1e-7, progress: bool = False, inadmissible: str = "exclude",
             data_options: dict | None = None, overwrite: bool = False,
-            higher_order: str = "two_stage") -> PLSRun:
+            higher_order: str = "two_stage",
+            analyses: PLSAnalyses | None = None) -> PLSRun:
     """Estimate (and with ``boot`` > 0 bootstrap) ``spec`` on ``survey`` (a Survey as read,
     or a ValidatedSurvey cleaned with the data options, recorded as ``data_options``); write
     the run folder ``out`` (an existing run folder only with ``overwrite``, checked first).
     ``inadmissible`` says what becomes of inadmissible PLSc bootstrap replicates:
     ``"exclude"`` them from the intervals or ``"keep"`` them; either way they are counted.
     ``higher_order``: ``"two_stage"`` or ``"repeated"`` for models with higher-order
-    constructs (:mod:`connective.pls.higher_order`)."""
+    constructs (:mod:`connective.pls.higher_order`). ``analyses`` (PLSpredict, MICOM/MGA,
+    IPMA) add their CSV tables to the folder."""
     out = Path(out)
     check_target(out, overwrite=overwrite)
     codes = list(missing_codes or [])
@@ -81,6 +85,9 @@ def run_pls(spec: ModelSpec, survey: Survey, out: str | Path, *, boot: int = 0,
         replicates = None
         # rows made from a printed matrix: replicates drawn from it, not resampled rows
         parametric = getattr(survey, "summary", None) is not None
+        if parametric and analyses is not None and analyses.any:
+            raise DataError("--predict, --mga and --ipma need respondents' rows (held-out "
+                            "answers, groups, item means); a summary-statistics file has none")
         if boot and parametric and ci == "bca":
             raise DataError("--ci bca needs respondents' rows (its jackknife); a summary-"
                             "statistics file has none: use --ci percentile")
@@ -88,6 +95,8 @@ def run_pls(spec: ModelSpec, survey: Survey, out: str | Path, *, boot: int = 0,
             replicates = bootstrap_pls(result, boot, seed=seed, sign_change=sign_change,
                                        level=level, bca=ci == "bca", progress=progress,
                                        inadmissible=inadmissible, parametric=parametric)
+        extra = (analyses.run(result, frame, seed=seed, progress=progress)
+                 if analyses is not None and analyses.any else None)
     messages = [str(w.message) for w in caught
                 if issubclass(w.category, (InadmissibleWarning, BootstrapWarning))]
     if replicates is not None:
@@ -117,13 +126,16 @@ def run_pls(spec: ModelSpec, survey: Survey, out: str | Path, *, boot: int = 0,
     # it), so runs of both engines on one survey can be matched; the file's is kept too
     label = run_label(model=spec.source, model_text=spec.text, data_source=survey.source,
                       fingerprint=data_fingerprint(frame[list(spec.observed)].astype(float)),
-                      seed=replicates.seed if replicates else None,
+                      seed=replicates.seed if replicates else
+                      (extra.summary["seed"] if extra is not None else None),
                       synthetic=survey.synthetic, settings=settings)
     label["file_fingerprint"] = survey.fingerprint
     label["engine"] = "PLSc" if consistent else "PLS"
     label["r2"] = result.r_squared["r2"].to_dict()
     label["warnings"] = messages
     label["notes"] = result.notes
+    if extra is not None:
+        label["analyses"] = extra.summary
     with run_folder(out, overwrite=overwrite) as tmp:
         atomic_write_csv(tmp / "parameters.csv", params)
         atomic_write_csv(tmp / "effects.csv", effects)
@@ -141,8 +153,11 @@ def run_pls(spec: ModelSpec, survey: Survey, out: str | Path, *, boot: int = 0,
             effects_da = replicates.replicates["effects"]
             with atomic_path(tmp / "replicates.nc") as nc:
                 effects_da.to_dataset(name="effects").to_netcdf(nc)
+        for name, table in (extra.tables.items() if extra is not None else ()):
+            atomic_write_csv(tmp / name, table)
         atomic_write_json(tmp / "summary.json", label)
-    return PLSRun(result=result, boot=replicates, label=label, warnings=messages, out=out)
+    return PLSRun(result=result, boot=replicates, label=label, warnings=messages, out=out,
+                  analyses=extra)
 
 
 __all__ = ["PLSRun", "run_pls", "EFFECT_COLUMNS"]

@@ -23,6 +23,7 @@ from connective.folders import check_run_folder
 from connective.report.diagram import path_diagram
 from connective.report.document import Report, fmt, fmt_interval
 from connective.report.groups import add_group_section
+from connective.report.pls_extras import add_pls_analyses
 from connective.spec import parse_model
 
 KIND_TITLES = {"direct": "Direct effects", "indirect": "Specific indirect effects",
@@ -131,6 +132,7 @@ def build_run_report(run_dir: str | Path, *, trace: bool = False, data: str | Pa
         doc.table(*mediation_table(draws, bayes, effects=effects, ci=ci),
                   name="mediation_analysis", note=mediation_note(bayes, ci))
     add_group_section(doc, run)
+    add_pls_analyses(doc, run)
     doc.heading("Measurement model")
     loadings = params[params["op"].isin(["=~", "<~"])]
     doc.table(_path_table(loadings, bayes, what="Indicator"), "Loadings and weights",
