@@ -197,3 +197,10 @@ def test_rounding_matters_at_one_decimal_and_not_at_three():
         assert table.set_index("name")["matters"].any() == (decimals == 1)
     # a path moves by a large share of its posterior SD at one decimal, a sliver at three
     assert shifts[1]["y~m"] > 0.3 and shifts[3]["y~m"] < 0.2
+
+
+def test_analyses_that_need_rows_refuse_a_printed_matrix(wheaton, tmp_path, capsys):
+    model, path = wheaton
+    code, out = _run(["pls", model, "--summary", path, "--out", tmp_path / "p", "--ipma",
+                      "alien71"], capsys)
+    assert code == 2 and "--predict, --mga and --ipma need respondents' rows" in out

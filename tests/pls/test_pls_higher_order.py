@@ -168,3 +168,15 @@ def test_the_command_writes_both_stages(tmp_path, benchmarks, capsys):
     rel = pd.read_csv(tmp_path / "out" / "reliability.csv").set_index("construct")
     assert rel.loc["Image", "stage"] == "one" and rel.loc["Satisfaction", "stage"] == "two"
     assert "two-stage" in capsys.readouterr().out
+
+
+def test_analyses_after_estimation_refuse_higher_order_models(tmp_path, benchmarks, capsys):
+    from connective.cli import main
+
+    model = tmp_path / "mobi_ho.lav"
+    model.write_text(MOBI_HO)
+    code = main(["pls", str(model), "--data", str(benchmarks / "data" / "mobi.csv"),
+                 "--out", str(tmp_path / "out"), "--predict"])
+    assert code == 2
+    assert "--predict, --mga and --ipma do not handle higher-order constructs (Satisfaction)" \
+        in capsys.readouterr().err

@@ -85,6 +85,11 @@ def run_pls(spec: ModelSpec, survey: Survey, out: str | Path, *, boot: int = 0,
         replicates = None
         # rows made from a printed matrix: replicates drawn from it, not resampled rows
         parametric = getattr(survey, "summary", None) is not None
+        if spec.higher_order and analyses is not None and analyses.any:
+            raise DataError(f"{spec.source}: --predict, --mga and --ipma do not handle "
+                            f"higher-order constructs ({', '.join(spec.higher_order)}) yet; "
+                            "run them on the model without the higher-order construct (its "
+                            "dimensions linked directly), or drop those flags")
         if parametric and analyses is not None and analyses.any:
             raise DataError("--predict, --mga and --ipma need respondents' rows (held-out "
                             "answers, groups, item means); a summary-statistics file has none")
