@@ -225,5 +225,13 @@ def test_higher_order_factors_and_items_in_regressions_build_and_refuse_honestly
     assert bm.priors["G=~F2"] == f"normal(0, {2.5 * sd['d'] / sd['a']:g})"
     point = bm.model.initial_point()
     assert np.isfinite(bm.model.compile_logp()(point))
-    with pytest.raises(ModelError, match="ordinal likelihood does not fit higher-order"):
-        build_model(spec, simulate(spec, 200, seed=2, likert=5).frame, likelihood="ordinal")
+    # the ordinal model builds (finite log-density at its start) but nutpie cannot start it
+    ordinal = simulate(spec, 200, seed=2, likert=5).frame
+    obm = build_model(parse_model("F1 =~ a + b + c\nF2 =~ d + e + f\nG =~ F1 + F2"),
+                      ordinal, likelihood="ordinal")
+    assert np.isfinite(obm.model.compile_logp()(obm.model.initial_point()))
+    from connective.bayes import fit
+
+    with pytest.raises(ModelError, match="nutpie cannot start the ordinal likelihood with "
+                                         "higher-order factors .G.; use --sampler pymc"):
+        fit(spec, ordinal, likelihood="ordinal", draws=10, tune=10, chains=1)

@@ -28,7 +28,7 @@ from connective.bayes.matrices import build_layout
 from connective.bayes.model import BayesModel, build_model
 from connective.bayes.results import BayesFit, augment, effects_table, parameter_table
 from connective.bayes.sample import SamplerError, compile_model, sample, with_data
-from connective.errors import ConnectiveError
+from connective.errors import ConnectiveError, ModelError
 from connective.provenance import data_fingerprint, run_label
 from connective.spec import ModelSpec
 
@@ -66,6 +66,13 @@ def fit(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "normal",
     t0 = time.perf_counter()
     fitted = frame
     design = None
+    if likelihood == "ordinal" and spec.higher_order and sampler == "nutpie":
+        # nutpie rejects every starting point of these (its 'bad initial gradient'), where
+        # PyMC's own log-density and gradient are finite and its NUTS samples them
+        raise ModelError(f"{spec.source}: nutpie cannot start the ordinal likelihood with "
+                         f"higher-order factors ({', '.join(spec.higher_order)}); use "
+                         "--sampler pymc (slower: about 1 minute per 100 draws of a chain on "
+                         "500 respondents), or --likelihood normal")
     if group is not None and model is not None:
         raise ConnectiveError("a compiled model cannot take --group; fit without model= to "
                               "build the hierarchical model")

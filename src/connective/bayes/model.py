@@ -755,13 +755,6 @@ def _distribution(pm, name: str, family: str, args: np.ndarray, size: int, bound
 def _ordinal_setup(spec: ModelSpec, layout: Layout, frame: pd.DataFrame):
     from connective.bayes.ordinal import code_items
 
-    if spec.higher_order:
-        # nutpie finds no valid starting gradient for these yet (PyMC's own logp and
-        # gradient are finite there): refused rather than left to fail at sampling
-        raise ModelError(f"{spec.source}: the ordinal likelihood does not fit higher-order "
-                         f"factors ({', '.join(spec.higher_order)}) yet; use --likelihood "
-                         "normal, or model the dimensions as correlated first-order factors")
-
     plain = [v for v in layout.observed if v not in
              {i for items in spec.indicators.values() for i in items}]
     if plain:
