@@ -180,3 +180,15 @@ def test_analyses_after_estimation_refuse_higher_order_models(tmp_path, benchmar
     assert code == 2
     assert "--predict, --mga and --ipma do not handle higher-order constructs (Satisfaction)" \
         in capsys.readouterr().err
+
+
+def test_a_path_between_higher_order_constructs_links_all_their_dimensions_in_stage_one():
+    from connective.pls.higher_order import two_stage_plan
+
+    spec = parse_model("F1 =~ a1 + a2\nF2 =~ b1 + b2\nF3 =~ c1 + c2\nF4 =~ d1 + d2\n"
+                       "G =~ F1 + F2\nH =~ F3 + F4\nH ~ G")
+    plan = two_stage_plan(spec)
+    assert sorted(plan.stage_one.paths) == [("F1", "F3"), ("F1", "F4"), ("F2", "F3"),
+                                            ("F2", "F4")]
+    assert plan.stage_two.paths == [("G", "H")]
+    assert plan.stage_two.indicators == {"G": ("F1", "F2"), "H": ("F3", "F4")}

@@ -114,12 +114,9 @@ def two_stage_plan(spec: ModelSpec, *, method: str = "two_stage") -> TwoStagePla
                 two.append(line)
             continue
         two.append(_formula(r))
-        if r.lhs in dims:  # X -> G becomes X -> each dimension
-            one += [f"{d} ~ {r.rhs}" for d in dims[r.lhs]]
-        elif r.rhs in dims:  # G -> Y becomes each dimension -> Y
-            one += [f"{r.lhs} ~ {d}" for d in dims[r.rhs]]
-        else:
-            one.append(f"{r.lhs} ~ {r.rhs}")
+        # X -> G becomes X -> each dimension, G -> Y each dimension -> Y (G -> H both)
+        one += [f"{t} ~ {s}" for t in dims.get(r.lhs, (r.lhs,))
+                for s in dims.get(r.rhs, (r.rhs,))]
     source = spec.source
     return TwoStagePlan(stage_one=parse_model("\n".join(one), source=f"{source} (stage 1)"),
                         stage_two=parse_model("\n".join(two + _defined(spec)),
