@@ -121,3 +121,24 @@ def test_missing_values_and_kinds_are_errors():
         compute_effects(spec, {"M~X": 0.5, "Y~M": 0.4})
     with pytest.raises(ValueError, match="unknown effect kinds"):
         compute_effects(spec, {"M~X": 0.5, "Y~M": 0.4, "Y~X": 0.1}, kinds=("direkt",))
+
+
+def test_free_latent_means_are_rows_of_the_effects_table():
+    # a growth model's mean intercept and slope are what it is about ([5/12] item 2)
+    import xarray as xr
+
+    from connective.effects import compute_effects
+    from connective.spec import parse_model
+
+    spec = parse_model("i =~ 1*t1 + 1*t2 + 1*t3\ns =~ 0*t1 + 1*t2 + 2*t3\ni ~ x\ns ~ x",
+                       options={"growth": True})
+    draws = xr.DataArray([[0.5, 0.2, 0.6, 1.0], [0.4, 0.1, 0.5, 0.9]], dims=("draw", "param"),
+                         coords={"param": ["i~x", "s~x", "i~1", "s~1"]})
+    fx = compute_effects(spec, draws)
+    means = fx.sel(effect=["mean i", "mean s"])
+    assert means.kind.values.tolist() == ["mean", "mean"]
+    assert means.values.tolist() == [[0.6, 1.0], [0.5, 0.9]]
+    assert fx.sel(effect="x -> s").values.tolist() == [0.2, 0.1]
+    # without free latent means there are none
+    assert "mean" not in compute_effects(parse_model("F =~ a + b + c\nF ~ x"),
+                                         {"F~x": 0.3}).kind.values

@@ -36,7 +36,7 @@ from connective.errors import ConnectiveError
 from connective.spec import ModelSpec
 from connective.spec.expressions import evaluate
 
-EFFECT_KINDS = ("direct", "indirect", "total_indirect", "total", "defined")
+EFFECT_KINDS = ("direct", "indirect", "total_indirect", "total", "defined", "mean")
 
 
 def as_parameter_array(values: xr.DataArray | Mapping[str, float] | pd.Series) -> xr.DataArray:
@@ -115,7 +115,9 @@ def total_effects(B: xr.DataArray) -> xr.DataArray:
 
 
 def effect_table(spec: ModelSpec) -> pd.DataFrame:
-    """The effects a model has, one row each: ``effect, kind, source, target, path``.
+    """The effects a model has, one row each: ``effect, kind, source, target, path``; the
+    free latent means (``mean F``, kind ``mean``: a growth model's mean intercept and slope)
+    come last but for the ``:=`` parameters.
 
     ``path`` holds the variables along a specific indirect effect (a tuple), else None.
 
@@ -147,9 +149,31 @@ def effect_table(spec: ModelSpec) -> pd.DataFrame:
     for src, tgt in sorted(connected, key=key):
         rows.append(dict(effect=f"total {src} -> {tgt}", kind="total", source=src, target=tgt,
                          path=None))
+    for v in latent_means(spec):  # before the := rows: computed with the structural ones
+        rows.append(dict(effect=f"mean {v}", kind="mean", source="", target=v, path=None))
     for name in spec.defined:
         rows.append(dict(effect=name, kind="defined", source="", target="", path=None))
     return pd.DataFrame(rows, columns=["effect", "kind", "source", "target", "path"])
+
+
+def latent_means(spec: ModelSpec) -> list[str]:
+    """The factors whose means (intercepts, ``F~1``) are free parameters: written ``F ~ 1``
+    or freed by ``int.lv.free`` / ``growth`` (the growth factors' means are what a growth
+    model is about), in structural order.
+
+    Example
+    -------
+    >>> from connective.spec import parse_model
+    >>> latent_means(parse_model("i =~ 1*t1 + 1*t2 + 1*t3\\ns =~ 0*t1 + 1*t2 + 2*t3",
+    ...                          options={"growth": True}))
+    ['i', 's']
+    """
+    table = spec.partable
+    written = table[(table["op"] == "~1") & table["lhs"].isin(spec.latent)]
+    free = set(written.loc[written["free"] > 0, "lhs"])
+    if spec.options.latent_means_free:
+        free |= set(spec.latent) - set(written["lhs"])
+    return [v for v in spec.structural if v in free]
 
 
 def defined_parameters(spec: ModelSpec, values) -> xr.DataArray:
@@ -202,6 +226,10 @@ def compute_effects(spec: ModelSpec, values, *, kinds: tuple[str, ...] = EFFECT_
     for row in table.itertuples():
         if row.kind == "defined":
             continue
+        if row.kind == "mean":
+            columns.append(np.broadcast_to(np.asarray(parameter_value(
+                spec, values, f"{row.target}~1")), Bn.shape[:-2]))
+            continue
         s, t = index[row.source], index[row.target]
         if row.kind == "direct":
             columns.append(Bn[..., t, s])
@@ -215,7 +243,7 @@ def compute_effects(spec: ModelSpec, values, *, kinds: tuple[str, ...] = EFFECT_
         else:  # total_indirect
             columns.append(T[..., t, s] - Bn[..., t, s])
     lead = [d for d in B.dims if d not in ("target", "source")]
-    structural_rows = table[table["kind"] != "defined"]
+    structural_rows = table[table["kind"] != "defined"]  # (latent means among them)
     coords = {d: B.coords[d] for d in lead if d in B.coords}
     parts = []
     if columns:
