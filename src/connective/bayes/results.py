@@ -20,6 +20,7 @@ import pandas as pd
 import xarray as xr
 
 from connective.bayes import group_results
+from connective.bayes.fit_indices import add_independence_model
 from connective.bayes.likelihood import pointwise_loglik, ppp
 from connective.bayes.matrices import implied_moments, standardized_solution
 from connective.bayes.model import BayesModel, improper_share
@@ -113,6 +114,9 @@ def augment(idata, bm: BayesModel, *, seed: int | None = None, label: dict | Non
             warnings.simplefilter("ignore")
             idata.add_groups({"discrepancy": disc})
         attrs["ppp"] = value
+        if not grouped:  # the baseline of the incremental fit indices (bayes/fit_indices.py)
+            add_independence_model(idata, bm.stats, np.random.default_rng(
+                None if seed is None else seed + 104729))
     improper = improper_share(layout, theta)
     if any(improper.values()):
         worst = max(improper, key=improper.get)
