@@ -140,6 +140,7 @@ def add_independence_model(idata, stats, rng: np.random.Generator) -> None:
     ``discrepancy`` group, paired with ``chisq_obs``) and its ``p_loo`` (posterior attrs) in
     ``idata``, for complete data (as blavaan); nothing otherwise."""
     if not stats.complete or "discrepancy" not in idata.groups():
+        idata.posterior.attrs["fit_indices"] = "not computed: missing answers"
         return
     disc = idata.discrepancy
     shape = disc["chisq_obs"].shape
@@ -170,8 +171,12 @@ def posterior_fit_indices(idata) -> pd.DataFrame | str:
         return "No Bayesian fit indices: blavaan defines them for single-level models only."
     disc = idata.discrepancy
     if "chisq_null" not in disc:
-        return ("No Bayesian fit indices: missing answers (blavaan's indices need the "
-                "saturated model of the observed data, not computed here for missing data).")
+        if post.attrs.get("fit_indices", "").startswith("not computed"):
+            return ("No Bayesian fit indices: missing answers (blavaan's indices need the "
+                    "saturated model of the observed data, not computed here for missing "
+                    "data).")
+        return ("No Bayesian fit indices: this run predates them (refit it to get BRMSEA, "
+                "BCFI and the others).")
     observed = json.loads(post.attrs["observed"])
     n = int(idata.log_likelihood.sizes["respondent"])
     pd_model = float(az.loo(idata).p_loo)

@@ -188,7 +188,7 @@ class _Block:
     name: str = ""
     svg: bytes = b""
     level: int = 2
-    fit: str | None = None
+    fit: str | tuple | None = None
 
 
 @dataclass
@@ -208,17 +208,22 @@ class Report:
     subtitle: str = ""
     blocks: list[_Block] = field(default_factory=list)
     verdicts: list[Verdict] = field(default_factory=list)
+    #: one paragraph per run: always the last section
+    provenance: list[str] = field(default_factory=list)
 
     def verdict(self, fit: str, ok: bool, text: str) -> None:
         """The verdict of one fit: the report opens with every fit's verdict, and its
         tables and figures (``fit=`` this name) carry a mark if it failed."""
         self.verdicts = [v for v in self.verdicts if v.fit != fit] + [Verdict(fit, ok, text)]
 
-    def failed(self, fit: str | None) -> bool:
-        return any(v.fit == fit and not v.ok for v in self.verdicts)
+    def failed(self, fit) -> list[str]:
+        """The fits among ``fit`` (a name or several) that failed their checks."""
+        names = (fit,) if isinstance(fit, str) or fit is None else tuple(fit)
+        return [v.fit for v in self.verdicts if v.fit in names and not v.ok]
 
     def _mark(self, b: _Block) -> str:
-        return (f"FAILED CHECKS ({b.fit}): do not report as it is. " if self.failed(b.fit)
+        failed = self.failed(b.fit)
+        return (f"FAILED CHECKS ({', '.join(failed)}): do not report as it is. " if failed
                 else "")
 
     def heading(self, text: str, level: int = 2) -> None:
@@ -275,6 +280,9 @@ class Report:
                              f'src="data:image/svg+xml;base64,{data}"><figcaption><b>Figure '
                              f"{n_figure}.</b> {html.escape(self._mark(b) + b.text)}"
                              "</figcaption></figure>")
+        if self.provenance:
+            parts.append('<h2 id="provenance">Provenance</h2>')
+            parts += [f"<p>{html.escape(p)}</p>" for p in self.provenance]
         body = "\n".join(parts)
         return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                 f"<title>{html.escape(self.title)}</title><style>{_CSS}</style></head>"
@@ -296,7 +304,7 @@ class Report:
                 lines += [b.text, ""]
             elif b.kind == "table":
                 n_table += 1
-                mark = f"**{self._mark(b)}**" if self.failed(b.fit) else ""
+                mark = f"**{self._mark(b).strip()}** " if self.failed(b.fit) else ""
                 lines += [f"**Table {n_table}.** {mark}*{b.text}*", "",
                           _markdown_table(b.frame), ""]
                 if b.note:
@@ -305,6 +313,8 @@ class Report:
                 n_figure += 1
                 lines += [f"![{b.text}](figures/{b.name}.svg)", "",
                           f"**Figure {n_figure}.** {self._mark(b)}{b.text}", ""]
+        if self.provenance:
+            lines += ["## Provenance", ""] + [x for p in self.provenance for x in (p, "")]
         return "\n".join(lines)
 
     def write(self, out_dir: str | Path, *, overwrite: bool = False) -> Path:

@@ -21,9 +21,10 @@ from connective.effects import no_effects_reason
 from connective.errors import ConnectiveError
 from connective.folders import check_run_folder
 from connective.report.diagram import path_diagram
-from connective.report.document import Report, fmt, fmt_interval
+from connective.report.document import Interval, Report, fmt, fmt_estimate, fmt_interval
 from connective.report.groups import add_group_section
 from connective.spec import parse_model
+from connective.verdicts import run_verdict
 
 KIND_TITLES = {"direct": "Direct effects", "indirect": "Specific indirect effects",
                "total_indirect": "Total indirect effects", "total": "Total effects",
@@ -56,7 +57,10 @@ def read_run(run_dir: str | Path) -> dict:
         from connective.diagnostics import diagnose
 
         idata = az.from_netcdf(str(run / "posterior.nc"))
-        out["diagnostics"] = diagnose(idata, var_names=["parameters"]).to_dict()
+        # the verdict the fit wrote (a hierarchical model's group SDs included), else anew
+        out["diagnostics"] = (json.loads((run / "diagnostics.json").read_text())
+                              if (run / "diagnostics.json").is_file() else
+                              diagnose(idata, var_names=["parameters"]).to_dict())
         if hasattr(idata, "log_likelihood"):
             out["n"] = int(idata.log_likelihood.sizes.get("respondent", 0)) or None
         out["ppc"] = {"ppp": summary.get("ppp"), "discrepancy": summary.get("ppp_discrepancy")}
@@ -66,7 +70,7 @@ def read_run(run_dir: str | Path) -> dict:
 def _interval(row) -> str:
     if "ci.lower" in row and pd.notna(row["ci.lower"]):
         if row["ci.lower"] == row["ci.upper"]:
-            return "fixed"
+            return Interval("fixed", row["ci.lower"], row["ci.upper"])
         return fmt_interval(row["ci.lower"], row["ci.upper"])
     return "—"
 
@@ -76,29 +80,44 @@ def _excludes_zero(row) -> bool:
             and (row["ci.lower"] > 0 or row["ci.upper"] < 0))
 
 
+#: the point estimates a report can use, one for every table (``--point``)
+POINTS = ("mean", "median")
+
+
 def build_run_report(run_dir: str | Path, *, trace: bool = False, data: str | Path | None = None,
-                     data_options=None) -> Report:
+                     data_options=None, point: str = "mean") -> Report:
     """The report of one run folder as a :class:`Report` (not yet written).
 
     ``trace`` adds rank and trace plots of the structural paths (Bayesian runs). The
     item-level checks re-read the survey with the data options the fit recorded; ``data``
     (a moved file) and ``data_options`` (a :class:`~connective.data.options.DataOptions`)
-    replace them.
+    replace them. ``point``: the posterior mean or median, one point estimate for every
+    table and figure of a Bayesian run (PLS shows its full-sample estimates).
     """
+    if point not in POINTS:
+        raise ConnectiveError(f"point estimate {point!r}: expected one of {', '.join(POINTS)} "
+                              "(--point mean or --point median)")
     run = read_run(run_dir)
     run["data_override"] = (data, data_options)
+    run["point"] = point
     s = run["label"]
     bayes = "posterior.nc" in {p.name for p in run["dir"].iterdir()}
     spec = parse_model(s["model_text"], source=Path(s["model"]).name)
-    what = ("Bayesian SEM (posterior means, 95% credible intervals)" if bayes else
+    what = (f"Bayesian SEM (posterior {point}s, 95% credible intervals)" if bayes else
             f"{s.get('engine', 'PLS')} path model (bootstrap percentile 95% intervals)")
     n = s.get("settings", {}).get("n_used") or run.get("n") or "?"
     doc = Report(f"{Path(s['model']).name}: {what}", subtitle=f"data {Path(s['data']).name}, N = {n}")
+    verdict = run_verdict(run)
+    doc.verdict(verdict.fit, verdict.ok, verdict.text)
+    fit = verdict.fit
     if s.get("synthetic_data"):
         doc.paragraph("SYNTHETIC DATA: these data were simulated from a stated population "
                       "model; they are not real respondents, and no substantive conclusion "
                       "can be drawn from them.")
     params = run["parameters"]
+    if bayes:
+        params = _bayes_points(run, params, point)
+        run["effects"] = _bayes_effect_points(run, run["effects"], point)
     paths = params[params["op"] == "~"].copy()
     value = "std.all" if bayes and "std.all" in paths else "est"
     labels = {f"{r['lhs']}~{r['rhs']}": f"{fmt(r[value])}" for _, r in paths.iterrows()}
@@ -106,17 +125,22 @@ def build_run_report(run_dir: str | Path, *, trace: bool = False, data: str | Pa
     effects = run["effects"]
     if spec.paths:
         doc.heading("Structural model")
+        shown = f"standardised posterior {point}s" if value == "std.all" else "estimates"
         doc.figure(path_diagram(spec, labels, highlight=bold),
-                   f"Path diagram with {'standardised posterior means' if value == 'std.all' else 'estimates'}"
-                   "; bold arrows: 95% interval excludes zero.", name="path_diagram")
+                   f"Path diagram with {shown}; bold arrows: 95% interval excludes zero.",
+                   name="path_diagram", fit=fit)
         doc.table(_path_table(paths, bayes), "Structural paths", name="paths",
-                  note=_interval_note(bayes))
+                  note=_interval_note(bayes, point), fit=fit)
+        r2 = r_squared_table(run, spec)
+        if r2 is not None:
+            doc.table(r2, "Variance explained (R²) of every endogenous variable",
+                      name="r_squared", note=r_squared_note(bayes, point), fit=fit)
     else:  # a CFA: the factor correlations stand where the paths would
         doc.heading("Factor correlations")
         names = params["lhs"] + params["op"] + params["rhs"]
         correlations = params[names.isin([n for n in spec.measurement_parameters if "~~" in n])]
         doc.table(_path_table(correlations, bayes, what="Factors"), "Factor correlations",
-                  name="factor_correlations", note=_interval_note(bayes))
+                  name="factor_correlations", note=_interval_note(bayes, point), fit=fit)
     doc.heading("Mediation")
     if no_effects_reason(spec):
         doc.paragraph(no_effects_reason(spec))
@@ -124,17 +148,17 @@ def build_run_report(run_dir: str | Path, *, trace: bool = False, data: str | Pa
         part = effects[effects["kind"] == kind]
         if len(part):
             doc.table(_effect_table(part, bayes), KIND_TITLES[kind], name=f"effects_{kind}",
-                      note=_interval_note(bayes))
+                      note=_effect_note(bayes, point), fit=fit)
     draws = effect_draws(run)
     if draws is not None and draws.sizes["effect"]:
         ci = None if bayes else (run["label"].get("settings", {}).get("ci") or "percentile")
-        doc.table(*mediation_table(draws, bayes, effects=effects, ci=ci),
-                  name="mediation_analysis", note=mediation_note(bayes, ci))
+        doc.table(*mediation_table(draws, bayes, effects=effects, ci=ci, point=point),
+                  name="mediation_analysis", note=mediation_note(bayes, ci, point), fit=fit)
     add_group_section(doc, run)
     doc.heading("Measurement model")
     loadings = params[params["op"].isin(["=~", "<~"])]
     doc.table(_path_table(loadings, bayes, what="Indicator"), "Loadings and weights",
-              name="loadings", note=_interval_note(bayes))
+              name="loadings", note=_interval_note(bayes, point), fit=fit)
     if "reliability" in run:
         from connective.pls.quality import reliability_flags
 
@@ -146,14 +170,16 @@ def build_run_report(run_dir: str | Path, *, trace: bool = False, data: str | Pa
                               "AVE": rel["AVE"].map(lambda x: fmt(x, leading_zero=False)),
                               "Flags": reliability_flags(rel)})
         doc.table(table, "Reliability and convergent validity", name="reliability",
-                  note="Thresholds (Hair et al.): α, ρA and ρC between .70 and .95; AVE ≥ .50.")
+                  note="Thresholds (Hair et al.): α, ρA and ρC between .70 and .95; AVE ≥ .50.",
+                  fit=fit)
     if "htmt" in run:
         h = run["htmt"]
         table = pd.DataFrame({"Pair": h["construct1"] + " – " + h["construct2"],
                               "HTMT": h["htmt"].map(fmt), "HTMT2": h["htmt2"].map(fmt),
                               "95% CI": [_interval(r) for _, r in h.iterrows()]})
         doc.table(table, "Discriminant validity (HTMT)", name="htmt",
-                  note="HTMT below .85 (conservative) or .90 supports discriminant validity.")
+                  note="HTMT below .85 (conservative) or .90 supports discriminant validity; "
+                       "the interval (of HTMT) is the run's bootstrap interval.", fit=fit)
     if "diagnostics" in run:
         d = run["diagnostics"]
         doc.heading("Diagnostics")
@@ -168,15 +194,16 @@ def build_run_report(run_dir: str | Path, *, trace: bool = False, data: str | Pa
         if trace:
             _trace_figures(doc, run)
     if "ppc" in run:
-        doc.heading("Posterior predictive check")
+        doc.heading("Posterior predictive check and fit indices")
         doc.paragraph(ppp_sentence(run["ppc"]))
+        _fit_index_table(doc, run, fit)
         checks = _posterior_predictive(run)
         if isinstance(checks, str):
             doc.paragraph(checks)
         else:
             doc.paragraph(checks.text())
             doc.figure(checks.plot(), "Observed item correlations and SDs (dots; red: outside) "
-                       "against their 95% posterior predictive intervals.", name="ppc")
+                       "against their 95% posterior predictive intervals.", name="ppc", fit=fit)
             worst = checks.correlations.assign(gap=(checks.correlations["observed"]
                                                     - checks.correlations["pred_mean"]).abs())
             worst = worst.sort_values("gap", ascending=False).head(8)
@@ -186,13 +213,155 @@ def build_run_report(run_dir: str | Path, *, trace: bool = False, data: str | Pa
                 "Predicted r": worst["pred_mean"].map(fmt),
                 "95% predictive": [fmt_interval(a, b) for a, b in zip(worst["lower"], worst["upper"])],
                 "Outside": worst["outside"].map(lambda v: "yes" if v else "no")}),
-                "Item correlations the model reproduces least well", name="ppc_correlations")
-    doc.heading("Provenance")
-    doc.paragraph(f"Model {s['model']} (sha256 {s['model_sha256'][:12]}), data {s['data']} "
-                  f"({s['data_fingerprint'][:19]}), seed {s.get('seed')}, created "
-                  f"{s.get('created')}; " + ", ".join(f"{k} {v}" for k, v in
-                                                    s.get("versions", {}).items()) + ".")
+                "Item correlations the model reproduces least well", name="ppc_correlations",
+                note="Predicted r: mean of the posterior predictive distribution.", fit=fit)
+    add_provenance(doc, s, verdict.fit)
     return doc
+
+
+def add_provenance(doc: Report, label: dict, name: str = "") -> None:
+    """Model, data fingerprint, seed, creation time and versions of one run (the report's
+    last section, :attr:`Report.provenance`)."""
+    text = (f"{name + ': ' if name else ''}model {label['model']} (sha256 "
+            f"{label['model_sha256'][:12]}), data {label['data']} "
+            f"({label['data_fingerprint'][:19]}), seed {label.get('seed')}, created "
+            f"{label.get('created')}; " + ", ".join(
+                f"{k} {v}" for k, v in label.get("versions", {}).items()) + ".")
+    if text not in doc.provenance:
+        doc.provenance.append(text)
+
+
+def _posterior(run: dict):
+    import arviz as az
+
+    if "_posterior" not in run:
+        run["_posterior"] = az.from_netcdf(str(run["dir"] / "posterior.nc"))
+    return run["_posterior"]
+
+
+def _point_of(da, dim: str, point: str) -> pd.Series:
+    """The posterior mean or median of every entry of ``dim``."""
+    values = (da.mean(("chain", "draw")) if point == "mean"
+              else da.median(("chain", "draw")))
+    return pd.Series(values.values, index=[str(v) for v in da[dim].values])
+
+
+def _bayes_points(run: dict, params: pd.DataFrame, point: str) -> pd.DataFrame:
+    """The parameter table with ``est`` and ``std.all`` as posterior ``point``s (fixed
+    parameters keep their values). The CSV holds means; a median is read off the draws."""
+    if point == "mean":
+        return params
+    post = _posterior(run).posterior
+    names = (params["lhs"] + params["op"] + params["rhs"]).to_numpy()
+    out = params.copy()
+    est = _point_of(post["parameters"], "param", point)
+    free = [n in est.index for n in names]
+    out.loc[free, "est"] = est.loc[names[free]].to_numpy()
+    if "std_all" in post and "std.all" in out:
+        std = _point_of(post["std_all"], "std_param", point)
+        have = [n in std.index for n in names]
+        out.loc[have, "std.all"] = std.loc[names[have]].to_numpy()
+    return out
+
+
+def _bayes_effect_points(run: dict, effects: pd.DataFrame, point: str) -> pd.DataFrame:
+    """The effects table with ``est`` and ``std.all`` as posterior ``point``s."""
+    post = _posterior(run).posterior
+    out = effects.copy()
+    if point == "mean":
+        return out
+    for var, col in (("effects", "est"), ("effects_std_all", "std.all")):
+        if var in post and col in out:
+            values = _point_of(post[var], "effect", point)
+            out[col] = values.reindex(out["effect"]).to_numpy()
+    return out
+
+
+def r_squared_draws(idata, spec):
+    """Posterior draws of R² of every endogenous variable: 1 minus its standardised residual
+    variance (std.all of ``y~~y``) per draw; an ``outcome`` dimension."""
+    import xarray as xr
+
+    std = idata.posterior["std_all"]
+    names = [str(v) for v in std["std_param"].values]
+    outcomes = [t for t in dict.fromkeys(t for _, t in spec.paths) if f"{t}~~{t}" in names]
+    if not outcomes:
+        return None
+    draws = 1 - std.sel(std_param=[f"{t}~~{t}" for t in outcomes])
+    return xr.DataArray(draws.values, dims=("chain", "draw", "outcome"),
+                        coords={"outcome": outcomes})
+
+
+def adjusted_r2(r2, n: int, k: int):
+    """Adjusted R² of an outcome with ``k`` predictors and ``n`` respondents.
+
+    >>> round(adjusted_r2(0.3, 100, 3), 4)
+    0.2781
+    """
+    return 1 - (1 - r2) * (n - 1) / (n - k - 1)
+
+
+def r_squared_table(run: dict, spec) -> pd.DataFrame | None:
+    """R² (and adjusted R²) of every endogenous variable: the posterior's with its 95%
+    interval (Bayes) or the full-sample R² with the bootstrap interval (PLS)."""
+    predictors = {}
+    for src, t in spec.paths:
+        predictors.setdefault(t, []).append(src)
+    n = run["label"].get("settings", {}).get("n_used") or run.get("n")
+    if "posterior.nc" in {p.name for p in run["dir"].iterdir()}:
+        draws = r_squared_draws(_posterior(run), spec)
+        if draws is None:
+            return None
+        pts = _point_of(draws, "outcome", run.get("point", "mean"))
+        lo, hi = draws.quantile([0.025, 0.975], dim=("chain", "draw")).values
+        rows = [{"Variable": t, "R²": fmt_estimate(pts[t], lo[i], hi[i])}
+                for i, t in enumerate(draws["outcome"].values)]
+        table = pd.DataFrame(rows)
+    else:
+        par = run["parameters"]
+        r2 = par[par["op"] == "r2"]
+        if not len(r2):
+            return None
+        table = pd.DataFrame({"Variable": r2["lhs"].to_numpy(),
+                              "R²": [fmt_estimate(e, lo, hi) for e, lo, hi in
+                                     zip(r2["est"], r2["ci.lower"], r2["ci.upper"])]})
+    if n:
+        table["Adj. R²"] = [fmt(adjusted_r2(c.value, int(n), len(predictors.get(v, []))))
+                            for v, c in zip(table["Variable"], table["R²"])]
+    table["Predictors"] = [len(predictors.get(v, [])) for v in table["Variable"]]
+    return table
+
+
+def r_squared_note(bayes: bool, point: str = "mean") -> str:
+    what = (f"Posterior {point} of R² = 1 − standardised residual variance, with its 95% "
+            "equal-tailed credible interval" if bayes else
+            "R² of the full sample with its bootstrap percentile 95% interval")
+    return (what + "; Adj. R² = 1 − (1 − R²)(N − 1)/(N − k − 1), k = number of predictors, "
+            "from the R² shown.")
+
+
+def _fit_index_table(doc: Report, run: dict, fit: str) -> None:
+    """blavaan's fit indices (bayes/fit_indices.py) beside the PPP, or why there are none."""
+    from connective.bayes.fit_indices import posterior_fit_indices
+
+    table = posterior_fit_indices(_posterior(run))
+    if isinstance(table, str):
+        doc.paragraph(table)
+        return
+    point = run.get("point", "mean")
+    doc.table(pd.DataFrame({
+        "Index": table["index"],
+        "Estimate": [fmt_estimate(r[point], r["lower"], r["upper"], 3)
+                     for _, r in table.iterrows()],
+        "SD": table["sd"].map(lambda v: fmt(v, 3)),
+        "MCSE": table["mcse_mean"].map(lambda v: fmt(v, 4))}),
+        "Bayesian fit indices (Garnier-Villarreal & Jorgensen 2020)", name="fit_indices",
+        note=f"Posterior {point} with 95% highest-density interval, as blavaan's "
+             "blavFitIndices (rescale = devM): the chi-square of each draw rescaled by the "
+             f"effective number of parameters pD = p_loo (PSIS-LOO) = "
+             f"{table.attrs['pD']:.1f}; BCFI, BTLI, BNFI against the independence model "
+             f"(items' means and variances only; its p_loo = {table.attrs['pD_null']:.1f}). "
+             "MCSE: Monte Carlo standard error of the posterior mean.", fit=fit)
 
 
 ROPE = 0.05
@@ -257,7 +426,8 @@ def _trace_figures(doc: Report, run: dict) -> None:
         axes = plot(sub)
         fig = np.ravel(axes)[0].get_figure()
         doc.figure(fig, f"{name.capitalize()} plots of the structural paths (one line or "
-                        "histogram per chain: they should look alike).", name=f"{name}_plots")
+                        "histogram per chain: they should look alike).", name=f"{name}_plots",
+                   fit=run_verdict(run).fit)
         plt.close("all")
 
 
@@ -277,18 +447,22 @@ def effect_draws(run: dict):
     return None
 
 
-def mediation_note(bayes: bool, ci: str | None = None) -> str:
+def mediation_note(bayes: bool, ci: str | None = None, point: str = "mean") -> str:
     """What the columns of the mediation table compute, in the engine's own terms."""
     rope = f"±{fmt(ROPE, leading_zero=False)}"
     if bayes:
-        head = ("Standardised effects. HDI: highest-density interval. P(dir.): probability of "
+        head = (f"Standardised effects, posterior {point}s. HDI: highest-density interval. "
+                "P(dir.): probability of "
                 f"direction. P(|e| > {rope[1:]}): probability that the effect lies beyond the "
                 f"region of practical equivalence {rope}.")
     else:
-        head = (f"Standardised effects. Interval: bootstrap {_CI_NAMES[ci]} interval. "
+        head = ("Standardised effects, full-sample estimates. Interval: bootstrap "
+                f"{_CI_NAMES[ci]} interval. "
                 "Share > 0: share of bootstrap replicates above 0. "
                 f"Share |e| > {rope[1:]}: share of replicates beyond {rope}.")
-    return (head + " Proportion mediated: indirect / total effect (median and 95% interval). "
+    return (head + " Proportion mediated: indirect / total effect (median of the "
+            f"{'draws' if bayes else 'replicates'}, robust to near-zero totals, and 95% "
+            "interval). "
             "Type: the most frequent Zhao-Lynch-Chen (2010) mediation type over the "
             f"{'draws' if bayes else 'replicates'}, with its share, where an effect counts as "
             f"present only beyond the ROPE {rope}; an indirect effect whose interval excludes "
@@ -299,7 +473,7 @@ _CI_NAMES = {"percentile": "percentile", "bca": "BCa", None: "percentile"}
 
 
 def mediation_table(draws, bayes: bool, *, effects: pd.DataFrame | None = None,
-                    ci: str | None = None) -> tuple[pd.DataFrame, str]:
+                    ci: str | None = None, point: str = "mean") -> tuple[pd.DataFrame, str]:
     """The mediation analysis of every indirect and defined effect, and its caption. PLS
     rows (``bayes`` False) use bootstrap terms, with the run's ``ci`` interval (percentile or
     BCa, from its ``effects`` table)."""
@@ -311,6 +485,9 @@ def mediation_table(draws, bayes: bool, *, effects: pd.DataFrame | None = None,
     types = mediation_types(draws, rope=ROPE).set_index("effect")
     cis = (effects.set_index("effect")[["ci.lower", "ci.upper"]]
            if effects is not None and not bayes else None)
+    # one number per effect: the posterior point the report uses, or PLS's full-sample one
+    full = (effects.set_index("effect")["est"] if effects is not None and not bayes
+            and "est" in effects else None)
     rope = fmt(ROPE, leading_zero=False)
     rows = []
     for effect, r in summary.iterrows():
@@ -330,7 +507,9 @@ def mediation_table(draws, bayes: bool, *, effects: pd.DataFrame | None = None,
         beyond = ((f"P(|e| > {rope})" if bayes else f"Share |e| > {rope}"),
                   fmt(r["p_beyond_rope"], 3, leading_zero=False))
         rows.append({
-            "Effect": effect, "Median": fmt(r["median"]),
+            "Effect": effect,
+            ("Estimate" if not bayes else point.capitalize()):
+                fmt(full.get(effect, r["median"]) if full is not None else r[point]),
             ("95% HDI" if bayes else f"95% {_CI_NAMES[ci]} interval"): fmt_interval(lo, hi),
             share[0]: share[1], beyond[0]: beyond[1],
             "Prop. mediated": "—" if pm_row is None else
@@ -341,9 +520,25 @@ def mediation_table(draws, bayes: bool, *, effects: pd.DataFrame | None = None,
     return pd.DataFrame(rows), f"Mediation analysis (from the {source})"
 
 
-def _interval_note(bayes: bool) -> str:
-    return ("Estimates are posterior means in the items' metric (Std.: standardised); intervals "
-            "are 95% equal-tailed credible intervals." if bayes else "Intervals are bootstrap percentile 95% confidence intervals.")
+def _interval_note(bayes: bool, point: str = "mean") -> str:
+    """What the parameter tables' columns are (only the columns they have)."""
+    if bayes:
+        return (f"Estimate: posterior {point} in the items' metric; 95% CI: its 95% "
+                f"equal-tailed credible interval; Std.: the standardised (std.all) posterior "
+                f"{point} with its 95% interval.")
+    return ("Estimate: full-sample estimate (standardised); 95% CI: bootstrap percentile 95% "
+            "confidence interval.")
+
+
+def _effect_note(bayes: bool, point: str = "mean") -> str:
+    if bayes:
+        return (f"Std. effect: posterior {point} of the standardised effect (std.all paths "
+                "through the effects algebra) with its 95% equal-tailed credible interval, the "
+                "same numbers as in the mediation analysis and the comparison; P(> 0): "
+                "posterior probability that the effect is positive. The effects in the items' "
+                "metric are in the run's effects.csv.")
+    return ("Estimate: full-sample estimate (standardised) with its bootstrap percentile 95% "
+            "confidence interval.")
 
 
 def _path_table(rows: pd.DataFrame, bayes: bool, what: str = "Path") -> pd.DataFrame:
@@ -351,20 +546,34 @@ def _path_table(rows: pd.DataFrame, bayes: bool, what: str = "Path") -> pd.DataF
     def arrow(r) -> str:
         if r["op"] == "~~":
             return f"{r['lhs']} ↔ {r['rhs']}"
-        return f"{r['lhs']} → {r['rhs']}" if r["op"] == "=~" else f"{r['rhs']} → {r['lhs']}"
+        return f"{r['lhs']} → {r['rhs']}" if r["op"] in ("=~", "<~") else f"{r['rhs']} → {r['lhs']}"
 
     out = pd.DataFrame({what: [arrow(r) for _, r in rows.iterrows()],
                         "Estimate": rows["est"].map(fmt).to_numpy(),
                         "95% CI": [_interval(r) for _, r in rows.iterrows()]})
     if bayes and "std.all" in rows:
-        out["Std."] = rows["std.all"].map(fmt).to_numpy()
+        if "std.all.lower" in rows:
+            out["Std."] = [fmt(r["std.all"]) if r.get("ci.lower") == r.get("ci.upper")
+                           and pd.notna(r.get("ci.lower")) else
+                           fmt_estimate(r["std.all"], r["std.all.lower"], r["std.all.upper"])
+                           for _, r in rows.iterrows()]
+        else:
+            out["Std."] = rows["std.all"].map(fmt).to_numpy()
+    if "op" in rows and (rows["op"] == "<~").any():
+        out.insert(1, "Kind", ["weight" if op == "<~" else "loading" for op in rows["op"]])
     return out
 
 
 def _effect_table(rows: pd.DataFrame, bayes: bool) -> pd.DataFrame:
-    out = pd.DataFrame({"Effect": rows["effect"].to_numpy(),
-                        "Estimate": rows["est"].map(fmt).to_numpy(),
-                        "95% CI": [_interval(r) for _, r in rows.iterrows()]})
+    if bayes and "std.all" in rows:
+        out = pd.DataFrame({"Effect": rows["effect"].to_numpy(),
+                            "Std. effect": [fmt_estimate(r["std.all"], r["std.all.lower"],
+                                                         r["std.all.upper"])
+                                            for _, r in rows.iterrows()]})
+    else:
+        out = pd.DataFrame({"Effect": rows["effect"].to_numpy(),
+                            "Estimate": rows["est"].map(fmt).to_numpy(),
+                            "95% CI": [_interval(r) for _, r in rows.iterrows()]})
     if bayes and "p_positive" in rows:
         out["P(> 0)"] = rows["p_positive"].map(lambda x: fmt(x, 3, leading_zero=False)).to_numpy()
     return out
@@ -372,9 +581,10 @@ def _effect_table(rows: pd.DataFrame, bayes: bool) -> pd.DataFrame:
 
 def write_run_report(run_dir: str | Path, out_dir: str | Path | None = None, *,
                      trace: bool = False, data: str | Path | None = None,
-                     data_options=None, overwrite: bool = False) -> Path:
+                     data_options=None, overwrite: bool = False, point: str = "mean") -> Path:
     """Write the report of a run folder into ``out_dir`` (default ``RUN_DIR/report``);
-    ``data`` and ``data_options`` as for :func:`build_run_report`."""
+    ``data``, ``data_options`` and ``point`` as for :func:`build_run_report`."""
     run_dir = Path(run_dir)
-    return build_run_report(run_dir, trace=trace, data=data, data_options=data_options).write(
-        out_dir or run_dir / "report", overwrite=overwrite)
+    return build_run_report(run_dir, trace=trace, data=data, data_options=data_options,
+                            point=point).write(out_dir or run_dir / "report",
+                                               overwrite=overwrite)
