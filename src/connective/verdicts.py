@@ -75,3 +75,16 @@ def run_verdict(run: dict) -> FitVerdict:
     if problems:
         return FitVerdict(name, False, "; ".join(problems + notes))
     return FitVerdict(name, True, "; ".join(notes) or "estimated")
+
+
+def comparison_verdicts(folder: str | Path) -> list[FitVerdict]:
+    """The verdicts of every run of a comparison folder (its ``comparison.json``)."""
+    import json
+
+    from connective.compare.bayes_vs_pls import run_path
+    from connective.report.run import read_run
+
+    folder = Path(folder)
+    meta = json.loads((folder / "comparison.json").read_text())
+    dirs = [meta["bayes"], *meta["pls"].values()]
+    return [run_verdict(read_run(run_path(folder, d))) for d in dirs]
