@@ -36,7 +36,7 @@ def test_pls_report_has_every_effect(pls_run):
                                             "Type"].item()
     md = (report / "report.md").read_text()
     assert "| IS -> CI -> CID -> OCA |" in md
-    assert (report / "figures" / "path_diagram.png").is_file()
+    assert (report / "figures" / "path_diagram.svg").is_file()
     assert (report / "tables" / "effects_indirect.tex").is_file()
 
 

@@ -166,13 +166,16 @@ def numeric_frame(frame: pd.DataFrame) -> pd.DataFrame:
         cells = list(frame[col])
         kinds = {type(c) for c in cells if isinstance(c, (Num, Interval, Estimate))}
         name = str(col)
+        def number(c, attr: str) -> float:  # other cells ("—", text) have no number
+            return getattr(c, attr, np.nan) if isinstance(c, _Cell) else np.nan
+
         if Estimate in kinds or Interval in kinds:
             if Estimate in kinds:
-                out[name] = [getattr(c, "value", np.nan) for c in cells]
-            out[f"{name} lower"] = [getattr(c, "lower", np.nan) for c in cells]
-            out[f"{name} upper"] = [getattr(c, "upper", np.nan) for c in cells]
-        elif kinds == {Num} and all(isinstance(c, Num) or c is None for c in cells):
-            out[name] = [getattr(c, "value", np.nan) for c in cells]
+                out[name] = [number(c, "value") for c in cells]
+            out[f"{name} lower"] = [number(c, "lower") for c in cells]
+            out[f"{name} upper"] = [number(c, "upper") for c in cells]
+        elif kinds == {Num} and all(isinstance(c, Num) or c is None or c == "—" for c in cells):
+            out[name] = [number(c, "value") for c in cells]
         else:
             out[name] = [str(c).replace("−", "-") if isinstance(c, (str, _Cell)) else c
                          for c in cells]

@@ -361,7 +361,7 @@ def _fit_index_table(doc: Report, run: dict, fit: str) -> None:
              f"effective number of parameters pD = p_loo (PSIS-LOO) = "
              f"{table.attrs['pD']:.1f}; BCFI, BTLI, BNFI against the independence model "
              f"(items' means and variances only; its p_loo = {table.attrs['pD_null']:.1f}). "
-             "MCSE: Monte Carlo standard error of the posterior mean.", fit=fit)
+             "MCSE: Monte Carlo standard error of the mean of the draws.", fit=fit)
 
 
 ROPE = 0.05
@@ -513,7 +513,7 @@ def mediation_table(draws, bayes: bool, *, effects: pd.DataFrame | None = None,
             ("95% HDI" if bayes else f"95% {_CI_NAMES[ci]} interval"): fmt_interval(lo, hi),
             share[0]: share[1], beyond[0]: beyond[1],
             "Prop. mediated": "—" if pm_row is None else
-            f"{fmt(pm_row['median'])} {fmt_interval(pm_row['eti_lower'], pm_row['eti_upper'])}",
+            fmt_estimate(pm_row["median"], pm_row["eti_lower"], pm_row["eti_upper"]),
             "Type": label,
         })
     source = "posterior" if bayes else "bootstrap replicates"
