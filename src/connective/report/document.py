@@ -248,12 +248,9 @@ class Report:
         import matplotlib.pyplot as plt
 
         _check_name(name)
-        buf = io.BytesIO()
-        # text stays text (its font size can be read and checked); ids unique per figure
-        with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": name}):
-            fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+        svg = readable_svg(fig, name)
         plt.close(fig)
-        self.blocks.append(_Block("figure", caption, name=name, svg=buf.getvalue(), fit=fit))
+        self.blocks.append(_Block("figure", caption, name=name, svg=svg, fit=fit))
 
     # -- rendering ----------------------------------------------------------------------------
     def to_html(self) -> str:
@@ -343,6 +340,57 @@ class Report:
         atomic_write_text(out / "report.html", self.to_html())
 
 
+#: the page's text column (the HTML body's max-width, 60rem = 960 CSS px) in points, and the
+#: smallest font size a figure may show at the width it is shown
+PAGE_WIDTH_PT = 720.0
+MIN_FONT_PT = 9.0
+
+
+def svg_font_sizes(svg: bytes | str, shown_width_pt: float | None = None) -> list[float]:
+    """The font sizes (pt) of an SVG's text as shown ``shown_width_pt`` wide (default: the
+    width the page shows it at, its own up to :data:`PAGE_WIDTH_PT`): font size in the SVG
+    times shown width over viewBox width.
+
+    >>> svg = '<svg width="1440pt" viewBox="0 0 1440 100"><text style="font-size: 10px">a</text></svg>'
+    >>> svg_font_sizes(svg)
+    [5.0]
+    """
+    text = svg.decode() if isinstance(svg, bytes) else svg
+    box = re.search(r'viewBox="[-\d.]+ [-\d.]+ ([\d.]+) [\d.]+"', text)
+    width = re.search(r'<svg[^>]*\swidth="([\d.]+)pt"', text)
+    view = float(box.group(1))
+    natural = float(width.group(1)) if width else view
+    shown = shown_width_pt if shown_width_pt is not None else min(natural, PAGE_WIDTH_PT)
+    sizes = [float(x) for x in re.findall(r"font(?:-size)?:\s*([\d.]+)px", text)]
+    return [round(x * shown / view, 3) for x in sizes]
+
+
+def readable_svg(fig, name: str = "figure") -> bytes:
+    """The figure as SVG with its text as text, every label at least :data:`MIN_FONT_PT`
+    where the page shows it: a figure wider than the page is shrunk by the browser, so its
+    small labels are enlarged until they read at 9 pt (the rule, for every figure)."""
+    import matplotlib
+    from matplotlib.text import Text
+
+    svg = b""
+    for _ in range(4):
+        buf = io.BytesIO()
+        # text stays text (its size can be read and checked); ids unique per figure
+        with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": name}):
+            fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+        svg = buf.getvalue()
+        sizes = svg_font_sizes(svg)
+        if not sizes or min(sizes) >= MIN_FONT_PT - 1e-3:
+            return svg
+        natural = svg_font_sizes(svg, float(re.search(rb'viewBox="[-\d.]+ [-\d.]+ ([\d.]+)',
+                                                      svg).group(1)))
+        scale = min(sizes) / min(natural)  # shown / natural
+        for t in fig.findobj(Text):
+            if t.get_text() and t.get_fontsize() * scale < MIN_FONT_PT:
+                t.set_fontsize(MIN_FONT_PT / scale * 1.02)
+    return svg
+
+
 def _check_name(name: str) -> None:
     if not re.fullmatch(r"[A-Za-z0-9_\-]+", name):
         raise ValueError(f"table name {name!r} must be a plain file name")
@@ -350,7 +398,10 @@ def _check_name(name: str) -> None:
 
 def _html_table(frame: pd.DataFrame, number: str, caption: str, note: str, name: str,
                 failed: bool = False) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    # long identifiers in headers (serial_instrumental) may break after an underscore, so a
+    # wide table still fits the page
+    head = "".join(f"<th>{html.escape(str(c)).replace('_', '_<wbr>')}</th>"
+                   for c in frame.columns)
     rows = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
                    for row in frame.itertuples(index=False))
     foot = f'<p class="note"><i>Note.</i> {html.escape(note)}</p>' if note else ""
