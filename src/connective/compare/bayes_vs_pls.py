@@ -167,11 +167,12 @@ def run_compare(spec, survey, out: str | Path, *, seed: int = 1, boot: int = 500
                  synthetic=survey.synthetic, progress=progress, data_options=options)
     result.save(out / "bayes")
     runs = {"PLS": out / "pls"}
-    run_pls(spec, survey, runs["PLS"], boot=boot, seed=seed, data_options=options)
+    run_pls(spec, survey, runs["PLS"], boot=boot, seed=seed, data_options=options,
+            progress=progress)
     if spec.latent and not spec.composites:
         runs["PLSc"] = out / "plsc"
         run_pls(spec, survey, runs["PLSc"], boot=boot, seed=seed, consistent=True,
-                data_options=options)
+                data_options=options, progress=progress)
     return write_comparison(out / "bayes", runs, out)
 
 
