@@ -132,3 +132,21 @@ def test_latex_tables_compile(failed_compare, tmp_path):
     assert run.returncode == 0, run.stdout[-3000:]
     assert (tmp_path / "all.pdf").stat().st_size > 10_000
     assert "Missing character" not in (tmp_path / "all.log").read_text()
+
+
+def test_pls_tables_reviewers_ask_for(failed_compare):
+    tables = failed_compare / "report" / "tables"
+    paths = pd.read_csv(tables / "paths_PLS.csv")
+    assert {"Estimate", "95% CI lower", "95% CI upper", "SE", "t", "p", "VIF", "f²"} <= set(paths.columns)
+    assert np.allclose(paths["t"], (paths["Estimate"] / paths["SE"]).round(2), atol=0.011)
+    assert ((paths["p"] >= 0) & (paths["p"] <= 1)).all() and (paths["VIF"] >= 1 - 1e-9).all()
+    outer = pd.read_csv(tables / "outer_PLSc.csv")
+    assert set(outer["Kind"]) == {"loading", "weight"} and "VIF" in outer
+    htmt = pd.read_csv(tables / "htmt_PLS.csv")
+    # (a percentile interval of a near-0 HTMT may lie above it: HTMT is bounded by 0)
+    assert (htmt["95% CI lower"] < htmt["95% CI upper"]).all() and htmt["HTMT"].notna().all()
+    md = (failed_compare / "report" / "report.md").read_text()
+    assert re.search(r"PLSc: SRMR of the saturated model \.0\d\d \(below the usual \.08\)", md)
+    r2 = pd.read_csv(tables / "r_squared_all.csv")
+    assert {"Bayes R²", "Bayes R² lower", "PLS R²", "PLS R² lower", "PLS adj.", "PLSc R²"} <= set(r2.columns)
+    assert len(r2) == 6  # every endogenous construct

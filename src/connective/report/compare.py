@@ -19,7 +19,6 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from connective.compare.bayes_vs_pls import (forest_plot, interval_sign, run_path,  # noqa: E402
@@ -27,7 +26,8 @@ from connective.compare.bayes_vs_pls import (forest_plot, interval_sign, run_pat
 from connective.pls.quality import reliability_flags  # noqa: E402
 from connective.report.document import Report, fmt, fmt_estimate  # noqa: E402
 from connective.report.run import (_interval, _path_table, add_provenance,  # noqa: E402
-                                   build_run_report, r_squared_table, read_run)
+                                   build_run_report, pls_columns, pls_note,
+                                   r_squared_table, read_run, srmr_sentence)
 from connective.spec import parse_model  # noqa: E402
 from connective.verdicts import run_verdict  # noqa: E402
 
@@ -150,29 +150,21 @@ def _r2_side_by_side(bayes: dict, runs: dict, spec) -> pd.DataFrame | None:
 
 
 def _pls_tables(doc: Report, m: str, run: dict, fit: str) -> None:
-    """The PLS tables of one PLS variant: paths with SE, t and p beside the interval,
-    loadings and weights, reliability, HTMT with its bootstrap interval."""
-    from scipy.stats import norm
-
+    """The PLS tables of one PLS variant: paths with SE, t, p, VIF and f² beside the
+    interval, SRMR, loadings and weights with their VIF, reliability, HTMT with its
+    bootstrap interval."""
     doc.heading(f"{m}: paths, measurement model and quality criteria")
     par = run["parameters"]
     paths = par[par["op"] == "~"]
     if len(paths):
-        table = _path_table(paths, False)
-        if "se" in paths:
-            t = paths["est"] / paths["se"]
-            table["SE"] = paths["se"].map(lambda v: fmt(v, 3)).to_numpy()
-            table["t"] = t.map(fmt).to_numpy()
-            table["p"] = [fmt(v, 3, leading_zero=False) for v in 2 * norm.sf(np.abs(t))]
-        doc.table(table, f"{m}: structural paths", name=f"paths_{m}",
-                  note="Estimate: full-sample estimate; 95% CI: bootstrap percentile interval; "
-                       "SE: bootstrap standard error; t = estimate / SE; p: two-sided, from the "
-                       "normal distribution of t (as SmartPLS and seminr report it beside the "
-                       "interval, which is what to read).", fit=fit)
+        doc.table(pls_columns(_path_table(paths, False), paths, run), f"{m}: structural paths",
+                  name=f"paths_{m}", note=pls_note(run, True), fit=fit)
+    if srmr_sentence(run):
+        doc.paragraph(srmr_sentence(run))
     outer = par[par["op"].isin(["=~", "<~"])]
-    doc.table(_path_table(outer, False, what="Indicator"), f"{m}: outer loadings and weights",
-              name=f"outer_{m}", note="Loadings (=~, reflective) and weights (<~, formative), "
-              "full-sample estimates with bootstrap percentile 95% intervals.", fit=fit)
+    doc.table(pls_columns(_path_table(outer, False, what="Indicator"), outer, run),
+              f"{m}: outer loadings and weights", name=f"outer_{m}",
+              note="Loadings and weights (Kind). " + pls_note(run, False), fit=fit)
     if "reliability" in run:
         rel = run["reliability"]
         doc.table(pd.DataFrame({

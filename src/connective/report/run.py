@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from connective.effects import no_effects_reason
@@ -46,7 +47,8 @@ def read_run(run_dir: str | Path) -> dict:
     out = {"dir": run, "summary": summary, "label": summary.get("run", summary),
            "parameters": pd.read_csv(run / "parameters.csv"),
            "effects": pd.read_csv(run / "effects.csv")}
-    for name in ("reliability", "htmt", "group_effects", "between_groups", "level_effects"):
+    for name in ("reliability", "htmt", "quality", "group_effects", "between_groups",
+                 "level_effects"):
         if (run / f"{name}.csv").is_file():  # group and level names stay text ("01", "2")
             out[name] = pd.read_csv(run / f"{name}.csv", dtype={"group": str, "level": str})
     if summary.get("groups", {}).get("predictor_values"):
@@ -129,8 +131,12 @@ def build_run_report(run_dir: str | Path, *, trace: bool = False, data: str | Pa
         doc.figure(path_diagram(spec, labels, highlight=bold),
                    f"Path diagram with {shown}; bold arrows: 95% interval excludes zero.",
                    name="path_diagram", fit=fit)
-        doc.table(_path_table(paths, bayes), "Structural paths", name="paths",
-                  note=_interval_note(bayes, point), fit=fit)
+        table = _path_table(paths, bayes)
+        doc.table(table if bayes else pls_columns(table, paths, run), "Structural paths",
+                  name="paths", note=_interval_note(bayes, point) if bayes else
+                  pls_note(run, True), fit=fit)
+        if not bayes and srmr_sentence(run):
+            doc.paragraph(srmr_sentence(run))
         r2 = r_squared_table(run, spec)
         if r2 is not None:
             doc.table(r2, "Variance explained (R²) of every endogenous variable",
@@ -157,8 +163,10 @@ def build_run_report(run_dir: str | Path, *, trace: bool = False, data: str | Pa
     add_group_section(doc, run)
     doc.heading("Measurement model")
     loadings = params[params["op"].isin(["=~", "<~"])]
-    doc.table(_path_table(loadings, bayes, what="Indicator"), "Loadings and weights",
-              name="loadings", note=_interval_note(bayes, point), fit=fit)
+    table = _path_table(loadings, bayes, what="Indicator")
+    doc.table(table if bayes else pls_columns(table, loadings, run), "Loadings and weights",
+              name="loadings", note=_interval_note(bayes, point) if bayes else
+              pls_note(run, False), fit=fit)
     if "reliability" in run:
         from connective.pls.quality import reliability_flags
 
@@ -577,6 +585,56 @@ def _effect_table(rows: pd.DataFrame, bayes: bool) -> pd.DataFrame:
     if bayes and "p_positive" in rows:
         out["P(> 0)"] = rows["p_positive"].map(lambda x: fmt(x, 3, leading_zero=False)).to_numpy()
     return out
+
+
+def pls_columns(table: pd.DataFrame, rows: pd.DataFrame, run: dict) -> pd.DataFrame:
+    """A PLS path or outer table with what SmartPLS and seminr users are asked for beside
+    the interval: bootstrap SE, t = estimate / SE and its two-sided p (normal), and from
+    ``quality.csv`` the VIF (inner for paths, outer for indicators) and f² of each path."""
+    from scipy.stats import norm
+
+    out = table.copy()
+    if "se" in rows and rows["se"].notna().any():
+        t = (rows["est"] / rows["se"]).to_numpy()
+        out["SE"] = [fmt(v, 3) for v in rows["se"]]
+        out["t"] = [fmt(v) for v in t]
+        out["p"] = [fmt(v, 3, leading_zero=False) for v in 2 * norm.sf(np.abs(t))]
+    q = run.get("quality")
+    if q is not None:
+        q = q.set_index(["measure", "lhs", "rhs"])["value"]
+        paths = (rows["op"] == "~").all()
+        if paths:
+            keys = list(zip(rows["lhs"], rows["rhs"]))
+            out["VIF"] = [fmt(q.get(("inner_vif", *k))) for k in keys]
+            out["f²"] = [fmt(q.get(("f2", *k)), 3) for k in keys]
+        else:
+            out["VIF"] = [fmt(q.get(("outer_vif", a, b))) for a, b in zip(rows["lhs"], rows["rhs"])]
+    return out
+
+
+def pls_note(run: dict, paths: bool) -> str:
+    """The note of a PLS path or outer table (only the columns it has)."""
+    text = ("Estimate: full-sample estimate; 95% CI: bootstrap percentile interval; SE: "
+            "bootstrap standard error; t = estimate / SE; p: two-sided, from the normal "
+            "distribution of t (the interval is what to read).")
+    if run.get("quality") is not None:
+        text += (" VIF: inner VIF of the predictor (collinearity; above 3-5 is a concern); "
+                 "f²: Cohen's effect size of the path (.02 small, .15 medium, .35 large)."
+                 if paths else " VIF: outer VIF of the indicator within its block (above 3-5: "
+                 "collinear items, a concern for formative blocks).")
+    return text
+
+
+def srmr_sentence(run: dict) -> str | None:
+    q = run.get("quality")
+    if q is None or not (q["measure"] == "srmr").any():
+        return None
+    value = float(q.loc[q["measure"] == "srmr", "value"].iloc[0])
+    engine = run["label"].get("engine", "PLS")
+    return (f"{engine}: SRMR of the saturated model {fmt(value, 3, leading_zero=False)} "
+            f"({'below' if value < 0.08 else 'above'} the usual .08): observed indicator "
+            "correlations against those the estimated loadings and construct correlations "
+            "imply.")
 
 
 def write_run_report(run_dir: str | Path, out_dir: str | Path | None = None, *,
