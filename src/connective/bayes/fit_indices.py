@@ -31,13 +31,15 @@ Example
 >>> rng = np.random.default_rng(3)
 >>> y = rng.multivariate_normal([0, 0, 0], [[1, .5, .5], [.5, 1, .5], [.5, .5, 1]], size=300)
 >>> draws = independence_draws(y, (2, 500), rng)
->>> idx = fit_indices(np.full((2, 500), 3.0), 9.0, draws["chisq"], float(draws["p_loo"]),
+>>> idx = fit_indices(np.full((2, 500), 3.0), 7.0, draws["chisq"], float(draws["p_loo"]),
 ...                   n=300, n_vars=3)
 >>> round(float(idx["BCFI"].mean()), 3), round(float(idx["BRMSEA"].mean()), 3)
 (1.0, 0.0)
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -112,7 +114,10 @@ def independence_draws(values: np.ndarray, shape: tuple[int, ...],
     ll = ll.reshape(*shape, n) if len(shape) == 2 else ll.reshape(1, size, n)
     idata = az.from_dict(posterior={"sd": sd.reshape(ll.shape[:2] + (v,))},
                           log_likelihood={"y": ll})
-    return {"chisq": chisq.reshape(shape), "p_loo": float(az.loo(idata).p_loo)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        p_loo = float(az.loo(idata).p_loo)
+    return {"chisq": chisq.reshape(shape), "p_loo": p_loo}
 
 
 def summarize_indices(indices: dict[str, np.ndarray], *, prob: float = 0.95) -> pd.DataFrame:
@@ -179,12 +184,16 @@ def posterior_fit_indices(idata) -> pd.DataFrame | str:
                 "BCFI and the others).")
     observed = json.loads(post.attrs["observed"])
     n = int(idata.log_likelihood.sizes["respondent"])
-    pd_model = float(az.loo(idata).p_loo)
+    with warnings.catch_warnings():  # a high Pareto k is reported in the table's attrs
+        warnings.simplefilter("ignore")
+        loo = az.loo(idata, pointwise=True)
+    pd_model = float(loo.p_loo)
     pd_null = float(post.attrs["p_loo_null"])
     means = "parameters" in post and any(str(p).endswith("~1")
                                          for p in post["parameters"]["param"].values)
     table = summarize_indices(fit_indices(disc["chisq_obs"].values, pd_model,
                                           disc["chisq_null"].values, pd_null, n=n,
                                           n_vars=len(observed), meanstructure=means))
-    table.attrs.update(pD=pd_model, pD_null=pd_null, n=n, n_vars=len(observed))
+    table.attrs.update(pD=pd_model, pD_null=pd_null, n=n, n_vars=len(observed),
+                       max_pareto_k=float(np.nanmax(loo.pareto_k.values)))
     return table

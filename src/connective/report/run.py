@@ -369,7 +369,11 @@ def _fit_index_table(doc: Report, run: dict, fit: str) -> None:
              f"effective number of parameters pD = p_loo (PSIS-LOO) = "
              f"{table.attrs['pD']:.1f}; BCFI, BTLI, BNFI against the independence model "
              f"(items' means and variances only; its p_loo = {table.attrs['pD_null']:.1f}). "
-             "MCSE: Monte Carlo standard error of the mean of the draws.", fit=fit)
+             "MCSE: Monte Carlo standard error of the mean of the draws."
+             + (f" The largest Pareto k of the PSIS-LOO behind pD is "
+                f"{table.attrs['max_pareto_k']:.2f} (above 0.7: pD, and the indices, are "
+                "approximate)." if table.attrs.get("max_pareto_k", 0) > 0.7 else ""),
+        fit=fit)
 
 
 ROPE = 0.05
