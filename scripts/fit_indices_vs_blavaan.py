@@ -15,18 +15,9 @@ from pathlib import Path
 
 import pandas as pd
 
-MODEL = """
-ind60 =~ x1 + x2 + x3
-dem60 =~ y1 + y2 + y3 + y4
-dem65 =~ y5 + y6 + y7 + y8
-dem60 ~ ind60
-dem65 ~ ind60 + dem60
-y1 ~~ y5
-y2 ~~ y4 + y6
-y3 ~~ y7
-y4 ~~ y8
-y6 ~~ y8
-"""
+#: the model of blavaan_fit_indices.R, as the lavaan conformance suite keeps it
+MODEL_FILE = (Path(__file__).resolve().parents[1] / "tests" / "conformance" / "lavaan_reference"
+              / "pd_sem.lav")
 
 
 def main() -> None:
@@ -34,7 +25,7 @@ def main() -> None:
 
     from connective.bayes import fit
     from connective.bayes.fit_indices import fit_indices, posterior_fit_indices
-    from connective.spec import parse_model
+    from connective.spec import read_model
 
     here = Path(__file__).resolve().parents[1]
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -45,7 +36,7 @@ def main() -> None:
     frame = pd.read_csv(bench / "data" / "PoliticalDemocracy.csv")
     blav = pd.read_csv(bench / "reference" / "PoliticalDemocracy" / "blavaan_fit_indices.csv",
                        index_col=0)
-    result = fit(parse_model(MODEL, source="PoliticalDemocracy"), frame, draws=1000,
+    result = fit(read_model(MODEL_FILE), frame, draws=1000,
                  tune=1000, chains=4, seed=args.seed)
     print(result.verdict().text().splitlines()[0])
     ours = posterior_fit_indices(result.idata).set_index("index")

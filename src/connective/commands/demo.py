@@ -85,10 +85,10 @@ def run(args: argparse.Namespace) -> int:
     print()
     print(chains_text(headline))
     print()
-    failed = next(v for v in verdicts if "organisations" in v.fit)
-    if not failed.ok:
-        print(f"The hierarchical fit FAILED its checks; its numbers below are marked so in the "
-              "report (run without --quick for more draws).")
+    hierarchical = next(v for v in verdicts if "organisations" in v.fit)
+    if not hierarchical.ok:
+        print("The hierarchical fit FAILED its checks: do not report its numbers below as they "
+              "are (the report marks its tables; more draws may help: run without --quick).")
     print(organisation_effects_text(grouped, survey.population.get("groups", {})))
     print(f"\nReport: {out / 'report' / 'report.html'} (headline table also in "
           f"{out / 'report' / 'tables' / 'headline.csv'})")

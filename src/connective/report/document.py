@@ -244,7 +244,6 @@ class Report:
 
     def figure(self, fig, caption: str, *, name: str, fit: str | None = None) -> None:
         """A matplotlib figure (closed after rendering), kept as SVG with text as text."""
-        import matplotlib
         import matplotlib.pyplot as plt
 
         _check_name(name)
