@@ -40,7 +40,7 @@ def build_compare_report(folder: str | Path, *, point: str = "mean") -> Report:
     meta = json.loads((folder / "comparison.json").read_text())
     table = pd.read_csv(folder / "comparison.csv")
     bayes_dir = run_path(folder, meta["bayes"])
-    doc = build_run_report(bayes_dir, point=point)
+    doc = build_run_report(bayes_dir, point=point, sentences=False)
     bayes_fit = run_verdict(read_run(bayes_dir)).fit
     methods = list(meta["pls"])
     runs = {m: read_run(run_path(folder, d)) for m, d in meta["pls"].items()}

@@ -87,7 +87,7 @@ POINTS = ("mean", "median")
 
 
 def build_run_report(run_dir: str | Path, *, trace: bool = False, data: str | Path | None = None,
-                     data_options=None, point: str = "mean") -> Report:
+                     data_options=None, point: str = "mean", sentences: bool = True) -> Report:
     """The report of one run folder as a :class:`Report` (not yet written).
 
     ``trace`` adds rank and trace plots of the structural paths (Bayesian runs). The
@@ -95,6 +95,8 @@ def build_run_report(run_dir: str | Path, *, trace: bool = False, data: str | Pa
     (a moved file) and ``data_options`` (a :class:`~connective.data.options.DataOptions`)
     replace them. ``point``: the posterior mean or median, one point estimate for every
     table and figure of a Bayesian run (PLS shows its full-sample estimates).
+    ``sentences`` False leaves the results in words to the caller (a comparison says them
+    with both engines).
     """
     if point not in POINTS:
         raise ConnectiveError(f"point estimate {point!r}: expected one of {', '.join(POINTS)} "
@@ -147,6 +149,11 @@ def build_run_report(run_dir: str | Path, *, trace: bool = False, data: str | Pa
         correlations = params[names.isin([n for n in spec.measurement_parameters if "~~" in n])]
         doc.table(_path_table(correlations, bayes, what="Factors"), "Factor correlations",
                   name="factor_correlations", note=_interval_note(bayes, point), fit=fit)
+    words = run_sentences(effects, bayes, point) if sentences else []
+    if words:
+        doc.heading("Results in words")
+        for text in words:
+            doc.paragraph(text)
     doc.heading("Mediation")
     if no_effects_reason(spec):
         doc.paragraph(no_effects_reason(spec))
@@ -589,6 +596,40 @@ def _effect_table(rows: pd.DataFrame, bayes: bool) -> pd.DataFrame:
     if bayes and "p_positive" in rows:
         out["P(> 0)"] = rows["p_positive"].map(lambda x: fmt(x, 3, leading_zero=False)).to_numpy()
     return out
+
+
+def run_sentences(effects: pd.DataFrame, bayes: bool, point: str = "mean") -> list[str]:
+    """A paragraph that could open a results section, then one sentence per hypothesised
+    path and per named (:=) effect of one run: its standardised estimate, interval and (Bayes)
+    probability of direction (P(> 0) or its complement, whichever is larger).
+
+    >>> fx = pd.DataFrame({"effect": ["X -> Y"], "kind": ["direct"], "source": ["X"],
+    ...                    "target": ["Y"], "std.all": [0.3], "std.all.lower": [0.1],
+    ...                    "std.all.upper": [0.5], "p_positive": [0.998]})
+    >>> run_sentences(fx, True)[1]
+    'X → Y: 0.30 [0.10, 0.50], P(direction) = 1.00, interval above 0.'
+    """
+    rows = effects[effects["kind"].isin(["direct", "defined"])]
+    if not len(rows):
+        return []
+    col, lo, hi = (("std.all", "std.all.lower", "std.all.upper") if bayes and "std.all" in rows
+                   else ("est", "ci.lower", "ci.upper"))
+    words = {"+": "above 0", "−": "below 0", "0": "containing 0"}
+    out, clear = [], 0
+    for _, r in rows.iterrows():
+        sign = "+" if r[lo] > 0 else "−" if r[hi] < 0 else "0"
+        clear += sign != "0"
+        name = f"{r['source']} → {r['target']}" if r["kind"] == "direct" else f"{r['effect']} (:=)"
+        text = f"{name}: {fmt_estimate(r[col], r[lo], r[hi])}"
+        if bayes and "p_positive" in r:
+            text += f", P(direction) = {fmt(max(r['p_positive'], 1 - r['p_positive']))}"
+        out.append(f"{text}, interval {words[sign]}.")
+    n_paths = int((rows["kind"] == "direct").sum())
+    what = (f"standardised posterior {point}s with 95% credible intervals" if bayes else
+            "full-sample estimates with bootstrap percentile 95% intervals")
+    lead = (f"Of the {n_paths} hypothesised paths and {len(rows) - n_paths} named effects, "
+            f"{clear} have a 95% interval that excludes 0 ({what}).")
+    return [lead, *out]
 
 
 def pls_columns(table: pd.DataFrame, rows: pd.DataFrame, run: dict) -> pd.DataFrame:
