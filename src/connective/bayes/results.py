@@ -294,13 +294,15 @@ def parameter_table(idata, spec) -> pd.DataFrame:
     return out[order]
 
 
-def effects_table(idata, effects: xr.DataArray | None = None) -> pd.DataFrame:
+def effects_table(idata, effects: xr.DataArray | None = None, *,
+                  point: str = "mean") -> pd.DataFrame:
     """One row per effect: ``effect, kind, source, target, est, se, ci.lower, ci.upper,
     p_positive`` (posterior probability that the effect is positive), the effect of the
     standardised paths (``std.lv``, ``std.all`` with its sd and interval) and diagnostics;
     of the posterior's ``effects`` (in a hierarchical model: the population averages) or of
     the given ``effects`` draws (chain, draw, effect). A model without regressions or
-    ``:=`` parameters (a CFA) has none: the table is empty.
+    ``:=`` parameters (a CFA) has none: the table is empty. ``est`` is the posterior
+    ``point``: mean (the run folder's) or median (a report's ``--point median``).
 
     Example
     -------
@@ -314,8 +316,8 @@ def effects_table(idata, effects: xr.DataArray | None = None) -> pd.DataFrame:
     lo, hi = _interval(x)
     out = pd.DataFrame({"effect": fx.effect.to_numpy(), "kind": fx.kind.to_numpy(),
                         "source": fx.source.to_numpy(), "target": fx.target.to_numpy(),
-                        "est": x.mean((0, 1)), "se": x.std((0, 1), ddof=1),
-                        "ci.lower": lo, "ci.upper": hi,
+                        "est": x.mean((0, 1)) if point == "mean" else np.median(x, (0, 1)),
+                        "se": x.std((0, 1), ddof=1), "ci.lower": lo, "ci.upper": hi,
                         "p_positive": (x > 0).mean((0, 1))})
     if effects is None and "effects_std_all" in idata.posterior:
         draws = [idata.posterior[v].transpose("chain", "draw", "effect").to_numpy()

@@ -65,17 +65,20 @@ def group_forest_plot(group_effects: pd.DataFrame, population: pd.DataFrame,
     return fig
 
 
-def _group_points(run: dict, ge: pd.DataFrame) -> pd.DataFrame:
-    """Each group's effects with ``est`` as the report's point (posterior mean or median)."""
+def _group_tables(run: dict) -> dict[str, pd.DataFrame]:
+    """The group tables with ``est`` as the report's point: the run folder's CSV files
+    (posterior means), or the same tables made from the posterior with its medians."""
+    names = ("group_effects", "between_groups", "level_effects")
     if run.get("point", "mean") == "mean" or not (run["dir"] / "posterior.nc").is_file():
-        return ge
+        return {k: run[k] for k in names if k in run}
     import arviz as az
 
-    da = az.from_netcdf(str(run["dir"] / "posterior.nc")).posterior["group_effects"]
-    med = da.median(("chain", "draw")).to_series()
-    out = ge.copy()
-    out["est"] = [med.get((g, e), np.nan) for g, e in zip(ge["group"], ge["effect"])]
-    return out
+    from connective.bayes import group_results as gr
+
+    idata = az.from_netcdf(str(run["dir"] / "posterior.nc"))
+    make = {"group_effects": gr.group_effects_table, "between_groups": gr.between_groups_table,
+            "level_effects": gr.level_effects_table}
+    return {k: make[k](idata, point=run["point"]) for k in names if k in run}
 
 
 def add_group_section(doc: Report, run: dict) -> None:
@@ -94,7 +97,8 @@ def add_group_section(doc: Report, run: dict) -> None:
     point = run.get("point", "mean")
     design = run["summary"].get("groups", {})
     sizes = design.get("groups", {})
-    ge, pop = _group_points(run, run["group_effects"]), run["effects"]
+    tables = _group_tables(run)
+    ge, pop = tables["group_effects"], run["effects"]
     doc.heading("Groups")
     text = (f"Fit: {fit}. {len(sizes)} groups in column {design.get('column')!r} "
             f"({min(sizes.values())} to {max(sizes.values())} respondents each); "
@@ -123,22 +127,23 @@ def add_group_section(doc: Report, run: dict) -> None:
         doc.table(pd.DataFrame(wide), "Indirect effects per group", name="group_effects",
                   note=f"Posterior {point}s and 95% equal-tailed credible intervals, in the "
                        "model's metric.", fit=fit)
-    between = run["between_groups"]
+    between = tables["between_groups"]
     doc.table(pd.DataFrame({"Parameter": between["parameter"], "Quantity": between["quantity"],
                             "Estimate": between["est"].map(fmt),
                             "95% CI": [fmt_interval(a, b) for a, b in
                                        zip(between["ci.lower"], between["ci.upper"])]}),
               "Population values and between-group variation", name="between_groups",
-              note="Estimate: posterior mean; 95% CI: equal-tailed credible interval.", fit=fit)
-    if "level_effects" in run:
-        le = run["level_effects"]
+              note=f"Estimate: posterior {point}; 95% CI: equal-tailed credible interval.",
+              fit=fit)
+    if "level_effects" in tables:
+        le = tables["level_effects"]
         le = le[le["kind"].isin(GROUP_KINDS + ("direct",))]
         doc.table(pd.DataFrame({
             "Level": le["level"], "Effect": le["effect"], "Estimate": le["est"].map(fmt),
             "95% CI": [fmt_interval(a, b) for a, b in zip(le["ci.lower"], le["ci.upper"])],
             "P(> 0)": le["p_positive"].map(lambda v: fmt(v, leading_zero=False))}),
             f"Effects by {design.get('predictor')}", name="level_effects",
-            note="Estimate: posterior mean of the population-average effect at each level of "
+            note=f"Estimate: posterior {point} of the population-average effect at each level of "
                  "the group-level predictor, with its 95% credible interval; P(> 0): posterior "
                  "probability that it is positive; the last rows are their difference "
                  "(cross-level moderation).", fit=fit)
