@@ -102,6 +102,7 @@ def test_the_report_is_made_from_any_working_directory(failed_compare, tmp_path,
     assert main(["report", os.path.relpath(moved)]) == 0
     page = (moved / "report" / "report.html").read_text()
     assert "Bayes vs PLS" in page and "PLSc: discriminant validity (HTMT)" in page
+    assert "Item-level checks skipped" not in page  # the data file found from here too
     assert page.rindex("Provenance") > page.rindex("<table>")  # provenance last
 
 
@@ -150,3 +151,16 @@ def test_pls_tables_reviewers_ask_for(failed_compare):
     r2 = pd.read_csv(tables / "r_squared_all.csv")
     assert {"Bayes R²", "Bayes R² lower", "PLS R²", "PLS R² lower", "PLS adj.", "PLSc R²"} <= set(r2.columns)
     assert len(r2) == 6  # every endogenous construct
+
+
+def test_a_run_records_where_its_data_file_is(tmp_path, monkeypatch):
+    """A data file given relative to the working directory is recorded as given and as an
+    absolute path, which the report's item-level checks use from another directory."""
+    from connective.provenance import run_label
+
+    (tmp_path / "survey.csv").write_text("a\n1\n")
+    monkeypatch.chdir(tmp_path)
+    label = run_label(model="m", model_text="", data_source="survey.csv", fingerprint="f",
+                      seed=1, synthetic=False)
+    assert label["data"] == "survey.csv"
+    assert label["data_resolved"] == str(tmp_path.resolve() / "survey.csv")

@@ -415,7 +415,10 @@ def _posterior_predictive(run: dict):
 
     s = run["label"]
     data, override = run.get("data_override", (None, None))
+    # as given; else where it was when the fit ran (from any working directory)
     path = Path(data or s.get("data", ""))
+    if not data and not path.is_file() and s.get("data_resolved"):
+        path = Path(s["data_resolved"])
     if not path.is_file():
         return (f"Item-level checks skipped: the data file {path} is not found from here "
                 "(make the report from the folder the fit was run in, or give --data FILE).")
