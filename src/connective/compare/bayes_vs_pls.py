@@ -186,7 +186,7 @@ def write_comparison(bayes_dir: str | Path, pls_dirs: dict[str, Path], out: str 
     out = Path(out)
     table = compare_runs(bayes_dir, pls_dirs)
     atomic_write_csv(out / "comparison.csv", table)
-    save_figure(forest_plot(table, list(pls_dirs)), out / "forest.png")
+    save_figure(forest_plot(table, list(pls_dirs)), out / "forest.png", dpi=192)  # 2x
     atomic_write_json(out / "comparison.json", {"bayes": _where(bayes_dir, out),
                                                 "pls": {k: _where(v, out)
                                                         for k, v in pls_dirs.items()},
