@@ -26,7 +26,7 @@ from connective.compare.bayes_vs_pls import (forest_plot, interval_sign, run_pat
 from connective.pls.quality import reliability_flags  # noqa: E402
 from connective.report.document import Report, fmt, fmt_estimate  # noqa: E402
 from connective.report.run import (_interval, _path_table, add_provenance,  # noqa: E402
-                                   build_run_report, pls_columns, pls_note,
+                                   build_run_report, pls_columns, pls_interval, pls_note,
                                    r_squared_table, read_run, srmr_sentence)
 from connective.spec import parse_model  # noqa: E402
 from connective.verdicts import run_verdict  # noqa: E402
@@ -48,6 +48,7 @@ def build_compare_report(folder: str | Path, *, point: str = "mean") -> Report:
     for v in fits.values():
         doc.verdict(v.fit, v.ok, v.text)
     every_fit = (bayes_fit, *(v.fit for v in fits.values()))
+    cw = pls_interval(runs[methods[0]])  # the PLS runs' interval, in words
     if point != "mean":  # the Bayesian point the rest of the report uses
         post = standardized_bayes_effects(bayes_dir).set_index("effect")
         table["bayes_est"] = post[point].reindex(table["effect"]).to_numpy()
@@ -55,7 +56,7 @@ def build_compare_report(folder: str | Path, *, point: str = "mean") -> Report:
     doc.heading("Bayes vs PLS")
     doc.paragraph(meta["footing"] + f" Bayesian point estimates here are posterior {point}s.")
     spec = parse_model(runs[methods[0]]["label"]["model_text"])
-    for text in effect_sentences(table, methods, spec, bayes_dir, point):
+    for text in effect_sentences(table, methods, spec, bayes_dir, point, cw):
         doc.paragraph(text)
     doc.figure(forest_plot(table, methods),
                f"Every path and indirect effect: standardised posterior {point} (Bayes) beside "
@@ -74,7 +75,7 @@ def build_compare_report(folder: str | Path, *, point: str = "mean") -> Report:
         cols[f"same verdict ({m})"] = verdicts
     doc.table(pd.DataFrame(cols), "Bayes vs PLS, every path and effect", name="bayes_vs_pls",
               note=f"Bayes: standardised posterior {point} with its 95% equal-tailed credible "
-                   "interval; PLS: full-sample estimate with its bootstrap percentile 95% "
+                   f"interval; PLS: full-sample estimate with its {cw} "
                    "interval. Δ = Bayes minus PLS estimate. Same verdict: both intervals above "
                    "0 (+), both below 0 (−), or both containing 0 (0); shown Bayes/PLS.",
               fit=every_fit)
@@ -82,8 +83,8 @@ def build_compare_report(folder: str | Path, *, point: str = "mean") -> Report:
     if r2 is not None:
         doc.table(r2, "R² of every endogenous construct, Bayes beside PLS", name="r_squared_all",
                   note=f"Bayes: posterior {point} of R² (1 − standardised residual variance) "
-                       "with its 95% credible interval; PLS: full-sample R² with its bootstrap "
-                       "percentile 95% interval; Adj.: 1 − (1 − R²)(N − 1)/(N − k − 1).",
+                       f"with its 95% credible interval; PLS: full-sample R² with its {cw} "
+                       "interval; Adj.: 1 − (1 − R²)(N − 1)/(N − k − 1).",
                   fit=every_fit)
     for m, run in runs.items():
         _pls_tables(doc, m, run, fits[m].fit)
@@ -93,7 +94,7 @@ def build_compare_report(folder: str | Path, *, point: str = "mean") -> Report:
 
 
 def effect_sentences(table: pd.DataFrame, methods: list[str], spec, bayes_dir: Path,
-                     point: str = "mean") -> list[str]:
+                     point: str = "mean", ci: str = "bootstrap percentile 95%") -> list[str]:
     """One sentence per hypothesised path and per named (:=) indirect effect, then a short
     paragraph on the model that could open a results section: estimate, interval, probability
     of direction, and whether Bayes and each PLS variant reach the same verdict.
@@ -127,7 +128,7 @@ def effect_sentences(table: pd.DataFrame, methods: list[str], spec, bayes_dir: P
             f"{clear} have a 95% Bayesian interval that excludes 0, and Bayes and "
             f"{' and '.join(methods)} reach the same verdict on {agree_all} of {len(shown)}. "
             f"(Bayes: standardised posterior {point}s with 95% credible intervals; PLS: "
-            "full-sample estimates with bootstrap percentile intervals.)")
+            f"full-sample estimates with {ci} intervals.)")
     return [lead, *out]
 
 
@@ -180,7 +181,7 @@ def _pls_tables(doc: Report, m: str, run: dict, fit: str) -> None:
                                 "HTMT": h["htmt"].map(fmt),
                                 "95% CI": [_interval(r) for _, r in h.iterrows()]}),
                   f"{m}: discriminant validity (HTMT)", name=f"htmt_{m}",
-                  note="HTMT with its bootstrap percentile 95% interval; an upper limit below "
+                  note=f"HTMT with its {pls_interval(run)} interval; an upper limit below "
                        ".90 (or .85) supports discriminant validity.", fit=fit)
 
 

@@ -108,12 +108,13 @@ def build_run_report(run_dir: str | Path, *, trace: bool = False, data: str | Pa
     bayes = "posterior.nc" in {p.name for p in run["dir"].iterdir()}
     spec = parse_model(s["model_text"], source=Path(s["model"]).name)
     what = (f"Bayesian SEM (posterior {point}s, 95% credible intervals)" if bayes else
-            f"{s.get('engine', 'PLS')} path model (bootstrap percentile 95% intervals)")
+            f"{s.get('engine', 'PLS')} path model ({pls_interval(run)} intervals)")
     n = s.get("settings", {}).get("n_used") or run.get("n") or "?"
     doc = Report(f"{Path(s['model']).name}: {what}", subtitle=f"data {Path(s['data']).name}, N = {n}")
     verdict = run_verdict(run)
     doc.verdict(verdict.fit, verdict.ok, verdict.text)
     fit = verdict.fit
+    cw = pls_interval(run)  # a PLS run's interval, in its notes
     if s.get("synthetic_data"):
         doc.paragraph("SYNTHETIC DATA: these data were simulated from a stated population "
                       "model; they are not real respondents, and no substantive conclusion "
@@ -135,21 +136,21 @@ def build_run_report(run_dir: str | Path, *, trace: bool = False, data: str | Pa
                    name="path_diagram", fit=fit)
         table = _path_table(paths, bayes)
         doc.table(table if bayes else pls_columns(table, paths, run), "Structural paths",
-                  name="paths", note=_interval_note(bayes, point) if bayes else
+                  name="paths", note=_interval_note(bayes, point, cw) if bayes else
                   pls_note(run, True), fit=fit)
         if not bayes and srmr_sentence(run):
             doc.paragraph(srmr_sentence(run))
         r2 = r_squared_table(run, spec)
         if r2 is not None:
             doc.table(r2, "Variance explained (R²) of every endogenous variable",
-                      name="r_squared", note=r_squared_note(bayes, point), fit=fit)
+                      name="r_squared", note=r_squared_note(bayes, point, cw), fit=fit)
     else:  # a CFA: the factor correlations stand where the paths would
         doc.heading("Factor correlations")
         names = params["lhs"] + params["op"] + params["rhs"]
         correlations = params[names.isin([n for n in spec.measurement_parameters if "~~" in n])]
         doc.table(_path_table(correlations, bayes, what="Factors"), "Factor correlations",
-                  name="factor_correlations", note=_interval_note(bayes, point), fit=fit)
-    words = run_sentences(effects, bayes, point) if sentences else []
+                  name="factor_correlations", note=_interval_note(bayes, point, cw), fit=fit)
+    words = run_sentences(effects, bayes, point, cw) if sentences else []
     if words:
         doc.heading("Results in words")
         for text in words:
@@ -161,7 +162,7 @@ def build_run_report(run_dir: str | Path, *, trace: bool = False, data: str | Pa
         part = effects[effects["kind"] == kind]
         if len(part):
             doc.table(_effect_table(part, bayes), KIND_TITLES[kind], name=f"effects_{kind}",
-                      note=_effect_note(bayes, point), fit=fit)
+                      note=_effect_note(bayes, point, cw), fit=fit)
     draws = effect_draws(run)
     if draws is not None and draws.sizes["effect"]:
         ci = None if bayes else (run["label"].get("settings", {}).get("ci") or "percentile")
@@ -172,7 +173,7 @@ def build_run_report(run_dir: str | Path, *, trace: bool = False, data: str | Pa
     loadings = params[params["op"].isin(["=~", "<~"])]
     table = _path_table(loadings, bayes, what="Indicator")
     doc.table(table if bayes else pls_columns(table, loadings, run), "Loadings and weights",
-              name="loadings", note=_interval_note(bayes, point) if bayes else
+              name="loadings", note=_interval_note(bayes, point, cw) if bayes else
               pls_note(run, False), fit=fit)
     if "reliability" in run:
         from connective.pls.quality import reliability_flags
@@ -347,10 +348,11 @@ def r_squared_table(run: dict, spec) -> pd.DataFrame | None:
     return table
 
 
-def r_squared_note(bayes: bool, point: str = "mean") -> str:
+def r_squared_note(bayes: bool, point: str = "mean",
+                   ci: str = "bootstrap percentile 95%") -> str:
     what = (f"Posterior {point} of R² = 1 − standardised residual variance, with its 95% "
             "equal-tailed credible interval" if bayes else
-            "R² of the full sample with its bootstrap percentile 95% interval")
+            f"R² of the full sample with its {ci} interval")
     return (what + "; Adj. R² = 1 − (1 − R²)(N − 1)/(N − k − 1), k = number of predictors, "
             "from the R² shown.")
 
@@ -494,6 +496,19 @@ def mediation_note(bayes: bool, ci: str | None = None, point: str = "mean") -> s
 _CI_NAMES = {"percentile": "percentile", "bca": "BCa", None: "percentile"}
 
 
+def pls_interval(run: dict | None) -> str:
+    """How a PLS run's intervals were made, in words: ``bootstrap BCa 90%``.
+
+    >>> pls_interval({"label": {"settings": {"ci": "bca", "level": 0.9}}})
+    'bootstrap BCa 90%'
+    """
+    settings = (run or {}).get("label", {}).get("settings", {}) or {}
+    if isinstance(settings, str):
+        settings = {}
+    level = settings.get("level") or 0.95
+    return f"bootstrap {_CI_NAMES.get(settings.get('ci'), 'percentile')} {level:.0%}"
+
+
 def mediation_table(draws, bayes: bool, *, effects: pd.DataFrame | None = None,
                     ci: str | None = None, point: str = "mean") -> tuple[pd.DataFrame, str]:
     """The mediation analysis of every indirect and defined effect, and its caption. PLS
@@ -542,25 +557,23 @@ def mediation_table(draws, bayes: bool, *, effects: pd.DataFrame | None = None,
     return pd.DataFrame(rows), f"Mediation analysis (from the {source})"
 
 
-def _interval_note(bayes: bool, point: str = "mean") -> str:
+def _interval_note(bayes: bool, point: str = "mean", ci: str = "bootstrap percentile 95%") -> str:
     """What the parameter tables' columns are (only the columns they have)."""
     if bayes:
         return (f"Estimate: posterior {point} in the items' metric; 95% CI: its 95% "
                 f"equal-tailed credible interval; Std.: the standardised (std.all) posterior "
                 f"{point} with its 95% interval.")
-    return ("Estimate: full-sample estimate (standardised); 95% CI: bootstrap percentile 95% "
-            "confidence interval.")
+    return f"Estimate: full-sample estimate (standardised); 95% CI: {ci} confidence interval."
 
 
-def _effect_note(bayes: bool, point: str = "mean") -> str:
+def _effect_note(bayes: bool, point: str = "mean", ci: str = "bootstrap percentile 95%") -> str:
     if bayes:
         return (f"Std. effect: posterior {point} of the standardised effect (std.all paths "
                 "through the effects algebra) with its 95% equal-tailed credible interval, the "
                 "same numbers as in the mediation analysis and the comparison; P(> 0): "
                 "posterior probability that the effect is positive. The effects in the items' "
                 "metric are in the run's effects.csv.")
-    return ("Estimate: full-sample estimate (standardised) with its bootstrap percentile 95% "
-            "confidence interval.")
+    return f"Estimate: full-sample estimate (standardised) with its {ci} confidence interval."
 
 
 def _path_table(rows: pd.DataFrame, bayes: bool, what: str = "Path") -> pd.DataFrame:
@@ -601,7 +614,8 @@ def _effect_table(rows: pd.DataFrame, bayes: bool) -> pd.DataFrame:
     return out
 
 
-def run_sentences(effects: pd.DataFrame, bayes: bool, point: str = "mean") -> list[str]:
+def run_sentences(effects: pd.DataFrame, bayes: bool, point: str = "mean",
+                  ci: str = "bootstrap percentile 95%") -> list[str]:
     """A paragraph that could open a results section, then one sentence per hypothesised
     path and per named (:=) effect of one run: its standardised estimate, interval and (Bayes)
     probability of direction (P(> 0) or its complement, whichever is larger).
@@ -629,7 +643,7 @@ def run_sentences(effects: pd.DataFrame, bayes: bool, point: str = "mean") -> li
         out.append(f"{text}, interval {words[sign]}.")
     n_paths = int((rows["kind"] == "direct").sum())
     what = (f"standardised posterior {point}s with 95% credible intervals" if bayes else
-            "full-sample estimates with bootstrap percentile 95% intervals")
+            f"full-sample estimates with {ci} intervals")
     lead = (f"Of the {n_paths} hypothesised paths and {len(rows) - n_paths} named effects, "
             f"{clear} have a 95% interval that excludes 0 ({what}).")
     return [lead, *out]
@@ -662,7 +676,7 @@ def pls_columns(table: pd.DataFrame, rows: pd.DataFrame, run: dict) -> pd.DataFr
 
 def pls_note(run: dict, paths: bool) -> str:
     """The note of a PLS path or outer table (only the columns it has)."""
-    text = ("Estimate: full-sample estimate; 95% CI: bootstrap percentile interval; SE: "
+    text = (f"Estimate: full-sample estimate; 95% CI: {pls_interval(run)} interval; SE: "
             "bootstrap standard error; t = estimate / SE; p: two-sided, from the normal "
             "distribution of t (the interval is what to read).")
     if run.get("quality") is not None:
