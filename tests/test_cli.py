@@ -118,6 +118,14 @@ def test_fit_strict_turns_failed_diagnostics_into_exit_status(capsys, tmp_path, 
     verdict = json.loads((out / "diagnostics.json").read_text())
     assert code == 3 and not verdict["ok"]
     assert any("ESS below 400" in p for p in verdict["problems"])
+    # without --quiet the console summary opens with the verdict
+    code, printed, _ = run(capsys, "fit", "mediation", "--data",
+                           str(benchmarks / "data" / "mediation_sim.csv"), "--out",
+                           str(tmp_path / "fit2"), "--draws", "60", "--tune", "60",
+                           "--chains", "2", "--seed", "1")
+    summary = printed[printed.index("Verdict: "):]
+    assert summary.startswith("Verdict: FAIL: do not report these numbers as they are (")
+    assert summary.index("Verdict") < summary.index("divergences")
 
 
 def test_group_options_need_a_group(capsys, tmp_path):

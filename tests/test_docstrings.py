@@ -17,7 +17,9 @@ MODULES = ["connective.errors", "connective.io", "connective.provenance", "conne
            "connective.studies.methods", "connective.studies.sbc",
            "connective.bayes.priors", "connective.bayes.model", "connective.bayes.groups",
            "connective.bayes.pooling", "connective.bayes.group_results",
-           "connective.bayes.matrices", "connective.bayes.likelihood"]
+           "connective.bayes.matrices", "connective.bayes.likelihood",
+           "connective.bayes.fit_indices", "connective.progress", "connective.verdicts",
+           "connective.pls.fit_quality", "connective.compare.bayes_vs_pls"]
 
 
 @pytest.mark.parametrize("name", MODULES)

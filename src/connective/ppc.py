@@ -54,7 +54,7 @@ class PPC:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4.2))
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9.5, 4.4))
         for ax, table, what in ((ax1, self.correlations, "item correlations"),
                                 (ax2, self.items[self.items["stat"] == "sd"], "item SDs")):
             order = np.argsort(table["pred_mean"].to_numpy())
@@ -67,8 +67,10 @@ class PPC:
             ax.set_title(f"{what}: observed vs replicated", fontsize=10)
             ax.set_xlabel(f"{what} (sorted by predictive mean)")
             ax.set_xticks([])
-        ax1.legend(fontsize=8)
-        fig.tight_layout()
+        # the legend above the panels, never over the data
+        handles, names = ax1.get_legend_handles_labels()
+        fig.legend(handles, names, fontsize=9, loc="upper center", ncol=3, frameon=False)
+        fig.tight_layout(rect=(0, 0, 1, 0.9))
         return fig
 
 

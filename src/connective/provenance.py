@@ -51,12 +51,18 @@ def package_versions() -> dict[str, str]:
 
 def run_label(*, model: str, model_text: str, data_source: str, fingerprint: str,
               seed: int | None, synthetic: bool, settings: dict | None = None) -> dict:
-    """The record written as ``summary.json`` (and into netcdf attrs) beside every result."""
+    """The record written as ``summary.json`` (and into netcdf attrs) beside every result.
+    ``data_resolved``: the data file's absolute path, so a report made from another working
+    directory still finds it."""
+    from pathlib import Path
+
+    resolved = Path(data_source)
     return {
         "model": model,
         "model_sha256": hashlib.sha256(model_text.encode()).hexdigest(),
         "model_text": model_text,
         "data": data_source,
+        "data_resolved": str(resolved.resolve()) if resolved.is_file() else None,
         "data_fingerprint": fingerprint,
         "synthetic_data": synthetic,
         "seed": seed,

@@ -31,12 +31,14 @@ def test_pls_report_has_every_effect(pls_run):
     assert "SYNTHETIC DATA" in page and "Reliability and convergent validity" in page
     assert "IS → CI" in page  # arrows point the way of the effect
     assert "Mediation analysis (from the bootstrap replicates)" in page
+    assert "Of the 9 hypothesised paths and 6 named effects" in page  # results in words
+    assert "IS → CI: 0." in page and "VIF" in page and "f²" in page
     mediation = __import__("pandas").read_csv(report / "tables" / "mediation_analysis.csv")
     assert "indirect-only" in mediation.loc[mediation["Effect"] == "CE -> EFF -> OCA",
                                             "Type"].item()
     md = (report / "report.md").read_text()
     assert "| IS -> CI -> CID -> OCA |" in md
-    assert (report / "figures" / "path_diagram.png").is_file()
+    assert (report / "figures" / "path_diagram.svg").is_file()
     assert (report / "tables" / "effects_indirect.tex").is_file()
 
 

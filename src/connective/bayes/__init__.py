@@ -29,6 +29,7 @@ from connective.bayes.model import BayesModel, build_model
 from connective.bayes.results import BayesFit, augment, effects_table, parameter_table
 from connective.bayes.sample import SamplerError, compile_model, sample, with_data
 from connective.errors import ConnectiveError, ModelError
+from connective.progress import sampler_stage, stage
 from connective.provenance import data_fingerprint, run_label
 from connective.spec import ModelSpec
 
@@ -89,13 +90,16 @@ def fit(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "normal",
     if sampler == "nutpie":
         t0 = time.perf_counter()
         try:
-            compile_model(model)
+            with stage("compiling the model (loaded from the disk cache after the first run)",
+                       enabled=progress):
+                compile_model(model)
         except ImportError:
             pass
         times["compile"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    idata = sample(model, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
-                   sampler=sampler, progress=progress, target_accept=target_accept)
+    with sampler_stage(f"sampling {chains} chains x {draws} draws (+ {tune} tuning)", progress):
+        idata = sample(model, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
+                       sampler=sampler, progress=progress, target_accept=target_accept)
     times["sample"] = time.perf_counter() - t0
     settings = {"likelihood": likelihood, "draws": draws, "tune": tune, "chains": chains,
                 "sampler": idata.attrs.get("sampler", sampler), "std_lv": spec.std_lv,

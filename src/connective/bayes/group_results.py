@@ -123,14 +123,15 @@ def grouped_ppp(bm, post, rng: np.random.Generator):
 
 # -- tables --------------------------------------------------------------------------------
 
-def _summarise(x: np.ndarray) -> dict:
+def _summarise(x: np.ndarray, point: str = "mean") -> dict:
     from connective.bayes.results import _interval
 
     lo, hi = _interval(x)
-    return {"est": x.mean((0, 1)), "se": x.std((0, 1), ddof=1), "ci.lower": lo, "ci.upper": hi}
+    est = x.mean((0, 1)) if point == "mean" else np.median(x, (0, 1))
+    return {"est": est, "se": x.std((0, 1), ddof=1), "ci.lower": lo, "ci.upper": hi}
 
 
-def group_effects_table(idata) -> pd.DataFrame:
+def group_effects_table(idata, point: str = "mean") -> pd.DataFrame:
     """One row per group and effect: ``group, effect, kind, source, target, est, se,
     ci.lower, ci.upper, p_positive``.
 
@@ -144,31 +145,32 @@ def group_effects_table(idata) -> pd.DataFrame:
     fx = idata.posterior["group_effects"]
     parts = []
     for g in fx.group.to_numpy():
-        table = effects_table(idata, fx.sel(group=g, drop=True))
+        table = effects_table(idata, fx.sel(group=g, drop=True), point=point)
         table.insert(0, "group", g)
         parts.append(table)
     return pd.concat(parts, ignore_index=True)
 
 
-def level_effects_table(idata) -> pd.DataFrame:
+def level_effects_table(idata, point: str = "mean") -> pd.DataFrame:
     """Population effects at each level of the group-level predictor and their difference
-    (last level minus first), one row per level and effect."""
+    (last level minus first), one row per level and effect (``est``: posterior ``point``)."""
     from connective.bayes.results import effects_table
 
     post = idata.posterior
     parts = []
     for level in post["level_effects"].level.to_numpy():
-        table = effects_table(idata, post["level_effects"].sel(level=level, drop=True))
+        table = effects_table(idata, post["level_effects"].sel(level=level, drop=True),
+                              point=point)
         table.insert(0, "level", level)
         parts.append(table)
     levels = list(post["level_effects"].level.to_numpy())
-    table = effects_table(idata, post["level_difference"])
+    table = effects_table(idata, post["level_difference"], point=point)
     table.insert(0, "level", f"{levels[-1]} - {levels[0]}")
     parts.append(table)
     return pd.concat(parts, ignore_index=True)
 
 
-def between_groups_table(idata) -> pd.DataFrame:
+def between_groups_table(idata, point: str = "mean") -> pd.DataFrame:
     """One row per varying effect: its population value, between-group SD and (with a
     group-level predictor) the predictor's coefficient, each with its 95% interval; then
     residual log-scale SDs and, under approximate invariance, each loading's and
@@ -184,7 +186,8 @@ def between_groups_table(idata) -> pd.DataFrame:
 
     def add(name: str, quantity: str, x: np.ndarray) -> None:
         rows.append({"parameter": name, "quantity": quantity,
-                     **{k: float(np.ravel(v)[0]) for k, v in _summarise(x[..., None]).items()}})
+                     **{k: float(np.ravel(v)[0]) for k, v in
+                        _summarise(x[..., None], point).items()}})
 
     if "group_sd" in post:
         theta = post["parameters"]

@@ -20,6 +20,7 @@ import pandas as pd
 import xarray as xr
 
 from connective.bayes import group_results
+from connective.bayes.fit_indices import add_independence_model
 from connective.bayes.likelihood import pointwise_loglik, ppp
 from connective.bayes.matrices import implied_moments, standardized_solution
 from connective.bayes.model import BayesModel, improper_share
@@ -113,6 +114,9 @@ def augment(idata, bm: BayesModel, *, seed: int | None = None, label: dict | Non
             warnings.simplefilter("ignore")
             idata.add_groups({"discrepancy": disc})
         attrs["ppp"] = value
+        if not grouped:  # the baseline of the incremental fit indices (bayes/fit_indices.py)
+            add_independence_model(idata, bm.stats, np.random.default_rng(
+                None if seed is None else seed + 104729))
     improper = improper_share(layout, theta)
     if any(improper.values()):
         worst = max(improper, key=improper.get)
@@ -296,13 +300,15 @@ def parameter_table(idata, spec) -> pd.DataFrame:
     return out[order]
 
 
-def effects_table(idata, effects: xr.DataArray | None = None) -> pd.DataFrame:
+def effects_table(idata, effects: xr.DataArray | None = None, *,
+                  point: str = "mean") -> pd.DataFrame:
     """One row per effect: ``effect, kind, source, target, est, se, ci.lower, ci.upper,
     p_positive`` (posterior probability that the effect is positive), the effect of the
     standardised paths (``std.lv``, ``std.all`` with its sd and interval) and diagnostics;
     of the posterior's ``effects`` (in a hierarchical model: the population averages) or of
     the given ``effects`` draws (chain, draw, effect). A model without regressions or
-    ``:=`` parameters (a CFA) has none: the table is empty.
+    ``:=`` parameters (a CFA) has none: the table is empty. ``est`` is the posterior
+    ``point``: mean (the run folder's) or median (a report's ``--point median``).
 
     Example
     -------
@@ -316,8 +322,8 @@ def effects_table(idata, effects: xr.DataArray | None = None) -> pd.DataFrame:
     lo, hi = _interval(x)
     out = pd.DataFrame({"effect": fx.effect.to_numpy(), "kind": fx.kind.to_numpy(),
                         "source": fx.source.to_numpy(), "target": fx.target.to_numpy(),
-                        "est": x.mean((0, 1)), "se": x.std((0, 1), ddof=1),
-                        "ci.lower": lo, "ci.upper": hi,
+                        "est": x.mean((0, 1)) if point == "mean" else np.median(x, (0, 1)),
+                        "se": x.std((0, 1), ddof=1), "ci.lower": lo, "ci.upper": hi,
                         "p_positive": (x > 0).mean((0, 1))})
     if effects is None and "effects_std_all" in idata.posterior:
         draws = [idata.posterior[v].transpose("chain", "draw", "effect").to_numpy()

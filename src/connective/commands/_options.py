@@ -254,3 +254,10 @@ def add_overwrite_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an existing output folder (the whole folder; only one "
                              "that connective wrote)")
+
+
+def add_point_argument(parser: argparse.ArgumentParser) -> None:
+    """``--point mean|median``: the one point estimate of a report's Bayesian numbers."""
+    parser.add_argument("--point", choices=("mean", "median"), default="mean",
+                        help="the posterior point estimate every table, figure and note of "
+                             "the report uses (default: mean)")

@@ -7,12 +7,14 @@ import json
 from pathlib import Path
 
 from connective.commands._options import (add_data_arguments, add_lavaan_options,
+                                           add_point_argument,
                                            add_overwrite_argument, add_sampling_arguments,
                                            check_memory, count, load_data, load_model)
 from connective.compare.bayes_vs_pls import run_compare, write_comparison
 from connective.errors import ConnectiveError
 from connective.folders import run_folder
 from connective.report.compare import write_compare_report
+from connective.verdicts import comparison_verdicts
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,6 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "'IS -> CI -> CID', loadings; estimate and any of SE, t, p, interval; "
                         "SmartPLS' column names work): set beside our PLS and the posterior")
     add_overwrite_argument(p)
+    add_point_argument(p)
     p.add_argument("--boot", type=count("--boot"), default=5000,
                    help="PLS bootstrap replicates (5000)")
     add_sampling_arguments(p, seed=1)
@@ -105,7 +108,10 @@ def run(args: argparse.Namespace) -> int:
             run_compare(spec, survey, tmp, seed=args.seed, boot=args.boot, draws=args.draws,
                         tune=args.tune, chains=args.chains, progress=True, cores=args.cores,
                         published=published)
-        write_compare_report(tmp)
+        write_compare_report(tmp, point=args.point)
+        verdicts = comparison_verdicts(tmp)
+    print("Verdict of every fit:")
+    print("\n".join("  " + v.line() for v in verdicts))
     print(f"wrote {out / 'comparison.csv'}, {out / 'forest.png'} and "
           f"{out / 'report' / 'report.html'}")
     return 0

@@ -16,6 +16,7 @@ from connective.data.validate import validate_survey
 from connective.folders import check_target, run_folder
 from connective.resources import flagship_data_path, flagship_values_path, model_path
 from connective.spec import read_model
+from connective.verdicts import run_verdict
 
 BANNER = """\
 connective demo: the connective-action model on the bundled SYNTHETIC survey
@@ -70,34 +71,87 @@ def run(args: argparse.Namespace) -> int:
                       draws=draws, tune=draws, chains=4, seed=2022, data_source=survey.source,
                       synthetic=survey.synthetic, progress=True)
         grouped.save(tmp / "organisations")
+        runs = {name: read_run(tmp / name) for name in ("bayes", "pls", "plsc", "organisations")
+                if (tmp / name).is_dir()}
+        verdicts = [run_verdict(r) for r in runs.values()]
+        headline = headline_table(table, survey.population.get("values", {}), spec)
         doc = build_compare_report(tmp)
-        add_group_section(doc, read_run(tmp / "organisations"))
+        add_headline(doc, headline, [v.fit for v in verdicts if "organisations" not in v.fit])
+        add_group_section(doc, runs["organisations"])
         doc.write(tmp / "report")
-        diag = read_run(tmp / "bayes")["diagnostics"]
     print()
-    print(chains_text(table, survey.population.get("values", {}), spec))
+    print("Verdict of every fit (a FAIL means: do not report that fit's numbers as they are):")
+    print("\n".join("  " + v.line() for v in verdicts))
     print()
+    print(chains_text(headline))
+    print()
+    hierarchical = next(v for v in verdicts if "organisations" in v.fit)
+    if not hierarchical.ok:
+        print("The hierarchical fit FAILED its checks: do not report its numbers below as they "
+              "are (the report marks its tables; more draws may help: run without --quick).")
     print(organisation_effects_text(grouped, survey.population.get("groups", {})))
-    print()
-    print("Bayesian diagnostics: " + ("pass" if diag["ok"] else
-                                      "PROBLEMS: " + "; ".join(diag["problems"])))
-    print(f"\nReport: {out / 'report' / 'report.html'}")
+    print(f"\nReport: {out / 'report' / 'report.html'} (headline table also in "
+          f"{out / 'report' / 'tables' / 'headline.csv'})")
     return 0
 
 
-def chains_text(table, population: dict, spec) -> str:
-    """The defined (chain) effects: population value, Bayes, PLS and PLSc estimates."""
+def headline_table(table, population: dict, spec):
+    """The demo's headline: each defined (chain) effect's population value beside the
+    Bayesian, PLS and PLSc estimates and intervals (numbers; one row per effect)."""
+    import pandas as pd
+
     from connective.effects import compute_effects
 
     truth = compute_effects(spec, population, kinds=("defined",)) if population else None
     rows = table[table["kind"] == "defined"]
-    methods = [c[:-4] for c in table.columns if c.endswith("_est") and c != "bayes_est"]
-    head = f"  {'effect':<22}{'truth':>8}{'Bayes':>8}" + "".join(f"{m:>8}" for m in methods)
+    methods = ["bayes"] + [c[:-4] for c in table.columns if c.endswith("_est")
+                           and c != "bayes_est"]
+    out = pd.DataFrame({"effect": rows["effect"].to_numpy()})
+    out["population"] = ([float(truth.sel(effect=e)) for e in out["effect"]]
+                         if truth is not None else float("nan"))
+    for m in methods:
+        for part in ("est", "lower", "upper"):
+            out[f"{m}_{part}"] = rows[f"{m}_{part}"].to_numpy()
+    return out
+
+
+def add_headline(doc, headline, fits) -> None:
+    """The headline table at the top of the report (after the verdicts and the synthetic
+    data notice), its CSV with numbers in their own columns."""
+    from connective.report.document import fmt, fmt_estimate
+
+    methods = [c[:-4] for c in headline.columns if c.endswith("_est")]
+    names = {"bayes": "Bayes (std.)"}
+    cells = {"Effect": headline["effect"], "Population": headline["population"].map(
+        lambda v: fmt(v, 3))}
+    for m in methods:
+        cells[names.get(m, m)] = [fmt_estimate(e, lo, hi, 3) for e, lo, hi in zip(
+            headline[f"{m}_est"], headline[f"{m}_lower"], headline[f"{m}_upper"])]
+    start = len(doc.blocks)
+    doc.heading("Headline: the two chains against their population values")
+    doc.table(__import__("pandas").DataFrame(cells),
+              "Population value vs Bayes vs PLS vs PLSc (standardised indirect effects)",
+              name="headline", fit=tuple(fits),
+              note="Population: the value the synthetic survey was simulated from (its "
+                   "connective-logic organisations). Bayes: standardised posterior mean with "
+                   "its 95% credible interval; PLS, PLSc: full-sample estimate with its "
+                   "bootstrap percentile 95% interval.")
+    # to the top: after the synthetic-data notice, before the structural model
+    moved = doc.blocks[start:]
+    del doc.blocks[start:]
+    at = next((i + 1 for i, b in enumerate(doc.blocks) if b.text.startswith("SYNTHETIC")), 0)
+    doc.blocks[at:at] = moved
+
+
+def chains_text(headline) -> str:
+    """The defined (chain) effects: population value, Bayes, PLS and PLSc estimates."""
+    methods = [c[:-4] for c in headline.columns if c.endswith("_est")]
+    names = {"bayes": "Bayes"}
+    head = f"  {'effect':<22}{'truth':>8}" + "".join(f"{names.get(m, m):>8}" for m in methods)
     lines = ["Indirect effects of the two chains (standardised; truth = population values of "
              "the connective-logic organisations):", head]
-    for r in rows.itertuples():
-        t = f"{truth.sel(effect=r.effect).item():8.3f}" if truth is not None else f"{'':>8}"
-        lines.append(f"  {r.effect:<22}{t}{r.bayes_est:8.3f}"
+    for r in headline.itertuples():
+        lines.append(f"  {r.effect:<22}{r.population:8.3f}"
                      + "".join(f"{getattr(r, m + '_est'):8.3f}" for m in methods))
     return "\n".join(lines)
 

@@ -125,6 +125,10 @@ def run(args) -> int:
     if not args.quiet:
         s = result.summary()
         tag = " [SYNTHETIC data]" if survey.synthetic else ""
+        # the verdict first: a reader who stops after one line knows whether to trust the rest
+        print("Verdict: " + ("PASS (the sampler diagnostics hold)" if verdict.ok else
+                             f"FAIL: do not report these numbers as they are "
+                             f"({len(verdict.problems)} problem(s) below)"))
         print(f"{spec.source} on {survey.source}{tag}: {s['chains']} chains x {s['draws']} "
               f"draws ({s['sampler']}), seed {seed}")
         print(f"  divergences {s['divergences']}, max R-hat {s['max_r_hat']:.3f}, min bulk ESS "

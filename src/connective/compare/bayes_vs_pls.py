@@ -114,7 +114,7 @@ def forest_plot(table: pd.DataFrame, methods: list[str], *, kinds=("direct", "in
 
     rows = table[table["kind"].isin(kinds)].reset_index(drop=True)
     sides = [("bayes", "Bayes (std.)")] + [(m, m) for m in methods]
-    fig, ax = plt.subplots(figsize=(7.5, 0.32 * len(rows) + 1.2))
+    fig, ax = plt.subplots(figsize=(7.5, 0.34 * len(rows) + 1.4))
     offsets = np.linspace(-0.25, 0.25, len(sides))
     colors = ["#1b5e9a", "#c2571a", "#3a8a3a", "#7a3a8a"]
     for (key, name), off, color in zip(sides, offsets, colors):
@@ -125,11 +125,15 @@ def forest_plot(table: pd.DataFrame, methods: list[str], *, kinds=("direct", "in
                     fmt="o", ms=3.5, lw=1.1, color=color, label=name)
     ax.axvline(0, color="grey", lw=0.8, ls="--")
     ax.set_yticks(np.arange(len(rows))[::-1])
-    ax.set_yticklabels(rows["effect"], fontsize=7.5)
-    ax.set_xlabel("standardised effect with 95% interval")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.set_yticklabels(rows["effect"], fontsize=9)
+    ax.tick_params(axis="x", labelsize=9)
+    ax.set_ylim(-0.7, len(rows) - 0.3)
+    ax.set_xlabel("standardised effect with 95% interval", fontsize=10)
+    # the legend above the data, never over it
+    ax.legend(fontsize=9, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(sides),
+              frameon=False)
     if title:
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title, fontsize=10, pad=24)
     fig.tight_layout()
     return fig
 
@@ -164,11 +168,12 @@ def run_compare(spec, survey, out: str | Path, *, seed: int = 1, boot: int = 500
                  synthetic=survey.synthetic, progress=progress, data_options=options)
     result.save(out / "bayes")
     runs = {"PLS": out / "pls"}
-    run_pls(spec, survey, runs["PLS"], boot=boot, seed=seed, data_options=options)
+    run_pls(spec, survey, runs["PLS"], boot=boot, seed=seed, data_options=options,
+            progress=progress)
     if spec.latent and not spec.composites:
         runs["PLSc"] = out / "plsc"
         run_pls(spec, survey, runs["PLSc"], boot=boot, seed=seed, consistent=True,
-                data_options=options)
+                data_options=options, progress=progress)
     return write_comparison(out / "bayes", runs, out, published=published)
 
 
@@ -189,7 +194,7 @@ def write_comparison(bayes_dir: str | Path, pls_dirs: dict[str, Path], out: str 
         table = add_published(table, published)
         methods.append("published")
     atomic_write_csv(out / "comparison.csv", table)
-    save_figure(forest_plot(table, methods), out / "forest.png")
+    save_figure(forest_plot(table, methods), out / "forest.png", dpi=192)  # 2x
     atomic_write_json(out / "comparison.json", {"bayes": _where(bayes_dir, out),
                                                 "pls": {k: _where(v, out)
                                                         for k, v in pls_dirs.items()},

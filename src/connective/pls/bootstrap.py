@@ -30,7 +30,6 @@ True
 
 from __future__ import annotations
 
-import sys
 import warnings
 from dataclasses import dataclass, field
 from typing import Callable
@@ -425,12 +424,7 @@ def _reporter(progress, total: int, label: str = "bootstrap") -> Callable[[int],
     the permutation and prediction loops of pls/ use it with their own ``label``."""
     if callable(progress):
         return lambda done: progress(done, total)
-    if progress:
-        def show(done: int) -> None:
-            width = 30
-            filled = int(width * done / total)
-            end = "\n" if done >= total else ""
-            print(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}",
-                  end=end, file=sys.stderr, flush=True)
-        return show
+    if progress:  # a bar in a terminal, timestamped lines in a log
+        from connective.progress import counter
+        return counter(label, total)
     return lambda done: None

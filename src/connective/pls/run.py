@@ -35,6 +35,7 @@ from connective.pls.analyses import AnalysesOutput, PLSAnalyses
 from connective.pls.bootstrap import PLSBootstrap, bootstrap_pls
 from connective.pls.errors import BootstrapWarning, InadmissibleWarning
 from connective.pls.fit import estimate_pls
+from connective.pls.fit_quality import quality_table
 from connective.pls.quality import reliability_flags
 from connective.pls.results import PLSResult
 from connective.provenance import data_fingerprint, run_label
@@ -153,6 +154,7 @@ def run_pls(spec: ModelSpec, survey: Survey, out: str | Path, *, boot: int = 0,
         atomic_write_csv(tmp / "reliability.csv",
                          reliability.assign(flags=reliability_flags(reliability)).reset_index())
         atomic_write_csv(tmp / "htmt.csv", htmt)
+        atomic_write_csv(tmp / "quality.csv", quality_table(result))  # SRMR, VIF, f²
         if replicates is not None:
             # the effect replicates, so mediation summaries can be made from the folder alone
             effects_da = replicates.replicates["effects"]

@@ -96,7 +96,8 @@ def path_diagram(spec: ModelSpec, labels: Mapping[str, str] | None = None, *,
     ys = [p[1] for p in pos.values()] + [m[1] for m in mids]
     width = max(xs) - min(xs) + 2.4
     height = max(ys) - min(ys) + 1.8
-    fig, ax = plt.subplots(figsize=(max(4.0, width * 1.5), max(2.5, height * 1.3)))
+    # at most 9.5 in wide: the page shows it at its own size, labels at 9-10 pt
+    fig, ax = plt.subplots(figsize=(min(9.5, max(4.0, width * 1.5)), max(2.5, height * 1.3)))
     ax.set_xlim(min(xs) - 1.0, max(xs) + 1.0)
     ax.set_ylim(min(ys) - 0.9, max(ys) + 0.9)
     ax.set_aspect("equal")
@@ -120,7 +121,7 @@ def path_diagram(spec: ModelSpec, labels: Mapping[str, str] | None = None, *,
         ax.add_patch(arrow)
         if name in labels:
             mx, my = _midpoint(x0, y0, x1, y1, bend)
-            ax.text(mx, my, labels[name], ha="center", va="center", fontsize=8, zorder=6,
+            ax.text(mx, my, labels[name], ha="center", va="center", fontsize=9.5, zorder=6,
                     bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none"})
     if title:
         ax.set_title(title, fontsize=11)

@@ -92,18 +92,16 @@ def _check_output_folder(study: Study, out: Path) -> None:
 
 
 class _Progress:
+    """Replications done: a bar in a terminal, timestamped lines in a log (progress.py)."""
+
     def __init__(self, total: int, stream=sys.stderr):
-        self.total, self.done, self.start, self.stream = total, 0, time.monotonic(), stream
+        from connective.progress import counter
+
+        self.done, self.tick = 0, counter("replications", total, stream=stream)
 
     def step(self) -> None:
         self.done += 1
-        elapsed = time.monotonic() - self.start
-        left = elapsed / self.done * (self.total - self.done)
-        self.stream.write(f"\r{self.done}/{self.total} replications done, {elapsed:,.0f} s "
-                          f"elapsed, about {left:,.0f} s left   ")
-        if self.done == self.total:
-            self.stream.write("\n")
-        self.stream.flush()
+        self.tick(self.done)
 
 
 def run_study(study_path: str | Path, out_dir: str | Path, *, scheduler: str | None = None,
