@@ -28,7 +28,7 @@ def test_sections_of_the_analyses(tmp_path):
     for text in ("## Out-of-sample prediction (PLSpredict)", "predictive power",
                  "## Multigroup analysis", "group 1: group=a (n = 80)", "MICOM (Henseler",
                  "Group differences of the paths", "IS → CI",
-                 "## Importance-performance map (CI)", "figures/ipma.png"):
+                 "## Importance-performance map (CI)", "figures/ipma.svg"):
         assert text.lower() in md.lower(), text
 
 

@@ -340,9 +340,11 @@ def r_squared_table(run: dict, spec) -> pd.DataFrame | None:
         r2 = par[par["op"] == "r2"]
         if not len(r2):
             return None
+        nan = pd.Series(np.nan, index=r2.index)  # a run without --boot has no intervals
         table = pd.DataFrame({"Variable": r2["lhs"].to_numpy(),
                               "R²": [fmt_estimate(e, lo, hi) for e, lo, hi in
-                                     zip(r2["est"], r2["ci.lower"], r2["ci.upper"])]})
+                                     zip(r2["est"], r2.get("ci.lower", nan),
+                                         r2.get("ci.upper", nan))]})
     if n:
         table["Adj. R²"] = [fmt(adjusted_r2(c.value, int(n), len(predictors.get(v, []))))
                             for v, c in zip(table["Variable"], table["R²"])]
