@@ -31,8 +31,8 @@ import numpy as np
 import pandas as pd
 
 from connective.bayes import priors as P
-from connective.bayes.likelihood import SufficientStatistics, loglik_tensor, sufficient_statistics
-from connective.bayes.matrices import Layout, build_layout, implied_moments
+from connective.bayes.likelihood import SufficientStatistics, sufficient_statistics
+from connective.bayes.matrices import Layout, build_layout
 from connective.errors import ModelError
 from connective.spec import ModelSpec
 from connective.spec.identification import require_identified
@@ -233,7 +233,7 @@ def _override(priors: dict | None, p) -> str:
 
 def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "normal",
                 priors: dict[str, str] | None = None, reparameterize: bool | None = None,
-                groups=None) -> BayesModel:
+                groups=None, fiml: str = "schur") -> BayesModel:
     """Build the PyMC model of ``spec`` on the survey ``frame`` (raw scale).
 
     ``priors`` maps parameter names (``OCA~EFF``) or labels to prior texts and overrides the
@@ -241,7 +241,9 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
     ``groups`` (a :class:`~connective.bayes.groups.GroupDesign` from
     :func:`~connective.bayes.groups.group_design` on the same frame) makes the model
     hierarchical: ``parameters`` are then the population values, and the group-specific
-    ones are pooled towards them (:mod:`connective.bayes.pooling`).
+    ones are pooled towards them (:mod:`connective.bayes.pooling`). ``fiml`` is how missing
+    answers enter the normal likelihood (:mod:`connective.bayes.normal`): ``"schur"`` (one
+    factorisation of Sigma) or wave 1's ``"patterns"``, kept for comparison.
 
     Example
     -------
@@ -256,9 +258,12 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
     import pymc as pm
     import pytensor.tensor as pt
 
+    from connective.bayes import normal
+
     if likelihood not in LIKELIHOODS:
         raise ModelError(f"unknown likelihood {likelihood!r}; expected one of "
                          f"{', '.join(LIKELIHOODS)}")
+    normal.check_fiml(fiml)
     if likelihood == "normal" and groups is None:
         # df < 0 is refused before sampling; the usual traps are named
         for message in require_identified(spec).warnings:
@@ -266,7 +271,7 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
     layout = build_layout(spec)
     stats = sufficient_statistics(frame, layout.observed)
     if groups is not None:
-        _check_grouped(spec, likelihood, stats, frame, groups)
+        normal.check_grouped(stats, groups)
         # in the marker metric, in which the group deviations of paths are expressed: with
         # population values sampled in the std_lv metric, an ordinal model with 4 groups
         # mixed worse (2 x 400 draws: R-hat 1.21 and 10 divergences, against 1.05 and 1)
@@ -473,6 +478,8 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
         theta = pm.Deterministic("parameters", theta, dims="param")
         options = {"likelihood": likelihood, "priors": dict(priors or {}),
                    "metric": metric.describe(layout)}
+        if not stats.complete and likelihood == "normal":
+            options["fiml"] = fiml
         theta_g = None
         if groups is not None:
             from connective.bayes.pooling import group_parameters
@@ -493,70 +500,15 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
                                 (group_layout, theta_g, groups.index))
             return BayesModel(**built, ordinal=odata)
         if groups is not None:
-            _grouped_likelihood(pm, pt, group_layout, theta_g, stats, groups)
+            pm.Potential("loglik", normal.grouped_loglik(pm, pt, group_layout, theta_g, stats,
+                                                         groups))
             return BayesModel(**built)
-        mu, sigma = implied_moments(layout, theta)
-        pattern_data = []
-        for g, pat in enumerate(stats.patterns):
-            suffix = "" if len(stats.patterns) == 1 else f"_{g}"
-            pattern_data.append({
-                "columns": pat.columns, "n": float(pat.n),
-                "mean": pm.Data(f"data_mean{suffix}", pat.mean),
-                "cov": pm.Data(f"data_cov{suffix}", pat.cov)})
-        loglik = loglik_tensor(pattern_data, mu, sigma, len(layout.observed))
+        loglik, sigma = normal.normal_loglik(pm, pt, layout, theta, stats, fiml)
         if improper_blocks(layout) or layout.shared_covariances:
             # only then can Sigma fail to be positive definite (see implied_covariance_guard)
             loglik = pt.switch(implied_covariance_guard(sigma), loglik, -np.inf)
         pm.Potential("loglik", loglik)
     return BayesModel(**built)
-
-
-def _check_grouped(spec: ModelSpec, likelihood: str, stats: SufficientStatistics,
-                   frame: pd.DataFrame, groups) -> None:
-    from connective.errors import DataError
-
-    if likelihood == "normal" and not stats.complete:
-        from connective.bayes.groups import rows_text
-
-        holes = frame[list(stats.variables)].isna()
-        incomplete = holes.any(axis=1).to_numpy()
-        raise DataError(f"{int(incomplete.sum())} respondent(s) have missing answers "
-                        f"({rows_text(incomplete)}; columns "
-                        f"{', '.join(holes.columns[holes.any()])}); hierarchical models "
-                        "with the normal likelihood need complete data for now: drop those "
-                        "rows (listwise deletion), or use --likelihood ordinal (missing "
-                        "answers drop out of its likelihood)")
-    if len(groups.index) != stats.n:
-        raise ModelError("the group design was made for another data set (its number of rows "
-                         "differs); make it with group_design() on the same frame")
-
-
-def _grouped_likelihood(pm, pt, layout: Layout, theta_g, stats, groups) -> None:
-    """The normal likelihood of each group's data under its own parameters ``theta_g``
-    (groups x parameters of the extended ``layout``), in the model context."""
-    from connective.bayes.likelihood import (factor_model_loglik_tensor, group_statistics,
-                                             grouped_loglik_tensor, path_model_loglik_tensor)
-    from connective.bayes.matrices import model_matrices, structural_inverse
-
-    n, mean, cov = group_statistics(stats, groups.index, groups.n_groups)
-    mats = model_matrices(layout, theta_g)
-    shape = layout.likelihood_shape()
-    if shape == "path":
-        # observed variables only: no Sigma to invert (see path_model_loglik_tensor)
-        order = np.array([layout.observed.index(v) for v in layout.structural])
-        loglik = path_model_loglik_tensor(
-            n.astype(float), pm.Data("group_mean", mean[:, order]),
-            pm.Data("group_cov", cov[:, order][:, :, order]), mats["beta"], mats["alpha"],
-            mats["psi"], diagonal_psi=layout.is_diagonal("psi"))
-    elif shape == "factor":
-        loglik = factor_model_loglik_tensor(
-            n.astype(float), pm.Data("group_mean", mean), pm.Data("group_cov", cov), mats,
-            structural_inverse(layout, mats["beta"]), diagonal_psi=layout.is_diagonal("psi"))
-    else:
-        mu, sigma = implied_moments(layout, theta_g)
-        loglik = grouped_loglik_tensor(n.astype(float), pm.Data("group_mean", mean),
-                                       pm.Data("group_cov", cov), mu, sigma)
-    pm.Potential("loglik", loglik)
 
 
 def _sampled_to_theta(pt, layout: Layout, metric: SamplingMetric, pieces, cov_pieces):

@@ -136,7 +136,8 @@ def with_data(bm: BayesModel, frame, *, keep_priors: bool = False) -> None:
     # values change
     fresh = build_model(bm.spec, frame, likelihood=bm.likelihood,
                         priors=bm.options.get("priors") or None,
-                        reparameterize=bool(bm.metric and bm.metric.factors))
+                        reparameterize=bool(bm.metric and bm.metric.factors),
+                        fiml=bm.options.get("fiml", "schur"))
     stats = fresh.stats
     if len(stats.patterns) != len(bm.stats.patterns) or any(
             not np.array_equal(a.columns, b.columns) for a, b in zip(stats.patterns, bm.stats.patterns)):
