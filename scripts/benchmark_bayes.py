@@ -26,8 +26,27 @@ new machine. Measured with nutpie on an idle machine (2026-12-01):
 R-hat <= 1.006 and no divergences in every line. PyMC's NUTS on the flagship normal model:
 42 s cold, 32 s warm, 52-84 ESS/s.
 
+Issue [6/12], measured on a busy machine (load 6-7 on 2 cores: absolute times about 5-10x
+an idle machine's, so read the ratios, each from one run):
+
+    --cold nutpie numpyro --seeds 1      whole process, flagship normal, 4 x 1,000 draws:
+        nutpie  empty caches 183.5 s, its own cache 32.3 s, min bulk ESS 1,650
+        numpyro empty caches  61.7 s, its own cache 32.1 s, min bulk ESS 2,004
+        (3.0x faster first fit; the draws' checksum equal across cache states per backend)
+    --only missing --samplers nutpie --seeds 2 --draws 500 --tune 500
+        warm sampling, 13.5-13.9 leapfrog steps per draw in each line, R-hat <= 1.009:
+        complete rows                      15.0 s,    556 us/step, min bulk ESS 827
+        1% of cells missing (25 patterns)  32.5 s,  1,168 us/step, 858 (2.2x complete)
+        the same, wave 1's inverse/pattern 329.9 s, 12,064 us/step, 891 (22x complete)
+        (interleaved gradient timing, median of 7: 1.86x and 17x complete's)
+
+Leapfrog steps per draw and us per step (wall x cores / steps, tuning included) are printed
+per line; peak_mb is the process's peak resident memory so far.
+
     python scripts/benchmark_bayes.py                      # everything, 2 seeds per line
     python scripts/benchmark_bayes.py --seeds 10 --only normal --samplers nutpie
+    python scripts/benchmark_bayes.py --only missing --samplers nutpie
+    python scripts/benchmark_bayes.py --cold nutpie numpyro --seeds 1
 """
 
 from __future__ import annotations
@@ -224,9 +243,12 @@ def main(argv=None) -> None:
             rows += run_case(name, sp, fr, args, sampler, lik)
         if "missing" in args.only:  # side by side: complete rows, both missing-data graphs
             holes = with_missing(flagship, 0.01)
+            name = f"connective_action, 1% missing (N={len(flagship)})"
+            if "normal" not in args.only:
+                rows += run_case(name.replace("1% missing", "complete"), spec, flagship, args,
+                                 sampler, "normal")
             for fiml in ("schur", "patterns"):
-                rows += run_case(f"connective_action, 1% missing (N={len(flagship)})", spec,
-                                 holes, args, sampler, "normal", fiml=fiml)
+                rows += run_case(name, spec, holes, args, sampler, "normal", fiml=fiml)
     table = pd.DataFrame(rows)
     print("\nevery run (wall_s of a cold run = build + compile + sampling):")
     print(table.to_string(index=False))
