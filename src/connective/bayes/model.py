@@ -495,10 +495,9 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
                      initvals=initvals, likelihood=likelihood, options=options, metric=metric,
                      groups=groups, group_layout=group_layout, fixed_x=exo_values)
         if odata is not None:
+            grouped = None if groups is None else (group_layout, theta_g, groups.index)
             ordinal.ordinal_likelihood(pm, pt, layout, odata, theta, scales, initvals, used,
-                                       frame,
-                                grouped=None if groups is None else
-                                (group_layout, theta_g, groups.index))
+                                       frame, grouped=grouped)
             return BayesModel(**built, ordinal=odata)
         if groups is not None:
             pm.Potential("loglik", normal.grouped_loglik(pm, pt, group_layout, theta_g, stats,
