@@ -26,13 +26,36 @@ new machine. Measured with nutpie on an idle machine (2026-12-01):
 R-hat <= 1.006 and no divergences in every line. PyMC's NUTS on the flagship normal model:
 42 s cold, 32 s warm, 52-84 ESS/s.
 
+Issue [6/12], measured on a busy machine (load 6-7 on 2 cores: absolute times about 5-10x
+an idle machine's, so read the ratios, each from one run):
+
+    --cold nutpie numpyro --seeds 1      whole process, flagship normal, 4 x 1,000 draws:
+        nutpie  empty caches 183.5 s, its own cache 32.3 s, min bulk ESS 1,650
+        numpyro empty caches  61.7 s, its own cache 32.1 s, min bulk ESS 2,004
+        (3.0x faster first fit; the draws' checksum equal across cache states per backend)
+    --only missing --samplers nutpie --seeds 2 --draws 500 --tune 500
+        warm sampling, 13.5-13.9 leapfrog steps per draw in each line, R-hat <= 1.009:
+        complete rows                      15.0 s,    556 us/step, min bulk ESS 827
+        1% of cells missing (25 patterns)  32.5 s,  1,168 us/step, 858 (2.2x complete)
+        the same, wave 1's inverse/pattern 329.9 s, 12,064 us/step, 891 (22x complete)
+        (interleaved gradient timing, median of 7: 1.86x and 17x complete's)
+
+Leapfrog steps per draw and us per step (wall x cores / steps, tuning included) are printed
+per line; peak_mb is the process's peak resident memory so far.
+
     python scripts/benchmark_bayes.py                      # everything, 2 seeds per line
     python scripts/benchmark_bayes.py --seeds 10 --only normal --samplers nutpie
+    python scripts/benchmark_bayes.py --only missing --samplers nutpie
+    python scripts/benchmark_bayes.py --cold nutpie numpyro --seeds 1
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
+import subprocess
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -55,12 +78,70 @@ y4 ~~ y8
 y6 ~~ y8
 """
 
-def run_case(name, spec, frame, args, sampler, likelihood):
+def _peak_mb() -> float:
+    """This process's peak resident memory (Linux reports kilobytes)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def with_missing(frame, share: float, seed: int = 5):
+    """``frame`` with a share of its cells missing completely at random."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    return frame.astype(float).mask(rng.random(frame.shape) < share)
+
+
+COLD_SNIPPET = """
+import os, sys, time, warnings
+t0 = time.perf_counter()
+warnings.filterwarnings("ignore")
+from connective.bayes import build_model, sample
+from connective.bayes.results import summary
+from connective.data.readers import read_survey
+from connective.resources import flagship_data_path, model_path
+from connective.spec import read_model
+spec = read_model(model_path("connective_action"))
+frame = read_survey(flagship_data_path()).frame[list(spec.observed)]
+bm = build_model(spec, frame, likelihood=sys.argv[2])
+idata = sample(bm, draws=1000, tune=1000, chains=4, seed=1, sampler=sys.argv[1], progress=False)
+s = summary(idata)
+x = idata.posterior["parameters"].values
+print(f"RESULT {time.perf_counter() - t0:.1f} {s['min_ess_bulk']:.0f} {s['max_r_hat']:.4f} "
+      f"{s['divergences']} {float(x.sum()):.12g}")
+"""
+
+
+def cold_start(backends, likelihood, repeats):
+    """Whole processes (imports included) on an empty cache folder, then on the folder the
+    first left behind: seconds, min bulk ESS, R-hat, divergences, and a checksum of the
+    draws (the same whatever the cache state)."""
+    import tempfile
+
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    for backend in backends:
+        for rep in range(repeats):
+            folder = tempfile.mkdtemp(prefix="connective-cold-")
+            env = dict(os.environ, PYTHONPATH=src,
+                       PYTENSOR_FLAGS=f"base_compiledir={folder}")
+            for state in ("empty cache", "cache of that run"):
+                out = subprocess.run([sys.executable, "-c", COLD_SNIPPET, backend, likelihood],
+                                     env=env, capture_output=True, text=True)
+                line = [x for x in out.stdout.splitlines() if x.startswith("RESULT")]
+                if not line:
+                    print(f"  {backend}: failed\n{out.stderr[-2000:]}")
+                    break
+                secs, ess, rhat, div, check = line[0].split()[1:]
+                print(f"  flagship {likelihood} {backend} whole process, {state}: {secs} s, "
+                      f"min ESS {ess}, R-hat {rhat}, {div} divergences, draws' sum {check}",
+                      flush=True)
+
+
+def run_case(name, spec, frame, args, sampler, likelihood, fiml="schur"):
     from connective.bayes import build_model, compile_model, sample
     from connective.bayes.results import summary
 
     t0 = time.perf_counter()
-    bm = build_model(spec, frame, likelihood=likelihood)
+    bm = build_model(spec, frame, likelihood=likelihood, fiml=fiml)
     build = time.perf_counter() - t0
     compile_s, cache = 0.0, ""
     if sampler == "nutpie":
@@ -78,7 +159,18 @@ def run_case(name, spec, frame, args, sampler, likelihood):
         wall = time.perf_counter() - t0
         s = summary(idata)
         cold = build + compile_s + wall if i == 0 else None
-        rows.append(dict(case=name, likelihood=likelihood, sampler=sampler, seed=seed, run="cold" if i == 0 else "warm",
+        # leapfrog steps per draw, and the wall time per step of one chain (chains run in
+        # parallel, one per core: wall x cores / all steps), tuning included
+        stats = idata.sample_stats
+        per_draw = float(stats["n_steps"].mean())
+        cores = min(args.chains, os.cpu_count() or 1)
+        all_steps = per_draw * args.chains * (args.draws + args.tune)  # tuning as long
+        rows.append(dict(case=name, likelihood=likelihood, sampler=sampler, seed=seed,
+                         fiml=fiml if not bm.stats.complete else "",
+                         steps_per_draw=round(per_draw, 1),
+                         us_per_step=round(1e6 * wall * cores / all_steps),
+                         peak_mb=round(_peak_mb()),
+                         run="cold" if i == 0 else "warm",
                          wall_s=round(cold if cold is not None else wall, 2),
                          sample_s=round(wall, 2), compile_s=round(compile_s, 2) if i == 0 else 0,
                          callbacks=cache if i == 0 else "",
@@ -86,7 +178,9 @@ def run_case(name, spec, frame, args, sampler, likelihood):
                          ess_per_s=round(s["min_ess_bulk"] / wall, 1),
                          max_r_hat=round(s["max_r_hat"], 4), divergences=s["divergences"]))
         r = rows[-1]
-        print(f"  {name} {likelihood} {sampler} seed {seed} {r['run']}: {r['wall_s']} s, min ESS "
+        print(f"  {name} {likelihood} {sampler} {r['fiml']} seed {seed} {r['run']}: "
+              f"{r['wall_s']} s, {r['steps_per_draw']} steps/draw, {r['us_per_step']} us/step, "
+              f"min ESS "
               f"{r['min_ess_bulk']}, {r['ess_per_s']} ESS/s, R-hat {r['max_r_hat']}, "
               f"{r['divergences']} divergences", flush=True)
     return rows
@@ -102,15 +196,24 @@ def main(argv=None) -> None:
     parser.add_argument("--seeds", type=int, default=2,
                         help="number of seeds (the first run is cold, the rest warm)")
     parser.add_argument("--samplers", nargs="+", default=["nutpie", "pymc"],
-                        choices=["nutpie", "pymc"])
-    parser.add_argument("--only", nargs="+", default=["normal", "ordinal", "poldem"],
-                        choices=["normal", "ordinal", "poldem"],
-                        help="which lines: flagship normal, flagship ordinal, PoliticalDemocracy")
+                        choices=["nutpie", "numpyro", "pymc"])
+    parser.add_argument("--only", nargs="+", default=["normal", "ordinal", "poldem", "missing"],
+                        choices=["normal", "ordinal", "poldem", "missing"],
+                        help="which lines: flagship normal, flagship ordinal, PoliticalDemocracy, "
+                             "flagship normal with 1%% of cells missing (one factorisation of "
+                             "Sigma against wave 1's inverse per pattern)")
+    parser.add_argument("--cold", nargs="*", default=None, metavar="BACKEND",
+                        help="only the first fit of the flagship model in whole new processes, "
+                             "empty caches, per backend (default: nutpie numpyro)")
+    parser.add_argument("--cold-likelihood", default="normal", choices=["normal", "ordinal"])
     parser.add_argument("--benchmarks", default=str(Path(__file__).resolve().parents[2]
                                                     / "shared" / "benchmarks"))
     parser.add_argument("--fresh-cache", action="store_true",
                         help="compile into an empty PyTensor cache (as on a new machine)")
     args = parser.parse_args(argv)
+    if args.cold is not None:
+        cold_start(args.cold or ["nutpie", "numpyro"], args.cold_likelihood, args.seeds)
+        return
     if args.fresh_cache:  # before PyTensor is imported, which reads the flag once
         import os
         import tempfile
@@ -138,13 +241,22 @@ def main(argv=None) -> None:
     for sampler in args.samplers:
         for name, sp, fr, lik in cases:
             rows += run_case(name, sp, fr, args, sampler, lik)
+        if "missing" in args.only:  # side by side: complete rows, both missing-data graphs
+            holes = with_missing(flagship, 0.01)
+            name = f"connective_action, 1% missing (N={len(flagship)})"
+            if "normal" not in args.only:
+                rows += run_case(name.replace("1% missing", "complete"), spec, flagship, args,
+                                 sampler, "normal")
+            for fiml in ("schur", "patterns"):
+                rows += run_case(name, spec, holes, args, sampler, "normal", fiml=fiml)
     table = pd.DataFrame(rows)
     print("\nevery run (wall_s of a cold run = build + compile + sampling):")
     print(table.to_string(index=False))
     print("\nsummary by case, likelihood and sampler (warm runs):")
     warm = table[table["run"] == "warm"]
-    print(warm.groupby(["case", "likelihood", "sampler"]).agg(
-        runs=("seed", "size"), max_r_hat=("max_r_hat", "max"),
+    print(warm.groupby(["case", "likelihood", "sampler", "fiml"]).agg(
+        runs=("seed", "size"), steps_per_draw=("steps_per_draw", "median"),
+        us_per_step=("us_per_step", "median"), max_r_hat=("max_r_hat", "max"),
         min_ess_bulk=("min_ess_bulk", "min"), divergences=("divergences", "sum"),
         median_sample_s=("sample_s", "median"), median_ess_per_s=("ess_per_s", "median"))
         .to_string())

@@ -35,6 +35,9 @@ import pandas as pd
 from connective.errors import DataError
 
 LOG_2PI = float(np.log(2 * np.pi))
+#: how missing answers enter the graph (see bayes/normal.py): one factorisation of Sigma
+#: with a Schur-complement correction per pattern, or wave 1's inverse per pattern
+FIML_METHODS = ("schur", "patterns")
 
 
 @dataclass
@@ -113,12 +116,20 @@ def sufficient_statistics(frame: pd.DataFrame, variables: list[str]) -> Sufficie
         raise DataError(f"the variable(s) {', '.join(constant)} have the same value in every "
                         "row; a constant item carries no information: drop it from the model")
     _check_covariance(Y, variables)
+    patterns = _patterns(Y)
+    return SufficientStatistics(list(variables), Y, patterns)
+
+
+def _patterns(Y: np.ndarray) -> list[Pattern]:
+    """The missingness patterns of ``Y`` (NaN = missing), most answered items first."""
+    observed = ~np.isnan(Y)
     keys, inverse = np.unique(observed, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    first = [np.flatnonzero(inverse == g)[0] for g in range(len(keys))]
+    order = np.argsort(-observed.sum(axis=1)[first], kind="stable")
     patterns = []
-    order = np.argsort(-observed.sum(axis=1)[[np.flatnonzero(inverse == g)[0]
-                                                for g in range(len(keys))]], kind="stable")
     for g in order:
-        rows = np.flatnonzero(inverse.ravel() == g)
+        rows = np.flatnonzero(inverse == g)
         columns = np.flatnonzero(keys[g])
         sub = Y[np.ix_(rows, columns)]
         mean = sub.mean(axis=0)
@@ -127,7 +138,7 @@ def sufficient_statistics(frame: pd.DataFrame, variables: list[str]) -> Sufficie
         w, V = np.linalg.eigh(cov)
         factor = V * np.sqrt(np.clip(w, 0.0, None))
         patterns.append(Pattern(columns, rows, len(rows), mean, cov, factor))
-    return SufficientStatistics(list(variables), Y, patterns)
+    return patterns
 
 
 def _check_covariance(Y: np.ndarray, variables: list[str]) -> None:
@@ -163,6 +174,119 @@ def loglik_tensor(stats_data: list[dict], mu, sigma, p_total: int):
         logdet = pt.log(pt.linalg.det(sig))
         total = total - 0.5 * pat["n"] * (len(cols) * LOG_2PI + logdet + tr)
     return total
+
+
+@dataclass
+class FimlLayout:
+    """What the one-factorisation likelihood of incomplete data needs besides the data:
+    per pattern cell (a missingness pattern, within a group for hierarchical models) its
+    count ``n``, its observed columns as a 0/1 ``mask`` (cells, p) and its ``group``; the
+    incomplete cells by number of missing columns ``r`` as (r, cell indices, missing
+    columns (cells_r, r)); ``n_groups`` and the rows of each group ``group_n``."""
+
+    n: np.ndarray
+    mask: np.ndarray
+    group: np.ndarray
+    n_groups: int
+    by_missing: list[tuple[int, np.ndarray, np.ndarray]]
+
+    @property
+    def group_n(self) -> np.ndarray:
+        return np.bincount(self.group, weights=self.n, minlength=self.n_groups)
+
+    @property
+    def incomplete(self) -> np.ndarray:
+        """Cell indices of the incomplete patterns, in the order of ``by_missing``."""
+        parts = [cells for _, cells, _ in self.by_missing]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=int)
+
+
+def fiml_data(cells: list[tuple[int, "Pattern"]], p: int, n_groups: int = 1
+              ) -> tuple[FimlLayout, dict[str, np.ndarray]]:
+    """The layout and the data arrays of :func:`fiml_loglik_tensor` from pattern cells
+    ``(group, pattern)`` of ``p`` variables: ``mean`` (cells, p) and the incomplete cells'
+    ``cov_missing`` (divide by n), zero in unobserved columns, and ``cov_total`` (groups, p,
+    p), the count-weighted sum of every cell's covariance in its group.
+
+    Example
+    -------
+    >>> frame = pd.DataFrame({"a": [1.0, 2.0, None, 4.0], "b": [2.0, 1.0, 4.0, 3.0]})
+    >>> st = sufficient_statistics(frame, ["a", "b"])
+    >>> fl, arrays = fiml_data([(0, pat) for pat in st.patterns], 2)
+    >>> fl.n.tolist(), [(r, cells.tolist()) for r, cells, _ in fl.by_missing]
+    ([3.0, 1.0], [(1, [1])])
+    """
+    G = len(cells)
+    n = np.array([float(pat.n) for _, pat in cells])
+    group = np.array([g for g, _ in cells], dtype=int)
+    mask = np.zeros((G, p))
+    mean = np.zeros((G, p))
+    cov_full = np.zeros((G, p, p))
+    for c, (_, pat) in enumerate(cells):
+        mask[c, pat.columns] = 1.0
+        mean[c, pat.columns] = pat.mean
+        cov_full[c][np.ix_(pat.columns, pat.columns)] = pat.cov
+    cov_total = np.zeros((n_groups, p, p))
+    np.add.at(cov_total, group, n[:, None, None] * cov_full)
+    missing = p - mask.sum(axis=1).astype(int)
+    by_missing = []
+    for r in sorted(set(missing.tolist()) - {0}):
+        idx = np.flatnonzero(missing == r)
+        cols = np.stack([np.flatnonzero(mask[c] == 0) for c in idx])
+        by_missing.append((r, idx, cols))
+    layout = FimlLayout(n, mask, group, n_groups, by_missing)
+    return layout, {"mean": mean, "cov_total": cov_total,
+                    "cov_missing": cov_full[layout.incomplete]}
+
+
+def fiml_loglik_tensor(fl: FimlLayout, mean, cov_total, cov_missing, mu, P, logdet):
+    """The full-information log-likelihood by pattern from one inverse ``P = Sigma^-1`` and
+    ``log|Sigma|`` per group (pytensor; ``mu`` (groups, p), ``P`` (groups, p, p),
+    ``logdet`` (groups,)), instead of an inverse and a determinant per pattern. For a
+    pattern missing the columns m (observed o), by the Schur complement
+
+        Sigma_oo^-1 = P_oo - P_om P_mm^-1 P_mo,    log|Sigma_oo| = log|Sigma| + log|P_mm|,
+
+    so with ``T = S + dd'`` zero-filled outside o, ``tr(Sigma_oo^-1 T_oo) = tr(P T) -
+    tr(P_mm^-1 P_m. T P_.m)``: the complete part ``tr(P sum_g n_g T_g)`` is one p x p
+    product, and each incomplete pattern removes its r missing columns one at a time, each a
+    rank-one step (r = 1 for most survey rows: a division). ``mean``, ``cov_total``,
+    ``cov_missing``: see :func:`fiml_data`."""
+    import pytensor.tensor as pt
+
+    grouped = fl.n_groups > 1
+    n = fl.n
+    if grouped:
+        D = mean - fl.mask * mu[fl.group]
+        PD = (P[fl.group] @ D[..., None])[..., 0]
+    else:
+        D = mean - fl.mask * mu[0]
+        PD = D @ P[0]
+    total = pt.sum(P * cov_total) + pt.sum(n * pt.sum(D * PD, axis=-1))
+    total = total + pt.sum(fl.group_n * logdet)
+    total = total + float(np.sum(n * fl.mask.sum(axis=1))) * LOG_2PI
+    start = 0
+    for r, cells, cols in fl.by_missing:
+        S = cov_missing[start:start + len(cells)]
+        start += len(cells)
+        h = fl.group[cells]
+        Dr = D[cells]
+        # eliminate the missing columns one at a time (rank-one Schur steps, elementwise:
+        # a batched inverse or matmul costs more in numba than these p x p products)
+        Pc = P[h] if grouped else P[0]
+        batch = np.arange(len(cells))
+        for j in range(r):
+            k = cols[:, j]
+            if j == 0 and not grouped:
+                u, piv = Pc[k], Pc[k, k]
+            else:
+                u, piv = Pc[batch, k], Pc[batch, k, k]
+            a = pt.sum(u[:, :, None] * S * u[:, None, :], axis=(-2, -1))
+            b = pt.sum(u * Dr, axis=-1)
+            total = total + pt.sum(n[cells] * (pt.log(piv) - (a + b ** 2) / piv))
+            if j + 1 < r:
+                Pc = Pc - u[:, :, None] * u[:, None, :] / piv[:, None, None]
+    return -0.5 * total
 
 
 def group_determinants(matrices, n_groups: int):
@@ -286,16 +410,10 @@ def group_statistics(stats: "SufficientStatistics", index: np.ndarray, n_groups:
 
 
 def subset(stats: "SufficientStatistics", rows: np.ndarray) -> "SufficientStatistics":
-    """The statistics of some rows of complete data (no checks: a group may have fewer rows
-    than variables)."""
+    """The statistics of some rows, by their own missingness patterns (no checks: a group
+    may have fewer rows than variables)."""
     Y = stats.values[rows]
-    mean = Y.mean(axis=0)
-    c = Y - mean
-    cov = c.T @ c / len(Y)
-    w, V = np.linalg.eigh(cov)
-    factor = V * np.sqrt(np.clip(w, 0.0, None))
-    pattern = Pattern(np.arange(Y.shape[1]), np.arange(len(Y)), len(Y), mean, cov, factor)
-    return SufficientStatistics(list(stats.variables), Y, [pattern])
+    return SufficientStatistics(list(stats.variables), Y, _patterns(Y))
 
 
 # -- after sampling (numpy) ------------------------------------------------------------------

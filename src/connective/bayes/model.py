@@ -31,8 +31,8 @@ import numpy as np
 import pandas as pd
 
 from connective.bayes import priors as P
-from connective.bayes.likelihood import SufficientStatistics, loglik_tensor, sufficient_statistics
-from connective.bayes.matrices import Layout, build_layout, implied_moments
+from connective.bayes.likelihood import SufficientStatistics, sufficient_statistics
+from connective.bayes.matrices import Layout, build_layout
 from connective.errors import ModelError
 from connective.spec import ModelSpec
 from connective.spec.identification import require_identified
@@ -241,7 +241,7 @@ def _override(priors: dict | None, p) -> str:
 
 def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "normal",
                 priors: dict[str, str] | None = None, reparameterize: bool | None = None,
-                groups=None) -> BayesModel:
+                groups=None, fiml: str = "schur") -> BayesModel:
     """Build the PyMC model of ``spec`` on the survey ``frame`` (raw scale).
 
     ``priors`` maps parameter names (``OCA~EFF``) or labels to prior texts and overrides the
@@ -249,7 +249,9 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
     ``groups`` (a :class:`~connective.bayes.groups.GroupDesign` from
     :func:`~connective.bayes.groups.group_design` on the same frame) makes the model
     hierarchical: ``parameters`` are then the population values, and the group-specific
-    ones are pooled towards them (:mod:`connective.bayes.pooling`).
+    ones are pooled towards them (:mod:`connective.bayes.pooling`). ``fiml`` is how missing
+    answers enter the normal likelihood (:mod:`connective.bayes.normal`): ``"schur"`` (one
+    factorisation of Sigma) or wave 1's ``"patterns"``, kept for comparison.
 
     Example
     -------
@@ -264,9 +266,12 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
     import pymc as pm
     import pytensor.tensor as pt
 
+    from connective.bayes import normal, ordinal
+
     if likelihood not in LIKELIHOODS:
         raise ModelError(f"unknown likelihood {likelihood!r}; expected one of "
                          f"{', '.join(LIKELIHOODS)}")
+    normal.check_fiml(fiml)
     if likelihood == "normal" and groups is None:
         # df < 0 is refused before sampling; the usual traps are named
         for message in require_identified(spec).warnings:
@@ -274,7 +279,7 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
     layout = build_layout(spec)
     stats = sufficient_statistics(frame, layout.observed)
     if groups is not None:
-        _check_grouped(spec, likelihood, stats, frame, groups)
+        normal.check_grouped(stats, groups)
         # in the marker metric, in which the group deviations of paths are expressed: with
         # population values sampled in the std_lv metric, an ordinal model with 4 groups
         # mixed worse (2 x 400 draws: R-hat 1.21 and 10 divergences, against 1.05 and 1)
@@ -288,7 +293,7 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
     exo = layout.exo if groups is None else []
     exo_values = fixed_x_values(layout, frame, exo)
     if likelihood == "ordinal":
-        odata = _ordinal_setup(spec, layout, frame)
+        odata = ordinal.ordinal_setup(spec, layout, frame)
         structural_items = set(spec.structural_items)
         for k, p in enumerate(layout.params):
             if p.matrix == "theta" and p.kind == "variance":
@@ -491,6 +496,8 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
         theta = pm.Deterministic("parameters", theta, dims="param")
         options = {"likelihood": likelihood, "priors": dict(priors or {}),
                    "metric": metric.describe(layout)}
+        if not stats.complete and likelihood == "normal":
+            options["fiml"] = fiml
         theta_g = None
         if groups is not None:
             from connective.bayes.pooling import group_parameters
@@ -506,75 +513,20 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
                      initvals=initvals, likelihood=likelihood, options=options, metric=metric,
                      groups=groups, group_layout=group_layout, fixed_x=exo_values)
         if odata is not None:
-            _ordinal_likelihood(pm, pt, layout, odata, theta, scales, initvals, used, frame,
-                                grouped=None if groups is None else
-                                (group_layout, theta_g, groups.index))
+            grouped = None if groups is None else (group_layout, theta_g, groups.index)
+            ordinal.ordinal_likelihood(pm, pt, layout, odata, theta, scales, initvals, used,
+                                       frame, grouped=grouped)
             return BayesModel(**built, ordinal=odata)
         if groups is not None:
-            _grouped_likelihood(pm, pt, group_layout, theta_g, stats, groups)
+            pm.Potential("loglik", normal.grouped_loglik(pm, pt, group_layout, theta_g, stats,
+                                                         groups))
             return BayesModel(**built)
-        mu, sigma = implied_moments(layout, theta)
-        pattern_data = []
-        for g, pat in enumerate(stats.patterns):
-            suffix = "" if len(stats.patterns) == 1 else f"_{g}"
-            pattern_data.append({
-                "columns": pat.columns, "n": float(pat.n),
-                "mean": pm.Data(f"data_mean{suffix}", pat.mean),
-                "cov": pm.Data(f"data_cov{suffix}", pat.cov)})
-        loglik = loglik_tensor(pattern_data, mu, sigma, len(layout.observed))
+        loglik, sigma = normal.normal_loglik(pm, pt, layout, theta, stats, fiml)
         if improper_blocks(layout) or layout.shared_covariances:
             # only then can Sigma fail to be positive definite (see implied_covariance_guard)
             loglik = pt.switch(implied_covariance_guard(sigma), loglik, -np.inf)
         pm.Potential("loglik", loglik)
     return BayesModel(**built)
-
-
-def _check_grouped(spec: ModelSpec, likelihood: str, stats: SufficientStatistics,
-                   frame: pd.DataFrame, groups) -> None:
-    from connective.errors import DataError
-
-    if likelihood == "normal" and not stats.complete:
-        from connective.bayes.groups import rows_text
-
-        holes = frame[list(stats.variables)].isna()
-        incomplete = holes.any(axis=1).to_numpy()
-        raise DataError(f"{int(incomplete.sum())} respondent(s) have missing answers "
-                        f"({rows_text(incomplete)}; columns "
-                        f"{', '.join(holes.columns[holes.any()])}); hierarchical models "
-                        "with the normal likelihood need complete data for now: drop those "
-                        "rows (listwise deletion), or use --likelihood ordinal (missing "
-                        "answers drop out of its likelihood)")
-    if len(groups.index) != stats.n:
-        raise ModelError("the group design was made for another data set (its number of rows "
-                         "differs); make it with group_design() on the same frame")
-
-
-def _grouped_likelihood(pm, pt, layout: Layout, theta_g, stats, groups) -> None:
-    """The normal likelihood of each group's data under its own parameters ``theta_g``
-    (groups x parameters of the extended ``layout``), in the model context."""
-    from connective.bayes.likelihood import (factor_model_loglik_tensor, group_statistics,
-                                             grouped_loglik_tensor, path_model_loglik_tensor)
-    from connective.bayes.matrices import model_matrices, structural_inverse
-
-    n, mean, cov = group_statistics(stats, groups.index, groups.n_groups)
-    mats = model_matrices(layout, theta_g)
-    shape = layout.likelihood_shape()
-    if shape == "path":
-        # observed variables only: no Sigma to invert (see path_model_loglik_tensor)
-        order = np.array([layout.observed.index(v) for v in layout.structural])
-        loglik = path_model_loglik_tensor(
-            n.astype(float), pm.Data("group_mean", mean[:, order]),
-            pm.Data("group_cov", cov[:, order][:, :, order]), mats["beta"], mats["alpha"],
-            mats["psi"], diagonal_psi=layout.is_diagonal("psi"))
-    elif shape == "factor":
-        loglik = factor_model_loglik_tensor(
-            n.astype(float), pm.Data("group_mean", mean), pm.Data("group_cov", cov), mats,
-            structural_inverse(layout, mats["beta"]), diagonal_psi=layout.is_diagonal("psi"))
-    else:
-        mu, sigma = implied_moments(layout, theta_g)
-        loglik = grouped_loglik_tensor(n.astype(float), pm.Data("group_mean", mean),
-                                       pm.Data("group_cov", cov), mu, sigma)
-    pm.Potential("loglik", loglik)
 
 
 def _sampled_to_theta(pt, layout: Layout, metric: SamplingMetric, pieces, cov_pieces):
@@ -750,143 +702,3 @@ def _distribution(pm, name: str, family: str, args: np.ndarray, size: int, bound
         lower = args[0] if not bounded else pm.math.maximum(args[0], 0.0)
         return pm.Uniform(name, lower=lower, upper=args[1], shape=size)
     raise ModelError(f"unsupported prior family {family!r}")  # pragma: no cover
-
-
-def _ordinal_setup(spec: ModelSpec, layout: Layout, frame: pd.DataFrame):
-    from connective.bayes.ordinal import code_items
-
-    plain = [v for v in layout.observed if v not in
-             {i for items in spec.indicators.values() for i in items}]
-    if plain:
-        raise ModelError(f"{spec.source}: the ordinal likelihood needs every observed variable "
-                         f"to be an item of a factor; {', '.join(plain)} enter the structural "
-                         "model directly. Give each a single-item factor (F =~ x) or use "
-                         "--likelihood normal")
-    covs = [p.name for p in layout.params if p.kind == "covariance" and p.matrix == "theta"]
-    if covs:
-        raise ModelError(f"{spec.source}: residual covariances between items ({', '.join(covs)})"
-                         " are not supported by the ordinal likelihood; drop them or use "
-                         "--likelihood normal")
-    return code_items(frame, list(layout.observed))
-
-
-def _ordinal_loadings(pt, layout: Layout, theta, scales):
-    """``(ML, mu0)``: the loadings of the standard-normal scores ``z`` on the items' latent
-    responses, ``Lambda (I - B)^-1 diag(s) chol(Psi_std)``, and the responses' means, of one
-    parameter vector or of each group's (leading dim)."""
-    from connective.bayes.matrices import model_matrices, structural_inverse
-
-    mats = model_matrices(layout, theta)
-    A = structural_inverse(layout, mats["beta"])
-    # loadings of the std-metric disturbances: Lambda (I - B)^-1 diag(s)
-    M = mats["lambda"] @ A * scales
-    psi_std = mats["psi"] / (scales[:, None] * scales[None, :])
-    if any(matrix == "psi" for matrix, _, _ in layout.covariances.values()):
-        ML = M @ pt.linalg.cholesky(psi_std)
-    else:
-        ML = M * pt.sqrt(pt.diagonal(psi_std, axis1=-2, axis2=-1))[..., None, :]
-    mu0 = (mats["lambda"] @ (A @ mats["alpha"][..., None]))[..., 0] + mats["nu"]
-    return ML, mu0
-
-
-def _ordinal_likelihood(pm, pt, layout: Layout, odata, theta, scales, initvals: dict,
-                        used: dict, frame: pd.DataFrame, grouped=None) -> None:
-    """Cutpoints, non-centred factor scores and the ordered-probit answers (in the model
-    context). Factor scores live in the sampled (std_lv) metric, so the likelihood is smooth
-    where a factor's sign flips. Non-centred because centred scores (sampled with their
-    N(0, (I-B)^-1 (I-B)^-T) prior) mixed worse on the flagship model: smallest bulk ESS 191
-    against 302 in as many leapfrog steps (4 chains x 300 draws).
-
-    ``grouped`` = (extended layout, groups x parameters, group of each respondent) makes
-    each respondent's responses follow their group's parameters."""
-    from connective.bayes.ordinal import CUTPOINT_SD, answer_logp
-
-    m = len(layout.structural)
-    ML, mu0 = _ordinal_loadings(pt, layout, theta, scales)
-    # starting factor scores: standardised mean scores of each factor's items
-    Y = frame[list(layout.observed)].apply(pd.to_numeric, errors="coerce")
-    z0 = np.zeros((odata.n, m))
-    for k, v in enumerate(layout.structural):
-        cols = [layout.observed[i] for i in range(len(layout.observed))
-                if layout.cell_source("lambda", i, k) != ("fixed", 0.0)]
-        if not cols:  # no items of its own (a higher-order factor): start at 0
-            continue
-        score = Y[cols].mean(axis=1).to_numpy()
-        score = np.where(np.isnan(score), np.nanmean(score), score)
-        z0[:, k] = (score - score.mean()) / (score.std() or 1.0)
-    z = pm.Normal("z", 0.0, 1.0, dims=("respondent", "structural"))
-    pm.modelcontext(None).set_initval(z, z0)
-    initvals["z"] = z0
-    # latent responses of every (respondent, item) cell as one small matrix product: the
-    # row gathers M[items], z[rows] it replaced have scatter-add gradients (log-density
-    # gradient of the flagship model: 1,107 us with them, 489 us without)
-    p = len(layout.observed)
-    if grouped is None:
-        ystar = (z @ ML.T + mu0[None, :]).ravel()  # respondent-major, as the answers
-    else:  # every group's product for everyone, each respondent keeping their group's
-        group_layout, theta_g, index = grouped
-        ML_g, mu0_g = _ordinal_loadings(pt, group_layout, theta_g, scales)
-        every = z[None, :, :] @ pt.swapaxes(ML_g, -1, -2) + mu0_g[:, None, :]  # (G, n, p)
-        own = (np.arange(int(index.max()) + 1)[:, None] == index[None, :]).astype(float)
-        ystar = pt.sum(every * own[:, :, None], axis=0).ravel()
-    cells = odata.rows * p + odata.items
-    if len(cells) < odata.n * p:  # missing answers: keep the answered cells only
-        ystar = ystar[cells]
-    # SD of each item's latent response (disturbance variance 1), the cutpoints' scale
-    item_sd = pt.sqrt(pt.sum(ML ** 2, axis=1) + 1.0)
-    lower, upper, flat = _cutpoint_tables(pm, pt, odata, initvals, item_sd)
-    pm.Deterministic("thresholds", pt.concatenate(flat), dims="threshold")
-    for v, cats in zip(odata.variables, odata.categories):
-        for t in range(len(cats) - 1):
-            used[f"{v}|t{t + 1}"] = f"normal(0, {CUTPOINT_SD:g}) ordered"
-    slots = odata.items * int(odata.n_categories.max()) + odata.codes
-    lp = answer_logp(pt, odata, ystar, lower.ravel()[slots], upper.ravel()[slots])
-    if len(cells) < odata.n * p:
-        per_respondent = pt.inc_subtensor(pt.zeros(odata.n)[odata.rows], lp)
-    else:
-        per_respondent = lp.reshape((odata.n, p)).sum(axis=1)
-    pm.Deterministic("loglik_respondent", per_respondent, dims="respondent")
-    pm.Potential("loglik", lp.sum())
-
-
-def _cutpoint_tables(pm, pt, odata, initvals: dict, item_sd):
-    """Ordered cutpoints, one vector per item (items grouped by their number of categories),
-    as (items, max categories) tables of every category's lower and upper bound (+-1e4 at the
-    ends); also the cutpoint vectors in item order.
-
-    The sampled ``cutpoints`` are standardised (in SDs of the item's latent response,
-    ``item_sd``); the ``normal(0, 5)`` prior and the Jacobian are on the cutpoints proper,
-    so the posterior is the same. The cutpoints of an item grow with its loadings; on their
-    own scale they hardly do, which the sampler's diagonal metric can follow: the smallest
-    bulk ESS of the flagship model went from 62 to 302 (4 chains x 300 draws)."""
-    from connective.bayes.ordinal import CUTPOINT_SD
-
-    big = 1e4
-    ncat = odata.n_categories
-    starts = odata.start_cutpoints()
-    kmax = int(ncat.max())
-    lows, highs, order = [], [], []
-    flat = [None] * len(ncat)
-    for K in sorted(set(ncat.tolist())):
-        js = np.flatnonzero(ncat == K)
-        name = "cutpoints" if len(set(ncat.tolist())) == 1 else f"cutpoints_{K}"
-        init = np.array([starts[j] for j in js])
-        std = pm.Flat(name, shape=(len(js), K - 1), transform=pm.distributions.transforms.ordered)
-        pm.modelcontext(None).set_initval(std, init)
-        initvals[name] = init
-        cut = std * item_sd[js][:, None]
-        pm.Potential(f"{name}_prior", pm.logp(pm.Normal.dist(0.0, CUTPOINT_SD), cut).sum()
-                     + (K - 1) * pt.log(item_sd[js]).sum())
-        lo = pt.concatenate([pt.fill(cut[:, :1], -big), cut], axis=1)
-        hi = pt.concatenate([cut, pt.fill(cut[:, :1], big)], axis=1)
-        if K < kmax:
-            pad = pt.zeros((len(js), kmax - K))
-            lo, hi = pt.concatenate([lo, pad], axis=1), pt.concatenate([hi, pad], axis=1)
-        lows.append(lo), highs.append(hi), order.extend(js)
-        for r, j in enumerate(js):
-            flat[j] = cut[r]
-    lower, upper = pt.concatenate(lows, axis=0), pt.concatenate(highs, axis=0)
-    back = np.argsort(order)  # rows back in item order (a gather, not a set_subtensor)
-    if not np.array_equal(back, np.arange(len(back))):
-        lower, upper = lower[back], upper[back]
-    return lower, upper, flat

@@ -24,7 +24,7 @@ import numpy as np
 from connective.bayes.model import BayesModel
 from connective.errors import ConnectiveError
 
-SAMPLERS = ("nutpie", "pymc")
+SAMPLERS = ("nutpie", "numpyro", "pymc")
 
 
 class SamplerError(ConnectiveError):
@@ -45,9 +45,11 @@ def sample(bm: BayesModel, *, draws: int = 1000, tune: int = 1000, chains: int =
     ``parameters`` variable over the ``param`` dimension, and sample_stats).
 
     ``sampler='nutpie'`` falls back to PyMC's NUTS (with a warning) when nutpie is not
-    installed or cannot compile the model. ``target_accept`` (between 0 and 1) replaces the
-    model's target acceptance rate (0.8; 0.95 for hierarchical models): raise it towards
-    0.99 when the chains report divergences, for smaller steps.
+    installed or cannot compile the model; ``sampler='numpyro'`` (JAX, the extra
+    ``connective[jax]``, see :mod:`connective.bayes.backends`) falls back to nutpie.
+    ``target_accept`` (between 0 and 1) replaces the model's target acceptance rate (0.8;
+    0.95 for hierarchical models): raise it towards 0.99 when the chains report
+    divergences, for smaller steps.
 
     Example
     -------
@@ -68,6 +70,16 @@ def sample(bm: BayesModel, *, draws: int = 1000, tune: int = 1000, chains: int =
         else:
             idata = _sample_nutpie(bm, compiled, draws, tune, chains, cores, seed, progress,
                                    accept)
+    if sampler == "numpyro":
+        from connective.bayes.backends import jax_available, sample_numpyro
+
+        if jax_available():
+            idata = sample_numpyro(bm, draws, tune, chains, cores, seed, progress, accept)
+        else:
+            warnings.warn("jax/numpyro are not installed (pip install connective[jax]); "
+                          "sampling with nutpie instead")
+            return sample(bm, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
+                          progress=progress, target_accept=target_accept)
     if sampler == "pymc":
         idata = _sample_pymc(bm, draws, tune, chains, cores, seed, progress, accept)
     idata.attrs["target_accept"] = accept
@@ -136,7 +148,8 @@ def with_data(bm: BayesModel, frame, *, keep_priors: bool = False) -> None:
     # values change
     fresh = build_model(bm.spec, frame, likelihood=bm.likelihood,
                         priors=bm.options.get("priors") or None,
-                        reparameterize=bool(bm.metric and bm.metric.factors))
+                        reparameterize=bool(bm.metric and bm.metric.factors),
+                        fiml=bm.options.get("fiml", "schur"))
     stats = fresh.stats
     if len(stats.patterns) != len(bm.stats.patterns) or any(
             not np.array_equal(a.columns, b.columns) for a, b in zip(stats.patterns, bm.stats.patterns)):

@@ -35,7 +35,7 @@ def register(subparsers) -> None:
                    help="normal: items as continuous (marginal likelihood); ordinal: Likert "
                         "items as ordered categories")
     add_sampling_arguments(p)
-    p.add_argument("--sampler", choices=("nutpie", "pymc"), default="nutpie",
+    p.add_argument("--sampler", choices=("nutpie", "numpyro", "pymc"), default="nutpie",
                    help="NUTS implementation")
     p.add_argument("--target-accept", type=float, default=None, metavar="P",
                    help="target acceptance rate of NUTS (default 0.8, hierarchical models "
