@@ -204,3 +204,15 @@ def test_analyses_that_need_rows_refuse_a_printed_matrix(wheaton, tmp_path, caps
     code, out = _run(["pls", model, "--summary", path, "--out", tmp_path / "p", "--ipma",
                       "alien71"], capsys)
     assert code == 2 and "--predict, --mga and --ipma need respondents' rows" in out
+
+
+def test_the_report_of_a_fit_to_a_printed_matrix_says_so(wheaton, tmp_path, capsys):
+    model, path = wheaton
+    code, out = _run(["fit", model, "--summary", path, "--out", tmp_path / "fit", "--draws",
+                      "100", "--tune", "100", "--chains", "2", "--seed", "3", "--quiet"], capsys)
+    assert code == 0, out
+    code, out = _run(["report", tmp_path / "fit"], capsys)
+    assert code == 0, out
+    md = (tmp_path / "fit" / "report" / "report.md").read_text()
+    assert "Fitted to summary statistics (" in md and "N = 932" in md
+    assert "the model has no mean structure" in md

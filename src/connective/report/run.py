@@ -420,6 +420,12 @@ def _posterior_predictive(run: dict):
     from connective.provenance import data_fingerprint
 
     s = run["label"]
+    printed = (s.get("settings", {}).get("data_options") or {}).get("summary")
+    if printed:  # fitted to a printed matrix: there are no answers to check
+        notes = " ".join(f"{n[0].upper()}{n[1:]}." for n in printed.get("notes", []))
+        return (f"Fitted to summary statistics ({printed['file']}: a {printed['kind']} "
+                f"matrix, N = {printed['n']}), not to respondents' answers, so there are no "
+                f"item-level checks. {notes}").strip()
     data, override = run.get("data_override", (None, None))
     # as given; else where it was when the fit ran (from any working directory)
     path = Path(data or s.get("data", ""))
