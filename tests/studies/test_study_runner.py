@@ -178,3 +178,18 @@ def test_bayes_replications_with_missing_answers_each_get_their_own_model():
         estimates.append(float(table.set_index("effect").loc["X -> M -> Y", "est"]))
     # standardised a*b near 0.45 * 0.37 = 0.17 in both data sets
     assert all(0.05 < e < 0.35 for e in estimates), estimates
+
+
+def test_the_study_console_opens_with_the_verdict_of_its_fits(tmp_path, capsys):
+    from connective.cli import main
+
+    study = _write(tmp_path)
+    assert main(["study", str(study), "--out", str(tmp_path / "out"), "--workers", "1",
+                 "--quiet"]) == 0
+    out = capsys.readouterr().out
+    first = out.splitlines()[0]
+    assert first.startswith("Verdict of the fits")
+    table = pd.read_csv(tmp_path / "out" / "results" / "results.csv")
+    for method, part in table.drop_duplicates(["condition", "method"]).groupby("method"):
+        total = int((part["n_ok"] + part["n_failed"]).sum())
+        assert f"{method}: {int(part['n_failed'].sum())} of {total} replications failed" in out

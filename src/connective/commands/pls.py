@@ -25,6 +25,7 @@ Example
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from connective.commands._options import (add_data_arguments, add_overwrite_argument, count,
                                            data_options, load_data, seed_value)
@@ -173,6 +174,11 @@ def run(args: argparse.Namespace) -> int:
                    overwrite=args.overwrite, analyses=analyses,
                    higher_order=args.higher_order)
     if not args.quiet:
+        from connective.verdicts import run_verdict
+
+        # the verdict first: convergence and admissibility of what follows
+        verdict = run_verdict({"dir": Path(args.out), "label": run_.label})
+        print("Verdict: " + verdict.line())
         print(run_.result.summary())
         for text in (run_.analyses.text if run_.analyses else ()):
             print("\n" + text)

@@ -38,6 +38,15 @@ def run(args: argparse.Namespace) -> int:
         only[key.strip()] = value.strip()
     table = run_study(args.study, args.out, scheduler=args.scheduler, workers=args.workers,
                       progress=not args.quiet, only=only)
+    # the verdict first: how many replications' fits failed their checks (left out below)
+    per_fit = table.drop_duplicates(["condition", "method"])
+    print("Verdict of the fits (a replication that failed or did not converge is left out "
+          "of the metrics):")
+    for method, part in per_fit.groupby("method", sort=False):
+        failed, total = int(part["n_failed"].sum()), int((part["n_ok"] + part["n_failed"]).sum())
+        print(f"  {'PASS' if failed == 0 else 'FAIL'}  {method}: {failed} of {total} "
+              f"replications failed their checks" + ("" if failed == 0 else
+                                                   " (failure_rate per condition below)"))
     cols = ["condition", "method", "effect", "truth", "bias", "rmse", "coverage", "width",
             "power", "failure_rate"]
     print(table[cols].to_string(index=False, float_format=lambda x: f"{x:.3f}"))
