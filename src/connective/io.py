@@ -99,3 +99,26 @@ def _json_default(obj: Any):
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(f"cannot write {type(obj).__name__} as JSON")
+
+
+def read_user_text(path: str | Path, what: str, error: type = None,
+                   encoding: str = "utf-8") -> str:
+    """The text of a file the user named (a model, a summary-statistics file), or ``error``
+    (default :class:`~connective.errors.ConnectiveError`) naming ``what`` and the file.
+
+    Example
+    -------
+    >>> read_user_text("/no/such/file.lav", "model file")
+    Traceback (most recent call last):
+    ...
+    connective.errors.ConnectiveError: model file /no/such/file.lav does not exist
+    """
+    from connective.errors import ConnectiveError
+
+    error = error or ConnectiveError
+    try:
+        return Path(path).read_text(encoding=encoding)
+    except FileNotFoundError:
+        raise error(f"{what} {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{what} {path} cannot be read: {exc}") from None

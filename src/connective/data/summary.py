@@ -175,13 +175,9 @@ def read_summary(path: str | Path, *, nearest_pd: bool = False) -> SummaryData:
     >>> read_summary(f).kind
     'covariance'
     """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise SummaryDataError(f"summary-statistics file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SummaryDataError(f"summary-statistics file {path} cannot be read: {exc}") from None
+    from connective.io import read_user_text
+
+    text = read_user_text(path, "summary-statistics file", SummaryDataError, "utf-8-sig")
     return parse_summary(text, source=str(path), nearest_pd=nearest_pd)
 
 

@@ -450,13 +450,9 @@ def read_model(path: str | Path, *, std_lv: bool = False, allow_cycles: bool = F
     >>> read_model(model_path("simca")).structural
     ('CID', 'INJ', 'EFF', 'OCA')
     """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConnectiveError(f"model file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConnectiveError(f"model file {path} cannot be read: {exc}") from None
+    from connective.io import read_user_text
+
+    text = read_user_text(path, "model file")
     return parse_model(text, source=str(path), std_lv=std_lv, allow_cycles=allow_cycles,
                        options=options)
 
