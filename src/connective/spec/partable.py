@@ -122,8 +122,6 @@ class _Builder:
             self.indicators[r["lhs"]].append(r["rhs"])
         # a construct measured by constructs is a higher-order construct; its first-order
         # constructs stay structural variables, their loadings on it arrows of B (all-y)
-        self.higher_order = [c for c in self.indicators
-                             if any(x in constructs for x in self.indicators[c])]
         items = list(dict.fromkeys(x for xs in self.indicators.values() for x in xs
                                    if x not in constructs))
         item_set = set(items)
