@@ -130,10 +130,7 @@ def plot_diagnostics(idata: az.InferenceData, out_dir, *, var_names: list[str] |
     """Rank and trace plots as PNG files in ``out_dir``; returns their paths."""
     from pathlib import Path
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # ArviZ draws with pyplot; a headless one picks Agg
 
     from connective.io import atomic_path
 

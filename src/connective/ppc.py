@@ -49,12 +49,9 @@ class PPC:
 
     def plot(self):
         """Observed correlations against their predictive intervals; item SDs likewise."""
-        import matplotlib
+        from connective.figures import subplots
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9.5, 4.4))
+        fig, (ax1, ax2) = subplots(1, 2, figsize=(9.5, 4.4))
         for ax, table, what in ((ax1, self.correlations, "item correlations"),
                                 (ax2, self.items[self.items["stat"] == "sd"], "item SDs")):
             order = np.argsort(table["pred_mean"].to_numpy())

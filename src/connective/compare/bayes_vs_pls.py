@@ -107,14 +107,11 @@ def forest_plot(table: pd.DataFrame, methods: list[str], *, kinds=("direct", "in
                                                                     "correlation"),
                 title: str = ""):
     """Estimates and intervals of every method, one line per effect (matplotlib Figure)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from connective.figures import subplots
 
     rows = table[table["kind"].isin(kinds)].reset_index(drop=True)
     sides = [("bayes", "Bayes (std.)")] + [(m, m) for m in methods]
-    fig, ax = plt.subplots(figsize=(7.5, 0.34 * len(rows) + 1.4))
+    fig, ax = subplots(figsize=(7.5, 0.34 * len(rows) + 1.4))
     offsets = np.linspace(-0.25, 0.25, len(sides))
     colors = ["#1b5e9a", "#c2571a", "#3a8a3a", "#7a3a8a"]
     for (key, name), off, color in zip(sides, offsets, colors):

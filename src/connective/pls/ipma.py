@@ -72,13 +72,10 @@ def ipma_map(table: pd.DataFrame, target: str, ax=None):
     >>> fig.axes[0].get_xlabel()
     'importance (total effect on Y)'
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from connective.figures import subplots
 
     if ax is None:
-        fig, ax = plt.subplots(figsize=(5.5, 4.5))
+        fig, ax = subplots(figsize=(5.5, 4.5))
     else:
         fig = ax.figure
     ax.scatter(table["importance"], table["performance"], color="#1f5a99")

@@ -16,20 +16,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")
-import pandas as pd  # noqa: E402
-
-from connective.compare.bayes_vs_pls import (forest_plot, interval_sign, run_path,  # noqa: E402
+from connective.compare.bayes_vs_pls import (forest_plot, interval_sign, run_path,
                                              standardized_bayes_effects)
-from connective.pls.quality import reliability_flags  # noqa: E402
-from connective.report.document import Report, fmt, fmt_estimate  # noqa: E402
-from connective.report.run import (_interval, _path_table, add_provenance,  # noqa: E402
+from connective.pls.quality import reliability_flags
+from connective.report.document import Report, fmt, fmt_estimate
+from connective.report.run import (_interval, _path_table, add_provenance,
                                    build_run_report, pls_columns, pls_interval, pls_note,
                                    r_squared_table, read_run, srmr_sentence)
-from connective.spec import parse_model  # noqa: E402
-from connective.verdicts import run_verdict  # noqa: E402
+from connective.spec import parse_model
+from connective.verdicts import run_verdict
 
 _SIGN_WORDS = {"+": "above 0", "−": "below 0", "0": "containing 0"}
 

@@ -20,14 +20,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping
 
-import matplotlib
+from matplotlib.figure import Figure
+from matplotlib.patches import Ellipse, FancyArrowPatch, Rectangle
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.patches import Ellipse, FancyArrowPatch, Rectangle  # noqa: E402
-
-from connective.io import atomic_path  # noqa: E402
-from connective.spec import ModelSpec  # noqa: E402
+from connective.figures import release, subplots
+from connective.io import atomic_path
+from connective.spec import ModelSpec
 
 _W, _H = 1.1, 0.55  # node size in data units
 
@@ -81,7 +79,7 @@ def _bend(pos, src, tgt) -> float:
 
 
 def path_diagram(spec: ModelSpec, labels: Mapping[str, str] | None = None, *,
-                 title: str = "", highlight: Mapping[str, bool] | None = None) -> plt.Figure:
+                 title: str = "", highlight: Mapping[str, bool] | None = None) -> Figure:
     """Draw the structural model; ``labels`` maps path names (``CI~IS``) to arrow texts.
 
     ``highlight`` maps path names to True for arrows drawn bold (e.g. intervals excluding 0).
@@ -97,7 +95,7 @@ def path_diagram(spec: ModelSpec, labels: Mapping[str, str] | None = None, *,
     width = max(xs) - min(xs) + 2.4
     height = max(ys) - min(ys) + 1.8
     # at most 9.5 in wide: the page shows it at its own size, labels at 9-10 pt
-    fig, ax = plt.subplots(figsize=(min(9.5, max(4.0, width * 1.5)), max(2.5, height * 1.3)))
+    fig, ax = subplots(figsize=(min(9.5, max(4.0, width * 1.5)), max(2.5, height * 1.3)))
     ax.set_xlim(min(xs) - 1.0, max(xs) + 1.0)
     ax.set_ylim(min(ys) - 0.9, max(ys) + 0.9)
     ax.set_aspect("equal")
@@ -129,10 +127,11 @@ def path_diagram(spec: ModelSpec, labels: Mapping[str, str] | None = None, *,
     return fig
 
 
-def save_figure(fig: plt.Figure, path: str | Path, *, dpi: int = 110) -> Path:
+def save_figure(fig: Figure, path: str | Path, *, dpi: int = 110) -> Path:
     """Save a figure atomically (PNG or SVG by extension) and close it."""
     path = Path(path)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
+    release(fig)
     return path
+

@@ -244,11 +244,11 @@ class Report:
 
     def figure(self, fig, caption: str, *, name: str, fit: str | None = None) -> None:
         """A matplotlib figure (closed after rendering), kept as SVG with text as text."""
-        import matplotlib.pyplot as plt
+        from connective.figures import release
 
         _check_name(name)
         svg = readable_svg(fig, name)
-        plt.close(fig)
+        release(fig)
         self.blocks.append(_Block("figure", caption, name=name, svg=svg, fit=fit))
 
     # -- rendering ----------------------------------------------------------------------------

@@ -25,16 +25,15 @@ def group_forest_plot(group_effects: pd.DataFrame, population: pd.DataFrame,
     and 95% interval, the population average as a line and band (matplotlib Figure, 6.5 in
     wide so that it is shown at its own size, labels 9-10 pt). ``levels`` maps group ->
     level of the group-level predictor (colours; legend above the panels, never over data)."""
-    import matplotlib
+    from matplotlib.lines import Line2D
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from connective.figures import subplots
 
     groups = list(dict.fromkeys(group_effects["group"]))
     palette = ["#1b5e9a", "#c2571a", "#3a8a3a", "#7a3a8a"]
     colour = {lv: palette[i % 4] for i, lv in enumerate(sorted(set((levels or {}).values())))}
     panel = 0.28 * len(groups) + 0.7  # inches per effect: grows with the groups
-    fig, axes = plt.subplots(len(effects), 1, figsize=(6.5, panel * len(effects) + 0.9),
+    fig, axes = subplots(len(effects), 1, figsize=(6.5, panel * len(effects) + 0.9),
                              sharex=False, squeeze=False)
     y = np.arange(len(groups))[::-1]
     for ax, effect in zip(axes[:, 0], effects):
@@ -55,7 +54,7 @@ def group_forest_plot(group_effects: pd.DataFrame, population: pd.DataFrame,
     axes[-1][0].set_xlabel("effect (model metric) with 95% interval; line and band: population "
                            "average", fontsize=9.5)
     if colour:
-        handles = [plt.Line2D([], [], marker="o", ls="", color=c, label=lv)
+        handles = [Line2D([], [], marker="o", ls="", color=c, label=lv)
                    for lv, c in colour.items()]
         fig.legend(handles=handles, fontsize=9, loc="upper center", ncol=len(handles),
                    frameon=False, bbox_to_anchor=(0.5, 1.0))

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from connective.report.diagram import save_figure  # noqa: E402
+from connective.figures import subplots
+from connective.report.diagram import save_figure
 
 
 def plot_study(study, table: pd.DataFrame, out: Path) -> list[Path]:
@@ -25,7 +22,7 @@ def plot_study(study, table: pd.DataFrame, out: Path) -> list[Path]:
                                ("bias", 0.0, "bias (estimate - truth)")):
         cols = min(3, len(effects))
         rows = -(-len(effects) // cols)
-        fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
+        fig, axes = subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
         for ax, effect in zip(axes.ravel(), effects):
             part = table[table["effect"] == effect]
             for (method, other), line in part.groupby(["method", "rest"], sort=False):

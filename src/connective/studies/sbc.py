@@ -118,15 +118,12 @@ class SBCResult:
 
     def plot(self):
         """ECDF difference of every parameter's ranks with the simultaneous band."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        from connective.figures import subplots
 
         cols = list(self.ranks.columns)
         ncol = min(6, len(cols))
         nrow = -(-len(cols) // ncol)
-        fig, axes = plt.subplots(nrow, ncol, figsize=(2.4 * ncol, 1.9 * nrow), squeeze=False,
+        fig, axes = subplots(nrow, ncol, figsize=(2.4 * ncol, 1.9 * nrow), squeeze=False,
                                  sharex=True, sharey=True)
         grid = np.arange(1, self.n_post + 1)
         for ax, col in zip(axes.ravel(), cols):
