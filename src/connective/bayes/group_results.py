@@ -20,6 +20,7 @@ import pandas as pd
 import xarray as xr
 
 from connective.bayes.likelihood import pointwise_loglik, ppp, subset
+from connective.bayes.tables import _interval, effects_table
 from connective.bayes.matrices import implied_moments
 from connective.effects import compute_effects, population_effects
 
@@ -124,7 +125,6 @@ def grouped_ppp(bm, post, rng: np.random.Generator):
 # -- tables --------------------------------------------------------------------------------
 
 def _summarise(x: np.ndarray, point: str = "mean") -> dict:
-    from connective.bayes.results import _interval
 
     lo, hi = _interval(x)
     est = x.mean((0, 1)) if point == "mean" else np.median(x, (0, 1))
@@ -140,7 +140,6 @@ def group_effects_table(idata, point: str = "mean") -> pd.DataFrame:
     >>> group_effects_table(fit.idata).columns.tolist()[:3]  # doctest: +SKIP
     ['group', 'effect', 'kind']
     """
-    from connective.bayes.results import effects_table
 
     fx = idata.posterior["group_effects"]
     parts = []
@@ -154,7 +153,6 @@ def group_effects_table(idata, point: str = "mean") -> pd.DataFrame:
 def level_effects_table(idata, point: str = "mean") -> pd.DataFrame:
     """Population effects at each level of the group-level predictor and their difference
     (last level minus first), one row per level and effect (``est``: posterior ``point``)."""
-    from connective.bayes.results import effects_table
 
     post = idata.posterior
     parts = []

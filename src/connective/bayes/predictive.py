@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from connective.bayes.matrices import build_layout, implied_moments
-from connective.bayes.results import parameter_draws
+from connective.bayes.tables import parameter_draws
 from connective.spec import ModelSpec
 
 TECHNIQUES = ("DA", "EA")

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from connective.bayes.results import measurement_draws
+from connective.bayes.tables import measurement_draws
 from connective.errors import ConnectiveError
 from connective.mediation import summarize_effects
 from connective.report.run import read_run

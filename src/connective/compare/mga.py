@@ -64,7 +64,7 @@ def bayes_group_differences(result, first, *, labels: tuple[str, str] = ("group 
     each group of ``first`` (True: group 1) and summarise the differences of the
     standardised paths."""
     from connective.bayes import fit as bayes_fit
-    from connective.bayes.results import _interval
+    from connective.bayes.tables import _interval
 
     g = group_mask(result, first)
     frame = pls_rows(result)

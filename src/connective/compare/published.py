@@ -26,8 +26,6 @@ Example
 from __future__ import annotations
 
 import re
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 

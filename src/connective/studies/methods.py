@@ -57,7 +57,7 @@ def _bayes(spec: ModelSpec, frame: pd.DataFrame, *, seed: int, draws: int = 500,
     the study thresholds ``max_rhat`` (1.05) and ``min_ess`` (100): a study's fits are short
     by design, so the single-analysis thresholds (1.01, 400) would flag sampling noise."""
     from connective.bayes import fit
-    from connective.bayes.results import measurement_draws
+    from connective.bayes.tables import measurement_draws
     from connective.diagnostics import diagnose
     from connective.mediation import summarize_effects
 
