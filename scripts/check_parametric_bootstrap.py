@@ -23,7 +23,7 @@ import warnings
 import numpy as np
 
 from connective.data.simulate import simulate
-from connective.data.summary import parse_summary
+from connective.data.summary import parse_summary, printed_summary
 from connective.moments import implied_covariance
 from connective.data.population import standardized_population
 from connective.pls import bootstrap_pls, estimate_pls
@@ -38,13 +38,6 @@ Y =~ y1 + y2 + y3
 M ~ X
 Y ~ M + X
 """
-
-
-def _printed(frame, decimals: int = 2) -> str:
-    R = np.round(frame.corr().to_numpy(), decimals)
-    rows = "\n".join(" ".join(f"{v:.{decimals}f}" for v in R[i, :i + 1]) for i in range(len(R)))
-    names = ", ".join(f'"{c}"' for c in frame.columns)
-    return f'n = {len(frame)}\nnames = [{names}]\nkind = "correlation"\nlower = """\n{rows}\n"""\n'
 
 
 def main() -> None:
@@ -67,7 +60,7 @@ def main() -> None:
     start = time.time()
     for r in range(reps):
         frame = simulate(spec, args.n, seed=1000 + r).frame.drop(columns="id")
-        summary = parse_summary(_printed(frame))
+        summary = parse_summary(printed_summary(frame))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             res = estimate_pls(spec, summary.frame())

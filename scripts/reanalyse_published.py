@@ -28,20 +28,10 @@ from scipy.stats import norm
 
 from connective.cli import main as connective
 from connective.data.readers import read_survey
+from connective.data.summary import printed_summary
 from connective.pls import bootstrap_pls, estimate_pls
 from connective.resources import flagship_data_path, model_path
 from connective.spec import read_model
-
-
-def printed_matrix(frame: pd.DataFrame, n: int) -> str:
-    """The items' correlations and SDs to two decimals, as a paper prints them (TOML)."""
-    R = frame.corr().to_numpy()
-    rows = "\n".join(" ".join(f"{v:.2f}" for v in R[i, :i + 1]) for i in range(len(R)))
-    names = ", ".join(f'"{c}"' for c in frame.columns)
-    sds = ", ".join(f"{v:.2f}" for v in frame.std())
-    return (f"# SYNTHETIC: the bundled flagship survey reduced to what a paper prints\n"
-            f'n = {n}\nnames = [{names}]\nkind = "correlation"\nsds = [{sds}]\n'
-            f'lower = """\n{rows}\n"""\n')
 
 
 def printed_table(spec, frame: pd.DataFrame, seed: int) -> pd.DataFrame:
@@ -71,7 +61,8 @@ def main() -> None:
     spec = read_model(model)
     frame = read_survey(flagship_data_path()).frame[list(spec.observed)]
     matrix, table = out / "printed_matrix.toml", out / "printed_table.csv"
-    matrix.write_text(printed_matrix(frame, len(frame)))
+    matrix.write_text(printed_summary(
+        frame, sds=True, header="SYNTHETIC: the bundled flagship survey reduced to what a paper prints"))
     printed_table(spec, frame, args.seed).to_csv(table, index=False)
     print(f"the 'paper' (synthetic): {matrix} and {table}")
     draws = ["--draws", "300", "--tune", "300", "--chains", "2", "--boot", "500"] if args.quick \

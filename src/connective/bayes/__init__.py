@@ -72,8 +72,8 @@ def fit(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "normal",
         # PyMC's own log-density and gradient are finite and its NUTS samples them
         raise ModelError(f"{spec.source}: nutpie cannot start the ordinal likelihood with "
                          f"higher-order factors ({', '.join(spec.higher_order)}); use "
-                         "--sampler pymc (slower: about 1 minute per 100 draws of a chain on "
-                         "500 respondents), or --likelihood normal")
+                         "--sampler pymc (slower: one chain of 100 tuning + 100 draws on 500 "
+                         "respondents took 71 s here), or --likelihood normal")
     if group is not None and model is not None:
         raise ConnectiveError("a compiled model cannot take --group; fit without model= to "
                               "build the hierarchical model")

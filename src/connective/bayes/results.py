@@ -265,15 +265,13 @@ class BayesFit:
         names = {"posterior": "posterior.nc", "parameters": "parameters.csv",
                  "effects": "effects.csv", "summary": "summary.json",
                  "diagnostics": "diagnostics.json"}
-        tables = {}
+        tables = dict(extra or {})
         if self.grouped:
-            tables = {"group_effects": self.group_effects, "between_groups": self.between_groups}
+            tables.update(group_effects=self.group_effects(),
+                          between_groups=self.between_groups())
             if "level_effects" in self.idata.posterior:
-                tables["level_effects"] = self.level_effects
-            names.update({key: f"{key}.csv" for key in tables})
-        for key, table in (extra or {}).items():
-            tables[key] = (lambda t=table: t)
-            names[key] = f"{key}.csv"
+                tables["level_effects"] = self.level_effects()
+        names.update({key: f"{key}.csv" for key in tables})
         with run_folder(out_dir, overwrite=overwrite) as tmp:
             with atomic_path(tmp / names["posterior"]) as nc:
                 self.idata.to_netcdf(str(nc))
@@ -282,7 +280,7 @@ class BayesFit:
             atomic_write_json(tmp / names["summary"], self.summary())
             atomic_write_json(tmp / names["diagnostics"], self.verdict().to_dict())
             for key, table in tables.items():
-                atomic_write_csv(tmp / names[key], table())
+                atomic_write_csv(tmp / names[key], table)
         return {key: out_dir / name for key, name in names.items()}
 
     @classmethod

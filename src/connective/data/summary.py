@@ -162,6 +162,27 @@ class SummaryData:
                            self.source, pick(self.sds), pick(self.means), self.notes, self.text)
 
 
+def printed_summary(frame: pd.DataFrame, *, decimals: int = 2, sds: bool = False,
+                    header: str = "") -> str:
+    """The TOML a reader would type from a paper that printed ``frame``'s correlations (and,
+    with ``sds``, its SDs) to ``decimals`` decimals: the inverse of :func:`parse_summary`,
+    for simulation studies and worked examples.
+
+    Example
+    -------
+    >>> f = pd.DataFrame({"a": [1.0, 2, 3, 5], "b": [2.0, 1, 4, 4]})
+    >>> parse_summary(printed_summary(f)).matrix.tolist()
+    [[1.0, 0.75], [0.75, 1.0]]
+    """
+    R = frame.corr().to_numpy()
+    rows = "\n".join(" ".join(f"{v:.{decimals}f}" for v in R[i, :i + 1]) for i in range(len(R)))
+    names = ", ".join(f'"{c}"' for c in frame.columns)
+    sd = f"sds = [{', '.join(f'{v:.{decimals}f}' for v in frame.std())}]\n" if sds else ""
+    head = f"# {header}\n" if header else ""
+    return (f'{head}n = {len(frame)}\nnames = [{names}]\nkind = "correlation"\n{sd}'
+            f'lower = """\n{rows}\n"""\n')
+
+
 def read_summary(path: str | Path, *, nearest_pd: bool = False) -> SummaryData:
     """Read a summary-statistics file (TOML, or lavaan's lower-triangle text; see the
     module docstring). ``nearest_pd`` replaces a matrix that rounding made non-positive-
@@ -385,5 +406,5 @@ def nearest_correlation(a: np.ndarray, *, tol: float = 1e-10, max_iter: int = 50
     return y / np.outer(d, d)
 
 
-__all__ = ["SummaryData", "SummaryDataError", "read_summary", "parse_summary",
+__all__ = ["SummaryData", "SummaryDataError", "read_summary", "parse_summary", "printed_summary",
            "nearest_correlation"]

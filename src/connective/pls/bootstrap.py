@@ -182,7 +182,7 @@ def bootstrap_pls(result: PLSResult, n_boot: int = 5000, *, seed: int | None = N
     X = result.data.X
     n, p = X.shape
     XX = None if parametric else (X[:, :, None] * X[:, None, :]).reshape(n, p * p)
-    draw = _parametric_draws(X) if parametric else None
+    draw = _parametric_draws(X, result.model.data_model.columns) if parametric else None
     opts = dict(scheme=result.settings["scheme"], consistent=result.settings["consistent"],
                 tol=result.settings["tol"], max_iter=result.settings["max_iter"])
     align = result.fit["loadings"] if sign_change == "construct" else None
@@ -246,19 +246,17 @@ def bootstrap_pls(result: PLSResult, n_boot: int = 5000, *, seed: int | None = N
                         inadmissible_kept=inadmissible == "keep")
 
 
-def _parametric_draws(X: np.ndarray) -> Callable:
+def _parametric_draws(X: np.ndarray, columns) -> Callable:
     """``draw(rng, b)``: ``b`` correlation matrices of N rows from the normal distribution
-    with the correlations of ``X`` (N rows; a column used by two blocks appears twice in X
-    and is drawn once)."""
+    with the correlations of ``X`` (N rows; ``columns`` names them: an indicator used by two
+    blocks appears twice and is drawn once)."""
     from scipy.stats import wishart
 
     n = X.shape[0]
-    _, first, back = np.unique(X, axis=1, return_index=True, return_inverse=True)
-    R = np.corrcoef(X[:, np.sort(first)], rowvar=False)
-    order = np.argsort(first)  # np.unique sorts the columns; map back to X's first uses
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))
-    expand = rank[np.ravel(back)]
+    first = {c: i for i, c in reversed(list(enumerate(columns)))}  # first use of each
+    unique = list(first.values())
+    R = np.corrcoef(X[:, unique], rowvar=False)
+    expand = np.array([unique.index(first[c]) for c in columns])
 
     def draw(rng: np.random.Generator, b: int) -> np.ndarray:
         W = wishart.rvs(df=n - 1, scale=R, size=b, random_state=rng).reshape(b, *R.shape)

@@ -54,6 +54,7 @@ def fit_correlations(R: np.ndarray, model: PLSModel, *, scheme: str = "path",
                                 "or the Bayesian engine (connective fit)")
         stage_one = fit_correlations(R, model.stage_one, scheme=scheme, tol=tol,
                                      max_iter=max_iter)
+        stage_one["R"] = R  # the items' correlations, for stage one's own tables
         R = stage_two_correlations(R, stage_one["weights"], model.stage_one, model)
     fit = alg.outer_weights(R, model, scheme=scheme, tol=tol, max_iter=max_iter)
     w = fit.weights

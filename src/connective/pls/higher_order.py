@@ -166,20 +166,13 @@ def stage_two_correlations(R: np.ndarray, weights: np.ndarray, stage_one, stage_
     W = weights[..., :, None] * stage_one.membership  # (..., p, J)
     RW = R @ W
     SS = np.swapaxes(W, -1, -2) @ RW
-    item_pos = {c: i for i, c in enumerate(stage_one.columns)}  # first occurrence wins
-    for i in range(len(stage_one.columns) - 1, -1, -1):
-        item_pos[stage_one.columns[i]] = i
-    score_pos = {c: j for j, c in enumerate(stage_one.constructs)}
-    cols = stage_two.columns
-    is_score = np.array([c in score_pos and c not in item_pos for c in cols])
-    pos = np.array([score_pos[c] if s else item_pos[c] for c, s in zip(cols, is_score)])
-    items, scores = pos[~is_score], pos[is_score]
-    q = len(cols)
-    out = np.empty(R.shape[:-2] + (q, q))
-    ii, ss = np.flatnonzero(~is_score), np.flatnonzero(is_score)
-    out[..., ii[:, None], ii[None, :]] = R[..., items[:, None], items[None, :]]
-    out[..., ii[:, None], ss[None, :]] = RW[..., items[:, None], scores[None, :]]
-    out[..., ss[:, None], ii[None, :]] = np.swapaxes(RW[..., items[:, None], scores[None, :]],
-                                                      -1, -2)
-    out[..., ss[:, None], ss[None, :]] = SS[..., scores[:, None], scores[None, :]]
+    # correlations of stage one's columns and its scores in one matrix, then stage two's
+    # columns picked from it: an item by its (first) column, a dimension by its score
+    p = len(stage_one.columns)
+    Z = np.concatenate([np.concatenate([R, RW], axis=-1),
+                        np.concatenate([np.swapaxes(RW, -1, -2), SS], axis=-1)], axis=-2)
+    item_pos = {c: i for i, c in reversed(list(enumerate(stage_one.columns)))}
+    score_pos = {c: p + j for j, c in enumerate(stage_one.constructs)}
+    pos = np.array([item_pos[c] if c in item_pos else score_pos[c] for c in stage_two.columns])
+    out = Z[..., pos[:, None], pos[None, :]]
     return out

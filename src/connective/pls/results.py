@@ -101,7 +101,7 @@ class PLSResult:
             return None
         from dataclasses import replace
 
-        return replace(self, spec=one.spec, model=one, R=np.corrcoef(self.data.X, rowvar=False),
+        return replace(self, spec=one.spec, model=one, R=self.fit["stage_one"]["R"],
                        fit=self.fit["stage_one"], warnings=[], notes=[])
 
     @property
