@@ -136,6 +136,123 @@ def cold_start(backends, likelihood, repeats):
                       flush=True)
 
 
+SCALE_SNIPPET = """
+import json, resource, sys, time, warnings
+warnings.filterwarnings("ignore")
+import numpy as np
+n, likelihood, draws, tune, chains = int(sys.argv[1]), sys.argv[2], *map(int, sys.argv[3:6])
+from connective.bayes import build_model, sample
+from connective.bayes.results import summary
+from connective.data.simulate import read_values_file, simulate
+from connective.resources import flagship_values_path, model_path
+from connective.spec import read_model
+spec = read_model(model_path("connective_action"))
+values = {k: v for k, v in read_values_file(flagship_values_path()).items() if k != "groups"}
+frame = simulate(spec, n, values=values, seed=11, likert=7).frame[list(spec.observed)]
+t0 = time.perf_counter()
+bm = build_model(spec, frame, likelihood=likelihood)
+build = time.perf_counter() - t0
+# microseconds per log-density gradient: a compiled function of the logp and its gradient
+import pytensor
+m = bm.model
+point = m.initial_point()
+f = pytensor.function(m.value_vars, [m.logp(), *pytensor.grad(m.logp(), m.value_vars)],
+                      mode="NUMBA")
+args = [point[v.name] for v in m.value_vars]
+f(*args)
+reps = max(5, int(2e5 / n))
+times = []
+for _ in range(5):
+    t1 = time.perf_counter()
+    for _ in range(reps):
+        f(*args)
+    times.append((time.perf_counter() - t1) / reps * 1e6)
+t0 = time.perf_counter()
+idata = sample(bm, draws=draws, tune=tune, chains=chains, seed=1, progress=False)
+wall = time.perf_counter() - t0
+s = summary(idata)
+steps = float(idata.sample_stats["n_steps"].mean())
+print("RESULT " + json.dumps(dict(
+    n=n, likelihood=likelihood, dims=int(sum(a.size for a in args)),
+    us_per_gradient=round(float(np.median(times)), 1), build_s=round(build, 1),
+    sample_s=round(wall, 1), steps_per_draw=round(steps, 1),
+    min_ess_bulk=round(s["min_ess_bulk"]), max_r_hat=round(s["max_r_hat"], 4),
+    peak_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))))
+"""
+
+
+def scale_in_n(sizes, likelihoods, args):
+    """Item 4 of [6/12]: each N and likelihood in a process of its own (peak memory is the
+    process's), the flagship model on data simulated from its population values (7-point
+    answers): microseconds per log-density gradient (flat in N for the normal likelihood,
+    which reads sufficient statistics; linear for the ordinal, which has one factor score
+    per respondent and construct), sampling time and peak memory."""
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env = dict(os.environ, PYTHONPATH=src)
+    rows = []
+    for likelihood in likelihoods:
+        for n in sizes:
+            out = subprocess.run([sys.executable, "-c", SCALE_SNIPPET, str(n), likelihood,
+                                  str(args.draws), str(args.tune), str(args.chains)],
+                                 env=env, capture_output=True, text=True)
+            line = [x for x in out.stdout.splitlines() if x.startswith("RESULT")]
+            if not line:
+                print(f"  N={n} {likelihood}: failed\n{out.stderr[-2000:]}", flush=True)
+                continue
+            import json
+
+            rows.append(json.loads(line[0][len("RESULT "):]))
+            r = rows[-1]
+            print(f"  N={n} {likelihood}: {r['us_per_gradient']} us/gradient ({r['dims']} "
+                  f"dims), sampling {r['sample_s']} s, {r['steps_per_draw']} steps/draw, "
+                  f"min ESS {r['min_ess_bulk']}, R-hat {r['max_r_hat']}, peak "
+                  f"{r['peak_mb']} MB", flush=True)
+    if rows:
+        table = pd.DataFrame(rows)
+        first = table.groupby("likelihood")["us_per_gradient"].transform("first")
+        table["gradient_vs_smallest_n"] = (table["us_per_gradient"] / first).round(2)
+        print(table.to_string(index=False))
+
+
+def study_rate(condition: str, replications: int) -> None:
+    """Item 5 of [6/12]: replications per minute of the PLS-vs-Bayes study file in one
+    worker, run as a study worker runs them (``run_replication``: simulate, then every
+    method; a compiled Bayesian model is reused on the next replication's data, which
+    changes no draw, see tests/bayes/test_reproducible.py). The first replication compiles
+    (or loads the compiled model from the disk cache); the rate is of the later ones. A
+    study runs one such worker per core."""
+    import json
+    import tempfile
+
+    from connective.studies.runner import _study, run_replication
+    from connective.studies.store import Store
+
+    path = str(Path(__file__).resolve().parent / "studies" / "pls_vs_bayes.toml")
+    study = _study(path)
+    chosen = next(c for c in study.conditions if c.id == condition
+                  or c.id.startswith(condition + "_"))
+    out = tempfile.mkdtemp(prefix="connective-study-bench-")
+    rows = []
+    for rep in range(replications):
+        t0 = time.perf_counter()
+        run_replication(path, out, chosen.index, rep)
+        wall = time.perf_counter() - t0
+        seconds = {}
+        for m in study.methods:
+            record = json.loads(Store(out).path(chosen.id, m.name, rep).read_text())
+            seconds[m.name] = record["seconds"]
+        rows.append(dict(replication=rep, wall_s=round(wall, 2), **seconds))
+        print(f"  {chosen.id} replication {rep}: {wall:.1f} s "
+              f"({', '.join(f'{k} {v:.1f} s' for k, v in seconds.items())})", flush=True)
+    table = pd.DataFrame(rows)
+    later = table["wall_s"].iloc[1:]
+    print(table.to_string(index=False))
+    if len(later):
+        print(f"replications per minute and worker after the first: {60 / later.median():.2f} "
+              f"(median {later.median():.1f} s; the first, compiling: "
+              f"{table['wall_s'].iloc[0]:.1f} s)")
+
+
 def run_case(name, spec, frame, args, sampler, likelihood, fiml="schur"):
     from connective.bayes import build_model, compile_model, sample
     from connective.bayes.results import summary
@@ -206,11 +323,29 @@ def main(argv=None) -> None:
                         help="only the first fit of the flagship model in whole new processes, "
                              "empty caches, per backend (default: nutpie numpyro)")
     parser.add_argument("--cold-likelihood", default="normal", choices=["normal", "ordinal"])
+    parser.add_argument("--scale", nargs="*", type=int, default=None, metavar="N",
+                        help="only the scale in N: the flagship model on simulated data of "
+                             "these sizes (default: 200 2000 20000), each in a new process")
+    parser.add_argument("--scale-likelihood", nargs="+", default=["normal", "ordinal"],
+                        choices=["normal", "ordinal"])
+    parser.add_argument("--study", nargs="?", const="n=194", default=None,
+                        metavar="CONDITION",
+                        help="only the replications per minute of "
+                             "scripts/studies/pls_vs_bayes.toml in one worker (default "
+                             "condition n=194)")
+    parser.add_argument("--replications", type=int, default=5)
     parser.add_argument("--benchmarks", default=str(Path(__file__).resolve().parents[2]
                                                     / "shared" / "benchmarks"))
     parser.add_argument("--fresh-cache", action="store_true",
                         help="compile into an empty PyTensor cache (as on a new machine)")
     args = parser.parse_args(argv)
+    if args.study is not None:
+        study_rate(args.study, args.replications)
+        return
+    if args.scale is not None:
+        print(f"{args.chains} chains x {args.draws} draws (+{args.tune} tuning)")
+        scale_in_n(args.scale or [200, 2000, 20000], args.scale_likelihood, args)
+        return
     if args.cold is not None:
         cold_start(args.cold or ["nutpie", "numpyro"], args.cold_likelihood, args.seeds)
         return

@@ -118,3 +118,27 @@ def test_the_correlation_ppp_tells_a_wrong_model_from_the_true_one(ordinal_fit):
     shuffled = frame.apply(lambda col: rng.permutation(col.to_numpy()))
     wrong = posterior_predictive(result.spec, result.idata, shuffled, n_rep=100, seed=1)
     assert wrong.ppp_correlations < 0.05
+
+
+def test_a_large_trace_streams_to_disk_with_the_same_draws(monkeypatch):
+    """Draws too large for memory (factor scores of a large survey) are written to disk as
+    they are sampled and read back without the factor scores: the same draws, bit for bit."""
+    from connective.bayes import build_model, sample
+    import importlib
+
+    from connective.data.simulate import simulate
+
+    spec = parse_model(MODEL)
+    frame = simulate(spec, 80, seed=5, likert=5).frame[list(spec.observed)]
+    bm = build_model(spec, frame, likelihood="ordinal")
+    kept = sample(bm, draws=30, tune=30, chains=2, seed=4, progress=False)
+    # the module, not the function connective.bayes exports under the same name
+    monkeypatch.setattr(importlib.import_module("connective.bayes.sample"), "STREAM_BYTES", 0)
+    streamed = sample(bm, draws=30, tune=30, chains=2, seed=4, progress=False)
+    assert "z" in kept.posterior and "z" not in streamed.posterior
+    assert streamed.attrs["streamed_to_disk"] == 1 and "streamed_to_disk" not in kept.attrs
+    for name in ("parameters", "loglik_respondent"):
+        np.testing.assert_array_equal(streamed.posterior[name].values, kept.posterior[name].values)
+    np.testing.assert_array_equal(streamed.sample_stats["n_steps"].values,
+                                  kept.sample_stats["n_steps"].values)
+    assert "warmup_posterior" not in kept.groups()
