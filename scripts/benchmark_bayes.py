@@ -162,11 +162,14 @@ args = [point[v.name] for v in m.value_vars]
 f(*args)
 reps = max(5, int(2e5 / n))
 times = []
-for _ in range(5):
-    t1 = time.perf_counter()
-    for _ in range(reps):
-        f(*args)
-    times.append((time.perf_counter() - t1) / reps * 1e6)
+import importlib
+# one BLAS thread, as the sampler runs (a multi-threaded BLAS on a busy machine took 10x)
+with importlib.import_module("connective.bayes.sample").single_threaded_blas():
+    for _ in range(5):
+        t1 = time.perf_counter()
+        for _ in range(reps):
+            f(*args)
+        times.append((time.perf_counter() - t1) / reps * 1e6)
 t0 = time.perf_counter()
 idata = sample(bm, draws=draws, tune=tune, chains=chains, seed=1, progress=False)
 wall = time.perf_counter() - t0
