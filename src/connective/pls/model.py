@@ -83,6 +83,11 @@ class PLSModel:
             plan = ho.two_stage_plan(spec, method=higher_order)
             return _replace(cls.from_spec(plan.stage_two), higher_order="two_stage",
                             stage_one=cls.from_spec(plan.stage_one))
+        if spec.latent_interactions:
+            names = ", ".join(i.product for i in spec.latent_interactions)
+            raise PLSModelError(
+                f"{spec.source}: the product term(s) {names} involve a construct; the PLS "
+                "engine does not estimate interactions of constructs yet")
         if spec.structural_items:
             raise PLSModelError(
                 f"{spec.source}: the item(s) {', '.join(spec.structural_items)} take part in "
