@@ -137,7 +137,7 @@ class PLSResult:
         f2 = f_squared(self.fit["corr"], self.model)
         vif = inner_vif(self.fit["corr"], self.model)
         rows = [(s, t, self.fit["paths"][ix[t], ix[s]], f2[ix[t], ix[s]], vif[ix[t], ix[s]])
-                for s, t in self.spec.paths]
+                for s, t in self.model.paths]
         out = pd.DataFrame(rows, columns=["source", "target", "est", "f2", "vif"])
         return out.set_index(["source", "target"])
 
