@@ -123,9 +123,10 @@ def interaction_plan(spec: ModelSpec, method: str = "two_stage") -> InteractionP
         base_lines.append(f"{r.lhs} {r.op} {r.label + '*' if r.label else ''}{r.rhs}")
     base = parse_model("\n".join(base_lines), source=f"{spec.source} (without products)")
     terms = []
+    in_paths = {v for path in base.paths for v in path}
     for i in latent:
         for v in (i.a, i.b):
-            if v not in base.structural:
+            if v not in in_paths:
                 raise PLSModelError(
                     f"{spec.source}: {v} enters the product term {i.product} but no path of "
                     f"its own; PLS estimates its scores in the model without the products: "
@@ -219,7 +220,7 @@ def augmented_correlations(model, X: np.ndarray, counts: np.ndarray | None = Non
     >>> X = np.random.default_rng(1).standard_normal((50, 4))
     >>> out = augmented_correlations(m, (X - X.mean(0)) / X.std(0, ddof=1))
     >>> out.R.shape, m.columns
-    ((1, 6, 6), ('x1', 'x2', 'w1', 'y1', 'x1:w1', 'x2:w1'))
+    ((1, 6, 6), ('x1', 'x2', 'w1', 'x1:w1', 'x2:w1', 'y1'))
     """
     X = np.asarray(X, dtype=float)
     n, p = X.shape
