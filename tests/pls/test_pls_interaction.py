@@ -162,3 +162,42 @@ def test_construct_only_in_a_product_is_refused(mobi):
     with pytest.raises(ConnectiveError, match="Value enters the product term Image:Value but "
                                               "no path of its own.*Satisfaction ~ Value"):
         estimate_pls(spec, mobi)
+
+
+MODERATED_MEDIATION = MOBI_MODERATION.replace(
+    "+ Image:Expectation + Image:Value", "+ b3*Image:Expectation") + """
+Loyalty =~ CUSL1 + CUSL2 + CUSL3
+Loyalty ~ b*Satisfaction + Image
+imm := b3*b
+"""
+
+
+def test_labelled_product_in_a_defined_parameter_is_the_index(mobi):
+    res = estimate_pls(parse_model(MODERATED_MEDIATION), mobi)
+    fx = res.effects().set_index("effect")["est"]
+    index = "index of moderated mediation Image -> Satisfaction -> Loyalty by Expectation"
+    assert fx["imm"] == pytest.approx(fx[index], abs=1e-12)
+    b3 = res.paths.loc[("Image:Expectation", "Satisfaction"), "est"]
+    assert fx["index of moderation Image -> Satisfaction by Expectation"] == pytest.approx(b3)
+    # scores are standardised: the moderator's mean is 0, its SD 1
+    a1 = res.paths.loc[("Image", "Satisfaction"), "est"]
+    assert fx["Image -> Satisfaction | Expectation = +1 SD"] == pytest.approx(a1 + b3)
+
+
+def test_pls_command_writes_conditional_effects_with_intervals(tmp_path, benchmarks):
+    from connective.cli import main
+
+    model = tmp_path / "moderated.lav"
+    model.write_text(MODERATED_MEDIATION)
+    out = tmp_path / "run"
+    code = main(["pls", str(model), "--data", str(benchmarks / "data" / "mobi.csv"), "--out",
+                 str(out), "--boot", "100", "--seed", "2", "--quiet",
+                 "--interaction-method", "product_indicator"])
+    assert code == 0
+    fx = pd.read_csv(out / "effects.csv").set_index("effect")
+    row = fx.loc["Image -> Satisfaction -> Loyalty | Expectation = +1 SD"]
+    assert row["kind"] == "conditional_indirect"
+    assert row["ci.lower"] < row["est"] < row["ci.upper"]
+    params = pd.read_csv(out / "parameters.csv")
+    assert ((params["op"] == "~") & (params["rhs"] == "Image:Expectation")).sum() == 1
+    assert "CUEX1:IMAG1" not in set(params["rhs"]) and "IMAG1:CUEX1" in set(params["rhs"])

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from connective.effects import compute_effects
+from connective.effects import compute_effects, with_conditional_effects
 from connective.errors import ConnectiveError
 from connective.pls.consistent import rho_a_all
 from connective.pls.data import PreparedData
@@ -275,9 +275,13 @@ class PLSResult:
 
 def effects_of(spec: ModelSpec, values: xr.DataArray) -> xr.DataArray:
     """Every effect through :func:`connective.effects.compute_effects`; defined parameters
-    that need a value PLS does not estimate (e.g. a labelled variance) are left out."""
+    that need a value PLS does not estimate (e.g. a labelled variance) are left out. A
+    model with product terms adds the conditional effects and indices
+    (:func:`connective.effects.with_conditional_effects`) at the construct scores' mean
+    and one SD either side (0 and +-1: the scores are standardised)."""
     try:
-        return compute_effects(spec, values)
+        fx = compute_effects(spec, values)
     except ConnectiveError:
         kinds = ("direct", "indirect", "total_indirect", "total")
-        return compute_effects(spec, values, kinds=kinds)
+        fx = compute_effects(spec, values, kinds=kinds)
+    return with_conditional_effects(spec, fx, values)
