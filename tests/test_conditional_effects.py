@@ -118,3 +118,23 @@ def test_model_without_products_has_no_conditional_rows():
     fx = compute_effects(spec, {"M~X": 0.5, "Y~M": 0.4})
     assert with_conditional_effects(spec, fx, {"M~X": 0.5, "Y~M": 0.4}) is fx
     assert conditional_effects(spec, {"M~X": 0.5, "Y~M": 0.4}).sizes["effect"] == 0
+
+
+def test_johnson_neyman_rebuilds_the_conditional_effect_at_any_value():
+    from connective.mediation import johnson_neyman
+
+    spec = parse_model("M ~ X + W + X:W\nY ~ M + W + M:W")  # both stages: quadratic in W
+    rng = np.random.default_rng(4)
+    names = ["M~X", "M~W", "M~X:W", "Y~M", "Y~W", "Y~M:W"]
+    draws = xr.DataArray(rng.normal([A1, A2, A3, B1, B2, B3], 0.05, (400, 6)),
+                         dims=("draw", "param"), coords={"param": names})
+    fx = conditional_effects(spec, draws, moderators={"W": (0.2, 1.5)})
+    jn = johnson_neyman(fx, "X -> M -> Y", "W", grid=np.array([-2.2, 0.37]))
+    for z, row in zip((-2.2, 0.37), jn.itertuples()):
+        at = conditional_effects(spec, draws, at={"W": [0.2 + 1.5 * z]}).sel(
+            effect=f"X -> M -> Y | W = {0.2 + 1.5 * z:g}").values
+        assert row.est == pytest.approx(at.mean())
+        assert row.lower == pytest.approx(np.quantile(at, 0.025))
+        assert row.p_positive == pytest.approx((at > 0).mean())
+    with pytest.raises(ConnectiveError, match="no conditional effect rows X -> Y"):
+        johnson_neyman(fx, "X -> Y", "W")
