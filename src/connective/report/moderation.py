@@ -266,3 +266,29 @@ def add_moderation_section(doc, effects: pd.DataFrame, draws, *, bayes: bool,
                   note=("z: the moderator's value in SDs from its mean; intervals from the "
                         + ("posterior draws" if bayes else "bootstrap replicates (percentile)")
                         + ", on a grid from −3 to 3 SD by 0.05."), fit=fit)
+
+
+def moderation_comparison_table(table: pd.DataFrame, methods: list[str]) -> pd.DataFrame:
+    """The conditional rows of a comparison table (``compare_runs``): Bayes beside each
+    PLS variant, with whether both intervals reach the same verdict.
+
+    >>> t = pd.DataFrame({"effect": ["X -> Y | W = mean"], "kind": ["conditional_direct"],
+    ...                   "bayes_est": [0.3], "bayes_lower": [0.1], "bayes_upper": [0.5],
+    ...                   "PLS_est": [0.25], "PLS_lower": [-0.05], "PLS_upper": [0.5]})
+    >>> moderation_comparison_table(t, ["PLS"]).iloc[0].tolist()
+    ['X → Y | W = mean', '0.30 [0.10, 0.50]', '0.25 [−0.05, 0.50]', 'NO (+/0)']
+    """
+    rows = table[table["kind"].isin(CONDITIONAL_KINDS)]
+    sign = lambda lo, hi: np.where(lo > 0, "+", np.where(hi < 0, "−", "0"))  # noqa: E731
+    cols = {"Effect": rows["effect"].str.replace(" -> ", " → ").str.replace(
+                "-1 SD", "−1 SD").to_numpy(),
+            "Bayes (std.)": [fmt_estimate(r.bayes_est, r.bayes_lower, r.bayes_upper)
+                             for r in rows.itertuples()]}
+    b = sign(rows["bayes_lower"].to_numpy(), rows["bayes_upper"].to_numpy())
+    for m in methods:
+        cols[m] = [fmt_estimate(e, lo, hi) for e, lo, hi in
+                   zip(rows[f"{m}_est"], rows[f"{m}_lower"], rows[f"{m}_upper"])]
+        p = sign(rows[f"{m}_lower"].to_numpy(), rows[f"{m}_upper"].to_numpy())
+        cols[f"same verdict ({m})"] = [f"{'yes' if x == y else 'NO'} ({x}/{y})"
+                                       for x, y in zip(b, p)]
+    return pd.DataFrame(cols)
