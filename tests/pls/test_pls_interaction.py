@@ -8,10 +8,15 @@
   two-stage's stage one, are rebuilt per replicate);
 * a general model: an observed moderator, a moderated first stage of a mediation, a
   quadratic term; the product-indicator construct of two single items is their product;
+* the held-out model, the PLS-SEM primer's moderation (models/corp_rep_moderation.lav:
+  formative drivers, a single item, moderator SC): two-stage equals the two stages done by
+  hand; against seminr once ``fixtures/seminr_primer_moderation.R`` has made its numbers;
 * bad inputs: PLSc, an unknown method, a construct only in a product.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,7 +25,8 @@ import pytest
 from connective.errors import ConnectiveError
 from connective.pls import bootstrap_pls, estimate_pls
 from connective.pls.bootstrap import _model_correlations, _replicate_stats
-from connective.spec import parse_model
+from connective.resources import model_path
+from connective.spec import parse_model, read_model
 
 TOL = 1e-4
 METHODS = ("two_stage", "product_indicator", "orthogonal")
@@ -201,3 +207,48 @@ def test_pls_command_writes_conditional_effects_with_intervals(tmp_path, benchma
     params = pd.read_csv(out / "parameters.csv")
     assert ((params["op"] == "~") & (params["rhs"] == "Image:Expectation")).sum() == 1
     assert "CUEX1:IMAG1" not in set(params["rhs"]) and "IMAG1:CUEX1" in set(params["rhs"])
+
+
+# -- the held-out model: the PLS-SEM primer's moderation (Hair et al. 2021, ch. 7) ----------
+
+PRIMER_REFERENCE = Path(__file__).parent / "fixtures" / "seminr_primer_moderation"
+
+
+@pytest.fixture(scope="module")
+def corp_rep(benchmarks):
+    from connective.data.readers import read_survey
+
+    frame = read_survey(benchmarks / "data" / "corp_rep_data.csv").frame
+    frame = frame.replace(-99, np.nan)
+    return frame.fillna(frame.mean(numeric_only=True))  # seminr's mean_replacement
+
+
+def test_primer_moderation_two_stage_by_hand(corp_rep):
+    """Formative drivers (mode B), a single item, the moderator SC: two-stage equals stage
+    one's CUSA and SC scores multiplied and entered as an observed variable in stage two."""
+    spec = read_model(model_path("corp_rep_moderation"))
+    res = estimate_pls(spec, corp_rep)
+    plain = spec.text.replace(" + CUSA:SC", "")
+    s = estimate_pls(parse_model(plain), corp_rep).scores
+    by_hand = corp_rep.assign(cusa_sc=(s["CUSA"] * s["SC"]).to_numpy())
+    two = estimate_pls(parse_model(plain.replace("+ SC\n", "+ SC + cusa_sc\n")), by_hand)
+    for (src, tgt), est in res.paths["est"].items():
+        if src == "CUSA:SC":
+            assert est == pytest.approx(two.paths.loc[("cusa_sc", tgt), "est"]
+                                        / by_hand["cusa_sc"].std(ddof=1), abs=1e-8)
+        else:
+            assert est == pytest.approx(two.paths.loc[(src, tgt), "est"], abs=1e-8), (src, tgt)
+    assert res.r_squared.loc["CUSL", "r2"] == pytest.approx(two.r_squared.loc["CUSL", "r2"])
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_primer_moderation_reproduces_seminr(corp_rep, method):
+    ref_file = PRIMER_REFERENCE / f"primer_moderation_{method}_paths.csv"
+    if not ref_file.is_file():
+        pytest.skip("seminr's numbers are not made yet: run "
+                    "tests/pls/fixtures/seminr_primer_moderation.R where seminr is installed")
+    ref = pd.read_csv(ref_file, index_col=0)
+    res = estimate_pls(read_model(model_path("corp_rep_moderation")), corp_rep,
+                       interaction=method)
+    for (src, tgt), est in res.paths["est"].items():
+        assert est == pytest.approx(ref.loc[src.replace(":", "*"), tgt], abs=TOL), (src, tgt)
