@@ -228,7 +228,7 @@ def test_primer_moderation_two_stage_by_hand(corp_rep):
     one's CUSA and SC scores multiplied and entered as an observed variable in stage two."""
     spec = read_model(model_path("corp_rep_moderation"))
     res = estimate_pls(spec, corp_rep)
-    plain = spec.text.replace(" + CUSA:SC", "")
+    plain = spec.text.replace(" + w*CUSA:SC", "").replace("imm_like := a*w", "")
     s = estimate_pls(parse_model(plain), corp_rep).scores
     by_hand = corp_rep.assign(cusa_sc=(s["CUSA"] * s["SC"]).to_numpy())
     two = estimate_pls(parse_model(plain.replace("+ SC\n", "+ SC + cusa_sc\n")), by_hand)
@@ -239,6 +239,9 @@ def test_primer_moderation_two_stage_by_hand(corp_rep):
         else:
             assert est == pytest.approx(two.paths.loc[(src, tgt), "est"], abs=1e-8), (src, tgt)
     assert res.r_squared.loc["CUSL", "r2"] == pytest.approx(two.r_squared.loc["CUSL", "r2"])
+    fx = res.effects().set_index("effect")["est"]
+    assert fx["imm_like"] == pytest.approx(
+        fx["index of moderated mediation LIKE -> CUSA -> CUSL by SC"], abs=1e-12)
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -252,3 +255,30 @@ def test_primer_moderation_reproduces_seminr(corp_rep, method):
                        interaction=method)
     for (src, tgt), est in res.paths["est"].items():
         assert est == pytest.approx(ref.loc[src.replace(":", "*"), tgt], abs=TOL), (src, tgt)
+
+
+def test_observed_product_is_a_product_of_standardised_variables():
+    """y ~ x1 + g + x1:g with observed x1, g: the product of the standardised variables,
+    seminr-scaled, i.e. the OLS coefficient of the centred product of z-scores."""
+    frame = _moderation_data()
+    frame["x"] = frame["x1"]
+    res = estimate_pls(parse_model("Y =~ y1 + y2\nY ~ x + g + x:g"), frame)
+    z = (frame - frame.mean()) / frame.std(ddof=1)
+    base = estimate_pls(parse_model("Y =~ y1 + y2\nY ~ x + g"), frame)
+    # stage two re-weights Y with the product in its inner model: use its scores
+    y = res.scores["Y"].to_numpy()
+    prod = (z["x"] * z["g"]).to_numpy()
+    D = np.column_stack([z["x"], z["g"], prod - prod.mean()])
+    beta = np.linalg.lstsq(D, y, rcond=None)[0]
+    assert res.paths.loc[("x:g", "Y"), "est"] == pytest.approx(beta[2], abs=1e-10)
+    assert res.paths.loc[("x", "Y"), "est"] == pytest.approx(beta[0], abs=1e-10)
+    assert base.paths.loc[("x", "Y"), "est"] != pytest.approx(beta[0], abs=1e-6)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_scores_of_an_interaction_model_have_the_fitted_correlations(mobi, method):
+    res = estimate_pls(parse_model(MOBI_MODERATION), mobi, interaction=method)
+    scores = res.scores
+    assert "Image:Expectation" in scores.columns
+    np.testing.assert_allclose(np.corrcoef(scores.to_numpy(), rowvar=False),
+                               res.fit["scores_corr"], atol=1e-10)

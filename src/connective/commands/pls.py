@@ -158,12 +158,10 @@ def run(args: argparse.Namespace) -> int:
     if not 0 < args.level < 1:
         raise ConnectiveError(f"--level {args.level}: expected a share between 0 and 1, e.g. 0.95")
     spec = read_model(resolve_model(args.model))
-    if args.interaction_method and not spec.latent_interactions:
+    if args.interaction_method and not spec.interactions:
         raise ConnectiveError(
             f"--interaction-method {args.interaction_method}: {spec.source} has no product "
-            "term of a construct (write one as Y ~ X + W + X:W); drop the flag"
-            + (" (a product of two observed variables is a column of the data, estimated "
-               "like any other)" if spec.interactions else ""))
+            "term (write one as Y ~ X + W + X:W); drop the flag")
     analyses = analyses_of(args, spec)
     if args.predict_bayes and not args.predict:
         raise ConnectiveError("--predict-bayes adds the Bayesian counterpart to PLSpredict; "

@@ -21,7 +21,8 @@ from connective.pls.consistent import inadmissible
 from connective.pls.data import prepare_data
 from connective.pls.errors import ConvergenceError, InadmissibleWarning
 from connective.pls.estimate import fit_correlations
-from connective.pls.interaction import (augmented_correlations, check_interaction_options,
+from connective.pls.interaction import (augmented_correlations, augmented_data,
+                                        check_interaction_options,
                                         interaction_note, rescale_product_paths)
 from connective.pls.model import PLSModel
 from connective.pls.results import PLSResult
@@ -85,6 +86,9 @@ def estimate_pls(spec: ModelSpec, frame: pd.DataFrame, *, scheme: str = "path",
     if moments is not None:
         rescale_product_paths(fit, model, {c: v[0] for c, v in moments.column_sd.items()})
         fit["R"] = R
+        # the rows behind the scores (items and product columns)
+        fit["X_model"] = augmented_data(model, data.X, scheme=scheme, tol=tol,
+                                        max_iter=int(max_iter))
     if not bool(fit["converged"]):
         raise ConvergenceError(
             f"{spec.source}: the PLS weights did not converge within {max_iter} iterations "

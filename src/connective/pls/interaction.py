@@ -12,7 +12,9 @@
   items of X and W (with an intercept), measure the interaction term, in mode A.
 
 An observed variable in the structural part (``Y ~ X + sex + X:sex``) is a construct of
-one item, itself. The product construct is then a construct like any other (stage two
+one item, itself; a product of two observed variables (``y ~ x1 + x2 + x1:x2``) is made
+the same way, from the standardised variables (not the raw product the Bayesian engine
+uses), so that every product term of a PLS model means the same. The product construct is then a construct like any other (stage two
 standardises its indicators, as seminr's ``simplePLS`` does), so the estimation runs the
 engine's one algorithm on the correlations of the items and the product columns. Those
 correlations need the rows, not only the items' correlations (the products are fourth-order
@@ -112,7 +114,7 @@ def interaction_plan(spec: ModelSpec, method: str = "two_stage") -> InteractionP
                             f"({', '.join(spec.higher_order)}) in one model are not supported "
                             "in PLS; estimate the interaction on the dimensions' model, or "
                             "drop one of them")
-    latent = spec.latent_interactions
+    latent = spec.interactions  # observed products too: as single-item constructs
     table = spec.partable
     rows = table[(table["user"] == 1) & table["op"].isin(["=~", "<~", "~"])]
     products = {i.name for i in latent}
@@ -163,7 +165,7 @@ def check_interaction_options(spec: ModelSpec, consistent: bool) -> None:
     interaction terms, and cSEM's consistent nonlinear estimator, Dijkstra &
     Schermelleh-Engel 2014, is a different method that is not implemented here)."""
     if consistent:
-        names = ", ".join(i.product for i in spec.latent_interactions)
+        names = ", ".join(i.product for i in spec.interactions)
         raise PLSModelError(
             f"{spec.source}: PLSc (--consistent) is not defined for the product term(s) "
             f"{names} by the two-stage, product-indicator or orthogonal approaches (seminr "
@@ -273,8 +275,18 @@ def _weighted_corr(w: np.ndarray, M: np.ndarray) -> tuple[np.ndarray, np.ndarray
         return cov / (sd[:, :, None] * sd[:, None, :]), sd
 
 
+def augmented_data(model, X: np.ndarray, *, scheme: str = "path", tol: float = 1e-7,
+                   max_iter: int = 300) -> np.ndarray:
+    """The model's columns for every row (items and product columns, each standardised
+    with divisor N - 1), as :func:`augmented_correlations` builds them: the data behind
+    the construct scores of an interaction model."""
+    cols = _slice(model, np.asarray(X, float), np.ones((1, len(X))), scheme=scheme, tol=tol,
+                  max_iter=max_iter, rows=True)
+    return cols
+
+
 def _slice(model, X: np.ndarray, counts: np.ndarray, *, scheme: str, tol: float,
-           max_iter: int) -> AugmentedMoments:
+           max_iter: int, rows: bool = False):
     from connective.pls.estimate import fit_correlations
 
     plan, base = model.interaction, model.base
@@ -316,6 +328,11 @@ def _slice(model, X: np.ndarray, counts: np.ndarray, *, scheme: str, tol: float,
             columns.append(P)
             names += list(term.columns)
     full = np.concatenate([Z, *columns], axis=-1)
+    if rows:  # one replicate: its standardised columns, in the model's order
+        pos = dict(first)
+        pos.update({c: p_ for p_, c in enumerate(names, start=X.shape[1])})
+        F = full[0][:, [pos[c] for c in model.columns]]
+        return (F - F.mean(axis=0)) / F.std(axis=0, ddof=1)
     C, sd_all = _weighted_corr(w, full)
     # seminr's z-scores and SDs divide by N - 1; ours (weights summing to 1) by N: the
     # products, products of two z-scores, differ by (N-1)/N, their SDs by sqrt(N/(N-1))
@@ -348,4 +365,5 @@ def _residuals(w: np.ndarray, P: np.ndarray, D: np.ndarray) -> np.ndarray:
 
 __all__ = ["METHODS", "InteractionPlan", "ProductTerm", "interaction_plan",
            "check_interaction_options", "interaction_note",
-           "AugmentedMoments", "augmented_correlations", "rescale_product_paths"]
+           "AugmentedMoments", "augmented_correlations", "augmented_data",
+           "rescale_product_paths"]

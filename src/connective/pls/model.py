@@ -96,7 +96,7 @@ class PLSModel:
             plan = ho.two_stage_plan(spec, method=higher_order)
             return _replace(cls.from_spec(plan.stage_two), higher_order="two_stage",
                             stage_one=cls.from_spec(plan.stage_one))
-        if spec.latent_interactions:
+        if spec.interactions:
             from connective.pls.interaction import interaction_plan
 
             plan = interaction_plan(spec, interaction)

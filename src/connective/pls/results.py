@@ -107,7 +107,7 @@ class PLSResult:
     @property
     def scores(self) -> pd.DataFrame:
         """Construct scores (standardised composites), one row per row used."""
-        X = self.data.X
+        X = self.fit.get("X_model", self.data.X)  # an interaction model's: with products
         if self.model.stage_one is not None:  # stage two's columns: items and dimension scores
             first = self.first_stage.scores
             X = np.column_stack([first[c].to_numpy() if c in first.columns

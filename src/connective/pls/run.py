@@ -93,15 +93,15 @@ def run_pls(spec: ModelSpec, survey: Survey, out: str | Path, *, boot: int = 0,
                             f"higher-order constructs ({', '.join(spec.higher_order)}) yet; "
                             "run them on the model without the higher-order construct (its "
                             "dimensions linked directly), or drop those flags")
-        if spec.latent_interactions and analyses is not None and analyses.any:
+        if spec.interactions and analyses is not None and analyses.any:
             raise DataError(f"{spec.source}: --predict, --mga and --ipma do not handle "
                             "product terms of constructs ("
-                            f"{', '.join(i.product for i in spec.latent_interactions)}) yet; "
+                            f"{', '.join(i.product for i in spec.interactions)}) yet; "
                             "run them on the model without the product terms, or drop those "
                             "flags")
-        if parametric and spec.latent_interactions:
+        if parametric and spec.interactions:
             raise DataError(f"{spec.source}: the product terms "
-                            f"{', '.join(i.product for i in spec.latent_interactions)} need "
+                            f"{', '.join(i.product for i in spec.interactions)} need "
                             "respondents' rows (their moments are not in a correlation "
                             "matrix); a summary-statistics file has none: fit the raw data")
         if parametric and analyses is not None and analyses.any:
