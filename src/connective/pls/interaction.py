@@ -267,9 +267,9 @@ def rescale_product_paths(fit: dict, model, column_sd: dict[str, np.ndarray]) ->
 def _weighted_corr(w: np.ndarray, M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Covariance-based correlations ``(b, k, k)`` and SDs ``(b, k)`` of ``M (b, n, k)``
     under row weights ``w (b, n)`` summing to 1."""
-    mean = np.einsum("bn,bnk->bk", w, M)
+    mean = (w[:, None, :] @ M)[:, 0]
     Mc = M - mean[:, None, :]
-    cov = np.einsum("bn,bni,bnj->bij", w, Mc, Mc)
+    cov = np.swapaxes(Mc * w[:, :, None], 1, 2) @ Mc  # batched BLAS, not einsum
     sd = np.sqrt(np.clip(np.diagonal(cov, axis1=1, axis2=2), 0.0, None))
     with np.errstate(divide="ignore", invalid="ignore"):
         return cov / (sd[:, :, None] * sd[:, None, :]), sd
@@ -297,7 +297,7 @@ def _slice(model, X: np.ndarray, counts: np.ndarray, *, scheme: str, tol: float,
     Z, _ = None, None
     mean = w @ X
     Xc = X[None] - mean[:, None, :]
-    sd = np.sqrt(np.clip(np.einsum("bn,bnp->bp", w, Xc * Xc), 0.0, None))
+    sd = np.sqrt(np.clip((w[:, None, :] @ (Xc * Xc))[:, 0], 0.0, None))
     with np.errstate(divide="ignore", invalid="ignore"):
         Z = Xc / sd[:, None, :]
     first = {c: i for i, c in reversed(list(enumerate(base.columns)))}
