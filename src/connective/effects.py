@@ -359,6 +359,15 @@ def conditional_effects(spec: ModelSpec, values, *, moderators: Mapping | None =
     W's metric; default the mean and one SD either side. A second moderator of the same
     path is held at its mean.
 
+    For the engines: PLS calls it with the bootstrap replicates of its paths and the
+    default ``(0, 1)`` (:func:`connective.pls.results.effects_of`); a Bayesian fit calls
+    ``with_conditional_effects(spec, compute_effects(spec, draws), draws,
+    moderators={"W": (mean_draws, sd_draws)})`` with its parameter draws (dims ``chain,
+    draw, param``) and the latent moderator's mean and SD per draw (dims ``chain, draw``),
+    or, for standardised effects, its std.all draws with the product's coefficient in the
+    standardised metric and ``(0, 1)``. The rows and their names are the same for both,
+    so reports and comparisons set them side by side.
+
     Rows (dim ``effect``, coords ``kind``, ``source``, ``target``, ``moderator``, ``at``):
 
     * ``conditional_direct`` ``X -> Y | W = +1 SD``: the moderated arrow at W = value;

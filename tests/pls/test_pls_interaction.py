@@ -282,3 +282,11 @@ def test_scores_of_an_interaction_model_have_the_fitted_correlations(mobi, metho
     assert "Image:Expectation" in scores.columns
     np.testing.assert_allclose(np.corrcoef(scores.to_numpy(), rowvar=False),
                                res.fit["scores_corr"], atol=1e-10)
+
+
+def test_interaction_terms_have_no_reliability_or_htmt(mobi):
+    res = estimate_pls(parse_model(MOBI_MODERATION), mobi, interaction="product_indicator")
+    assert "Image:Expectation" not in res.reliability.index
+    assert "Image:Expectation" not in res.htmt.index
+    assert "Image:Expectation" not in res.fornell_larcker.index
+    assert list(res.reliability.index) == ["Image", "Expectation", "Value", "Satisfaction"]

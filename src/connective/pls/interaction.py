@@ -169,8 +169,7 @@ def check_interaction_options(spec: ModelSpec, consistent: bool) -> None:
         raise PLSModelError(
             f"{spec.source}: PLSc (--consistent) is not defined for the product term(s) "
             f"{names} by the two-stage, product-indicator or orthogonal approaches (seminr "
-            "and SmartPLS estimate them with PLS); drop --consistent, or fit the model with "
-            "the Bayesian engine (connective fit MODEL --data FILE --out DIR)")
+            "and SmartPLS estimate them with PLS): drop --consistent")
 
 
 def interaction_note(plan: InteractionPlan) -> str:
@@ -184,8 +183,9 @@ def interaction_note(plan: InteractionPlan) -> str:
            "orthogonal": "orthogonalised product indicators (each product's residual from "
                          "the items of both constructs measures the interaction term, "
                          "mode A)"}[plan.method]
-    return (f"product term(s) {names}: {how}, as seminr's interaction_term(); the path of "
-            "a product term is that of its standardised score")
+    return (f"product term(s) {names}: {how}, as seminr's interaction_term(); a product "
+            "term's path is seminr's, that of the product itself (its standardised path "
+            "divided by the product's SD), so the effect of X at W = w is b_X + b_XW * w")
 
 
 @dataclass

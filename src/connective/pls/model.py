@@ -162,6 +162,13 @@ class PLSModel:
         return self.spec.paths
 
     @property
+    def product_constructs(self) -> tuple[str, ...]:
+        """The interaction terms (``X:W``) of a model with product terms."""
+        if self.interaction is None:
+            return ()
+        return tuple(t.interaction.product for t in self.interaction.products)
+
+    @property
     def n_constructs(self) -> int:
         return len(self.constructs)
 

@@ -167,8 +167,10 @@ class PLSResult:
                             "rhoA": rho_a_all(self.R, self.fit["weights"], m),
                             "rhoC": rho_c, "AVE": ave},
                            index=pd.Index(self.constructs, name="construct"))
-        single = [c for c in m.single_items]
+        single = [c for c in m.single_items if c not in m.product_constructs]
         out.loc[single, ["alpha", "rhoA", "rhoC", "AVE"]] = 1.0
+        # an interaction term measures no construct of its own: no reliability to assess
+        keep = [j for j in keep if m.constructs[j] not in m.product_constructs]
         return out.iloc[keep]
 
     @property
@@ -179,7 +181,8 @@ class PLSResult:
         C = self.fit["scores_corr"].copy()
         C[np.triu_indices(m.n_constructs, 1)] = np.nan
         C[np.diag_indices(m.n_constructs)] = np.sqrt(ave)
-        keep = [j for j in range(m.n_constructs) if not m.observed_structural[j]]
+        keep = [j for j in range(m.n_constructs) if not m.observed_structural[j]
+                and m.constructs[j] not in m.product_constructs]
         names = pd.Index(self.constructs, name="construct")
         return pd.DataFrame(C, index=names, columns=names).iloc[keep, keep]
 
