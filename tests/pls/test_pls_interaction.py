@@ -290,3 +290,17 @@ def test_interaction_terms_have_no_reliability_or_htmt(mobi):
     assert "Image:Expectation" not in res.htmt.index
     assert "Image:Expectation" not in res.fornell_larcker.index
     assert list(res.reliability.index) == ["Image", "Expectation", "Value", "Satisfaction"]
+
+
+def test_analyses_after_estimation_refuse_products(mobi):
+    from connective.pls.ipma import ipma_pls
+    from connective.pls.mga import mga_pls
+    from connective.pls.micom import micom_pls
+    from connective.pls.predict import predict_pls
+
+    res = estimate_pls(parse_model(MOBI_MODERATION), mobi)
+    groups = (mobi["CUEX1"] < 8).to_numpy()
+    for call in (lambda: predict_pls(res), lambda: mga_pls(res, groups),
+                 lambda: micom_pls(res, groups), lambda: ipma_pls(res, "Satisfaction")):
+        with pytest.raises(ConnectiveError, match="does not handle the product term"):
+            call()

@@ -172,6 +172,15 @@ def check_interaction_options(spec: ModelSpec, consistent: bool) -> None:
             "and SmartPLS estimate them with PLS): drop --consistent")
 
 
+def refuse_products(result, analysis: str) -> None:
+    """The analyses after estimation (PLSpredict, MGA, MICOM, IPMA) re-estimate the model
+    from row subsets' correlations, which cannot carry product terms: refuse them."""
+    if result.model.interaction is not None:
+        names = ", ".join(t.interaction.product for t in result.model.interaction.products)
+        raise PLSModelError(f"{result.spec.source}: {analysis} does not handle the product "
+                            f"term(s) {names} yet; run it on the model without them")
+
+
 def interaction_note(plan: InteractionPlan) -> str:
     """The sentence a result carries about how its product terms were estimated."""
     names = ", ".join(t.interaction.product for t in plan.products)
@@ -364,6 +373,6 @@ def _residuals(w: np.ndarray, P: np.ndarray, D: np.ndarray) -> np.ndarray:
 
 
 __all__ = ["METHODS", "InteractionPlan", "ProductTerm", "interaction_plan",
-           "check_interaction_options", "interaction_note",
+           "check_interaction_options", "interaction_note", "refuse_products",
            "AugmentedMoments", "augmented_correlations", "augmented_data",
            "rescale_product_paths"]
