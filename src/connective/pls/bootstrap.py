@@ -198,8 +198,8 @@ def bootstrap_pls(result: PLSResult, n_boot: int = 5000, *, seed: int | None = N
     done = 0
     while done < n_boot:
         b = min(chunk, n_boot - done)
-        if parametric:
-            R = draw(rng, b)
+        if parametric:  # (no product terms: refused above)
+            R, sds = draw(rng, b), None
         else:
             idx = rng.integers(0, n, size=(b, n))
             counts = np.bincount((idx + n * np.arange(b)[:, None]).ravel(),
