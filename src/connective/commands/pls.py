@@ -119,7 +119,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "measure G) or repeated (G measured by all items of its dimensions)")
     p.add_argument("--interaction-method", choices=["two_stage", "product_indicator",
                                                     "orthogonal"], default=None,
-                   help="how product terms of constructs (Y ~ X + W + X:W) are estimated, as "
+                   help="how product terms (Y ~ X + W + X:W) are estimated, as "
                         "seminr's interaction_term(): two_stage (default, SmartPLS' and "
                         "seminr's: the product of stage-one scores), product_indicator "
                         "(products of the standardised items) or orthogonal (those products "

@@ -32,7 +32,8 @@ from connective.report.document import fmt, fmt_estimate
 _AT = re.compile(r"^(?P<path>.+) \| (?P<moderator>[^|=:]+) = (?P<at>.+)$")
 _INDEX = re.compile(r"^index of (moderation|moderated mediation) (?P<path>.+) by "
                     r"(?P<moderator>[^|]+?)(?: \| .+)?$")
-_WORDS = {"+": "above 0", "−": "below 0", "0": "containing 0"}
+_WORDS = {"+": "above 0", "−": "below 0", "0": "containing 0",
+          "?": "not estimated (no bootstrap: rerun with --boot N)"}
 
 
 def moderation_rows(effects: pd.DataFrame) -> pd.DataFrame:
@@ -66,6 +67,8 @@ def _value(r, cols) -> str:
 
 
 def _sign(r, cols) -> str:
+    if cols[1] not in r or pd.isna(r[cols[1]]):
+        return "?"
     return "+" if r[cols[1]] > 0 else "−" if r[cols[2]] < 0 else "0"
 
 
