@@ -22,10 +22,10 @@ Loyalty ~ Satisfaction + Image
 """
 
 
-def _run(tmp_path, benchmarks, model=MODEL):
+def _run(tmp_path, benchmarks, model=MODEL, boot=120):
     out = tmp_path / "run"
     run_pls(parse_model(model, source="moderation.lav"),
-            read_survey(benchmarks / "data" / "mobi.csv"), out, boot=120, seed=4)
+            read_survey(benchmarks / "data" / "mobi.csv"), out, boot=boot, seed=4)
     return out
 
 
@@ -49,3 +49,10 @@ def test_no_moderation_section_without_products(tmp_path, benchmarks):
     plain = MODEL.replace(" + Image:Expectation", "")
     md = build_run_report(_run(tmp_path, benchmarks, plain)).to_markdown()
     assert "Moderation" not in md and "Johnson-Neyman" not in md
+
+
+def test_without_bootstrap_the_intervals_are_said_missing(tmp_path, benchmarks):
+    md = build_run_report(_run(tmp_path, benchmarks, boot=0)).to_markdown()
+    section = md.split("## Moderation")[1].split("\n## ")[0]
+    assert "interval not estimated (no bootstrap: rerun with --boot N)" in section
+    assert "containing 0" not in section
