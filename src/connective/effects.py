@@ -275,6 +275,242 @@ def no_effects_reason(spec: ModelSpec) -> str:
             "model), so its results are the loadings and the factor (co)variances.")
 
 
+# -- conditional process analysis (moderation) ------------------------------------------------
+
+#: kinds of the rows :func:`conditional_effects` adds to the effects
+CONDITIONAL_KINDS = ("conditional_direct", "conditional_indirect", "index_moderation",
+                     "index_moderated_mediation", "conditional_difference")
+#: the default moderator values: the mean and one SD either side (Hayes 2018)
+DEFAULT_LEVELS = (("-1 SD", -1.0), ("mean", 0.0), ("+1 SD", 1.0))
+
+
+def moderated_arrows(spec: ModelSpec) -> dict[str, list[tuple[str, str, str, float]]]:
+    """Per moderator W, the arrows it moderates as ``(source, target, product parameter,
+    factor)``: ``Y ~ X + W + X:W`` makes W (the second factor) the moderator of X -> Y with
+    factor 1; a quadratic ``Y ~ X + X^2`` makes X the moderator of its own arrow with
+    factor 2 (the slope of ``c X^2`` is ``2 c X``). Write the focal predictor first.
+
+    Example
+    -------
+    >>> from connective.spec import parse_model
+    >>> moderated_arrows(parse_model("M ~ X + W + X:W\\nY ~ M + X + X^2"))
+    {'W': [('X', 'M', 'M~X:W', 1.0)], 'X': [('X', 'Y', 'Y~X:X', 2.0)]}
+    """
+    out: dict[str, list[tuple[str, str, str, float]]] = {}
+    for i in spec.interactions:
+        out.setdefault(i.b, []).append((i.a, i.outcome, i.name, 2.0 if i.a == i.b else 1.0))
+    return out
+
+
+def _lead_values(x, lead: list[str], shape: tuple[int, ...]) -> np.ndarray:
+    """A number or a DataArray over (some of) the leading dims as an array of ``shape``."""
+    if isinstance(x, xr.DataArray):
+        missing = [d for d in x.dims if d not in lead]
+        if missing:
+            raise ConnectiveError(f"moderator mean/SD has the dimension(s) {missing}, which "
+                                  f"the parameter values do not have ({lead})")
+        x = x.expand_dims([d for d in lead if d not in x.dims]).transpose(*lead)
+        return np.broadcast_to(x.to_numpy(), shape)
+    return np.broadcast_to(np.asarray(float(x)), shape)
+
+
+def _moderated_paths(spec: ModelSpec, w: str, arrows: set[tuple[str, str]]
+                     ) -> list[tuple[str, ...]]:
+    """Directed paths (of one or more arrows) that use an arrow moderated by ``w`` and do
+    not pass through ``w`` (it is held at a value); ``w`` may start the path only when it
+    moderates its own arrow (a quadratic term)."""
+    moderated = {(s, t) for s, t, _, _ in moderated_arrows(spec)[w]}
+    children: dict[str, list[str]] = {}
+    for s, t in sorted(arrows | moderated, key=lambda a: (spec.structural.index(a[1]),)):
+        children.setdefault(s, []).append(t)
+    found: list[tuple[str, ...]] = []
+
+    def walk(path: tuple[str, ...]) -> None:
+        for child in children.get(path[-1], []):
+            if child in path or child == w:
+                continue
+            new = path + (child,)
+            if any(edge in moderated for edge in zip(new[:-1], new[1:])):
+                found.append(new)
+            walk(new)
+
+    for start in spec.structural:
+        if start != w or any(s == w for s, _ in moderated):  # a quadratic starts at w
+            walk((start,))
+    order = {v: k for k, v in enumerate(spec.structural)}
+    found.sort(key=lambda p: (order[p[-1]], order[p[0]], len(p)))
+    return found
+
+
+def conditional_effects(spec: ModelSpec, values, *, moderators: Mapping | None = None,
+                        at: Mapping | None = None) -> xr.DataArray:
+    """Conditional process analysis of the model's product terms, over the leading dims of
+    ``values`` (posterior draws, bootstrap replicates or none), as effect rows.
+
+    ``values``: parameter values with a ``param`` dim (as for :func:`compute_effects`),
+    among them the product terms' coefficients (``Y~X:W``, the names of
+    :attr:`ModelSpec.interactions`). The coefficient of a product is that of the product of
+    the two variables as they are (not of a standardised product): the effect of X on Y at
+    W = w is ``b_X + b_XW * w``. PLS gives it so (seminr's scale; pls.interaction).
+
+    ``moderators``: per moderator W, ``(mean, sd)``: numbers, or DataArrays over the leading
+    dims (a latent moderator's mean and SD per posterior draw); default ``(0, 1)``
+    (standardised scores, as PLS's). ``at``: per moderator, the values to condition on, in
+    W's metric; default the mean and one SD either side. A second moderator of the same
+    path is held at its mean.
+
+    For the engines: PLS calls it with the bootstrap replicates of its paths and the
+    default ``(0, 1)`` (:func:`connective.pls.results.effects_of`); a Bayesian fit calls
+    ``with_conditional_effects(spec, compute_effects(spec, draws), draws,
+    moderators={"W": (mean_draws, sd_draws)})`` with its parameter draws (dims ``chain,
+    draw, param``) and the latent moderator's mean and SD per draw (dims ``chain, draw``),
+    or, for standardised effects, its std.all draws with the product's coefficient in the
+    standardised metric and ``(0, 1)``. The rows and their names are the same for both,
+    so reports and comparisons set them side by side.
+
+    Rows (dim ``effect``, coords ``kind``, ``source``, ``target``, ``moderator``, ``at``):
+
+    * ``conditional_direct`` ``X -> Y | W = +1 SD``: the moderated arrow at W = value;
+    * ``conditional_indirect`` ``X -> M -> Y | W = +1 SD``: the product of the path's
+      arrows at W = value, for every path through a moderated arrow;
+    * ``index_moderation`` ``index of moderation X -> Y by W``: the change of the direct
+      effect per unit of W (the product's coefficient; twice it for a quadratic);
+    * ``index_moderated_mediation`` ``index of moderated mediation X -> M -> Y by W``
+      (Hayes 2015): the slope of the indirect effect in W, ``a3 * b1`` for first-stage,
+      ``a1 * b3`` for second-stage moderation; when W moderates two arrows of the path
+      (both stages) the indirect effect is quadratic in W and its slope depends on W: one
+      row per value (``... by W | W = +1 SD``);
+    * ``conditional_difference`` ``X -> M -> Y | W: +1 SD - -1 SD``: the difference of the
+      conditional indirect effects at the highest and lowest value (the test of moderated
+      mediation that holds for nonlinear cases too).
+
+    Example
+    -------
+    >>> from connective.spec import parse_model
+    >>> spec = parse_model("M ~ X + W + X:W\\nY ~ M + X")
+    >>> v = {"M~X": 0.5, "M~W": 0.1, "M~X:W": 0.2, "Y~M": 0.4, "Y~X": 0.1}
+    >>> fx = conditional_effects(spec, v)
+    >>> round(fx.sel(effect="X -> M -> Y | W = +1 SD").item(), 6)
+    0.28
+    >>> round(fx.sel(effect="index of moderated mediation X -> M -> Y by W").item(), 6)
+    0.08
+    """
+    values = as_parameter_array(values)
+    lead = [d for d in values.dims if d != "param"]
+    shape = tuple(values.sizes[d] for d in lead)
+    coords = {d: values.coords[d] for d in lead if d in values.coords}
+    moderators = dict(moderators or {})
+    at = dict(at or {})
+    by_w = moderated_arrows(spec)
+    unknown = [w for w in list(moderators) + list(at) if w not in by_w]
+    if unknown:
+        raise ConnectiveError(f"{', '.join(sorted(set(unknown)))}: not a moderator of "
+                              f"{spec.source}; its product terms are moderated by "
+                              f"{', '.join(by_w) or 'nothing (no product terms)'}")
+    B = structural_matrix(spec, values).transpose(*lead, "target", "source")
+    Bn, index = B.to_numpy(), {v: k for k, v in enumerate(spec.structural)}
+    arrows = {(s, t) for s, t, _ in spec.arrows}
+    mean_sd = {w: tuple(_lead_values(x, lead, shape) for x in moderators.get(w, (0.0, 1.0)))
+               for w in by_w}
+    rows: list[tuple[str, str, str, str, str, str, np.ndarray]] = []
+
+    def coefficient(s: str, t: str, w: str, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Arrow s -> t with w at ``value`` (other moderators at their means), and its
+        slope in w."""
+        base = Bn[..., index[t], index[s]] if (s, t) in arrows else np.zeros(shape)
+        slope = np.zeros(shape)
+        for z, edges in by_w.items():
+            for a, o, name, factor in edges:
+                if (a, o) != (s, t):
+                    continue
+                c = np.asarray(parameter_value(spec, values, name).transpose(*lead)
+                               if lead else parameter_value(spec, values, name))
+                if z == w:
+                    base, slope = base + factor * c * value, slope + factor * c
+                else:
+                    base = base + factor * c * mean_sd[z][0]
+        return base, slope
+
+    for w in by_w:
+        mean, sd = mean_sd[w]
+        if w in at:
+            levels = [(f"{float(v):g}", np.broadcast_to(np.asarray(float(v)), shape))
+                      for v in at[w]]
+        else:
+            levels = [(label, mean + k * sd) for label, k in DEFAULT_LEVELS]
+        for path in _moderated_paths(spec, w, arrows):
+            edges = list(zip(path[:-1], path[1:]))
+            name = " -> ".join(path)
+            x, y = path[0], path[-1]
+            direct = len(edges) == 1
+            kind = "conditional_direct" if direct else "conditional_indirect"
+            effects = []
+            for label, value in levels:
+                parts = [coefficient(s, t, w, value) for s, t in edges]
+                effect = np.prod([p[0] for p in parts], axis=0)
+                effects.append(effect)
+                rows.append((f"{name} | {w} = {label}", kind, x, y, w, label, effect))
+            moderated = {(a, o) for a, o, _, _ in by_w[w]}
+            moderated_edges = [e for e in edges if e in moderated]
+            index_name = ("index of moderation" if direct else
+                          "index of moderated mediation") + f" {name} by {w}"
+            index_kind = "index_moderation" if direct else "index_moderated_mediation"
+
+            def slope_at(value: np.ndarray) -> np.ndarray:
+                parts = [coefficient(s, t, w, value) for s, t in edges]
+                total = np.zeros(shape)
+                for k, (_, g) in enumerate(parts):
+                    others = [p[0] for j, p in enumerate(parts) if j != k]
+                    total = total + g * (np.prod(others, axis=0) if others else 1.0)
+                return total
+
+            if len(moderated_edges) <= 1:
+                rows.append((index_name, index_kind, x, y, w, "", slope_at(mean)))
+            else:  # both stages moderated by w: the slope depends on w
+                for label, value in levels:
+                    rows.append((f"{index_name} | {w} = {label}", index_kind, x, y, w, label,
+                                 slope_at(value)))
+            if not direct and len(levels) > 1:
+                hi, lo = levels[-1][0], levels[0][0]
+                rows.append((f"{name} | {w}: {hi} - {lo}", "conditional_difference", x, y, w,
+                             f"{hi} - {lo}", effects[-1] - effects[0]))
+    data = (np.stack([r[6] for r in rows], axis=-1) if rows
+            else np.zeros(shape + (0,)))
+    return xr.DataArray(
+        data, dims=(*lead, "effect"),
+        coords={**coords, "effect": np.array([r[0] for r in rows], dtype=str),
+                "kind": ("effect", [r[1] for r in rows]),
+                "source": ("effect", [r[2] for r in rows]),
+                "target": ("effect", [r[3] for r in rows]),
+                "moderator": ("effect", [r[4] for r in rows]),
+                "at": ("effect", [r[5] for r in rows])})
+
+
+def with_conditional_effects(spec: ModelSpec, effects: xr.DataArray, values, **options
+                             ) -> xr.DataArray:
+    """``effects`` (of :func:`compute_effects`) followed by the :func:`conditional_effects`
+    rows when the model has product terms (else ``effects`` unchanged); the ordinary rows
+    get empty ``moderator`` and ``at`` coordinates. ``options`` go to
+    :func:`conditional_effects`.
+
+    Example
+    -------
+    >>> from connective.spec import parse_model
+    >>> spec = parse_model("Y ~ X + W + X:W")
+    >>> v = {"Y~X": 0.3, "Y~W": 0.1, "Y~X:W": 0.2}
+    >>> fx = with_conditional_effects(spec, compute_effects(spec, v), v)
+    >>> fx.sel(effect="X -> Y | W = -1 SD").item(), str(fx.sel(effect="X -> Y").moderator.item())
+    (0.09999999999999998, '')
+    """
+    if not spec.interactions:
+        return effects
+    cond = conditional_effects(spec, values, **options)
+    n = effects.sizes["effect"]
+    effects = effects.assign_coords(moderator=("effect", [""] * n), at=("effect", [""] * n))
+    cond = cond.transpose(*effects.dims)
+    return xr.concat([effects, cond], dim="effect")
+
+
 # -- population averages over groups ---------------------------------------------------------
 
 def effect_polynomials(spec: ModelSpec) -> dict[str, dict]:

@@ -195,3 +195,67 @@ def mediation_types(draws: xr.DataArray, *, rope: float = 0.05) -> pd.DataFrame:
     out = pd.DataFrame(rows)
     out.attrs["rope"] = rope
     return out
+
+
+def johnson_neyman(draws: xr.DataArray, path: str, moderator: str, *,
+                   grid: np.ndarray | None = None, prob: float = 0.95,
+                   estimate: xr.DataArray | None = None) -> pd.DataFrame:
+    """Johnson-Neyman table of a conditional effect: its interval at every moderator value
+    of ``grid`` (in SDs from the moderator's mean; default -3 to 3 by 0.05), and where it
+    excludes 0.
+
+    ``draws``: effect draws or replicates with the rows ``<path> | <moderator> = -1 SD``,
+    ``= mean`` and ``= +1 SD`` of :func:`connective.effects.conditional_effects` (any sample
+    dims). The conditional effect is a polynomial of degree at most 2 in the moderator (2
+    when it moderates two arrows of an indirect path), so the three rows give it exactly at
+    any value, draw by draw. ``estimate`` (the same rows, no sample dims: PLS's full-sample
+    estimates) gives the ``est`` column; else the draws' mean.
+
+    Returns ``z, est, lower, upper, p_positive, excludes_zero``; ``attrs["boundaries"]``:
+    the values of z where an interval bound crosses 0 (linear interpolation on the grid),
+    the Johnson-Neyman points.
+
+    Example
+    -------
+    >>> import numpy as np, xarray as xr
+    >>> rng = np.random.default_rng(1)
+    >>> slope = rng.normal(0.3, 0.05, 4000)  # effect 0.1 + 0.3 w, zero near w = -1/3
+    >>> rows = np.stack([0.1 - slope, np.full(4000, 0.1), 0.1 + slope], axis=-1)
+    >>> d = xr.DataArray(rows, dims=("draw", "effect"), coords={"effect": [
+    ...     "X -> Y | W = -1 SD", "X -> Y | W = mean", "X -> Y | W = +1 SD"]})
+    >>> jn = johnson_neyman(d, "X -> Y", "W")
+    >>> bool(jn.set_index("z").loc[1.0, "excludes_zero"]), [round(b, 2) for b in jn.attrs["boundaries"]]
+    (True, [-0.49, -0.25])
+    """
+    if not 0 < prob < 1:
+        raise ConnectiveError(f"the interval probability must be between 0 and 1, not {prob}")
+    names = [f"{path} | {moderator} = {label}" for label in ("-1 SD", "mean", "+1 SD")]
+    have = set(map(str, draws["effect"].values))
+    missing = [n for n in names if n not in have]
+    if missing:
+        raise ConnectiveError(f"no conditional effect rows {', '.join(missing)}: the "
+                              "Johnson-Neyman table needs the effects at the moderator's mean "
+                              "and one SD either side (the default values)")
+    grid = np.round(np.arange(-3.0, 3.0 + 1e-9, 0.05), 10) if grid is None else np.asarray(grid)
+    x = _flat(draws.sel(effect=names))  # samples x 3
+    lo_, mid, hi_ = x[:, 0], x[:, 1], x[:, 2]
+    # the polynomial through (-1, lo), (0, mid), (1, hi)
+    lin, quad = (hi_ - lo_) / 2, (hi_ + lo_ - 2 * mid) / 2
+    values = mid[:, None] + lin[:, None] * grid + quad[:, None] * grid**2
+    tail = (1 - prob) / 2
+    lower, upper = np.quantile(values, [tail, 1 - tail], axis=0)
+    if estimate is not None:
+        e = np.asarray(estimate.sel(effect=names).values, dtype=float)
+        est = e[1] + (e[2] - e[0]) / 2 * grid + (e[2] + e[0] - 2 * e[1]) / 2 * grid**2
+    else:
+        est = values.mean(axis=0)
+    out = pd.DataFrame({"z": grid, "est": est, "lower": lower, "upper": upper,
+                        "p_positive": (values > 0).mean(axis=0),
+                        "excludes_zero": (lower > 0) | (upper < 0)})
+    bounds = []
+    for b in (lower, upper):
+        cross = np.flatnonzero(np.sign(b[:-1]) * np.sign(b[1:]) < 0)
+        bounds += [float(grid[i] - b[i] * (grid[i + 1] - grid[i]) / (b[i + 1] - b[i]))
+                   for i in cross]
+    out.attrs.update(path=path, moderator=moderator, prob=prob, boundaries=sorted(bounds))
+    return out

@@ -272,6 +272,12 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
         raise ModelError(f"unknown likelihood {likelihood!r}; expected one of "
                          f"{', '.join(LIKELIHOODS)}")
     normal.check_fiml(fiml)
+    if spec.latent_interactions:
+        names = ", ".join(i.product for i in spec.latent_interactions)
+        raise ModelError(f"{spec.source}: the product term(s) {names} involve a construct; "
+                         "the Bayesian engine does not fit latent interactions yet: fit the "
+                         "model with PLS (connective pls MODEL --data FILE --out DIR) or "
+                         "use an observed moderator")
     if likelihood == "normal" and groups is None:
         # df < 0 is refused before sampling; the usual traps are named
         for message in require_identified(spec).warnings:

@@ -117,6 +117,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="how higher-order constructs (G =~ F1 + F2) are estimated: two_stage "
                         "(default, as SmartPLS and seminr: stage-one scores of the dimensions "
                         "measure G) or repeated (G measured by all items of its dimensions)")
+    p.add_argument("--interaction-method", choices=["two_stage", "product_indicator",
+                                                    "orthogonal"], default=None,
+                   help="how product terms (Y ~ X + W + X:W) are estimated, as "
+                        "seminr's interaction_term(): two_stage (default, SmartPLS' and "
+                        "seminr's: the product of stage-one scores), product_indicator "
+                        "(products of the standardised items) or orthogonal (those products "
+                        "residualised on the items)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     add_data_arguments(p, group=False)
     p.set_defaults(run=run)
@@ -151,6 +158,10 @@ def run(args: argparse.Namespace) -> int:
     if not 0 < args.level < 1:
         raise ConnectiveError(f"--level {args.level}: expected a share between 0 and 1, e.g. 0.95")
     spec = read_model(resolve_model(args.model))
+    if args.interaction_method and not spec.interactions:
+        raise ConnectiveError(
+            f"--interaction-method {args.interaction_method}: {spec.source} has no product "
+            "term (write one as Y ~ X + W + X:W); drop the flag")
     analyses = analyses_of(args, spec)
     if args.predict_bayes and not args.predict:
         raise ConnectiveError("--predict-bayes adds the Bayesian counterpart to PLSpredict; "
@@ -172,7 +183,8 @@ def run(args: argparse.Namespace) -> int:
                    tol=args.tol, progress=not args.quiet, inadmissible=args.inadmissible,
                    data_options={**survey.options, "missing": args.missing},
                    overwrite=args.overwrite, analyses=analyses,
-                   higher_order=args.higher_order)
+                   higher_order=args.higher_order,
+                   interaction=args.interaction_method or "two_stage")
     if not args.quiet:
         from connective.verdicts import run_verdict
 

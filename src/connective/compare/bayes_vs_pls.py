@@ -167,7 +167,8 @@ def run_compare(spec, survey, out: str | Path, *, seed: int = 1, boot: int = 500
     runs = {"PLS": out / "pls"}
     run_pls(spec, survey, runs["PLS"], boot=boot, seed=seed, data_options=options,
             progress=progress)
-    if spec.latent and not spec.composites:
+    # PLSc has no interaction terms (pls.interaction): Bayes beside PLS two-stage only
+    if spec.latent and not spec.composites and not spec.interactions:
         runs["PLSc"] = out / "plsc"
         run_pls(spec, survey, runs["PLSc"], boot=boot, seed=seed, consistent=True,
                 data_options=options, progress=progress)

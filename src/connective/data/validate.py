@@ -188,7 +188,9 @@ def validate_survey(data: Survey | pd.DataFrame, spec: ModelSpec, *,
         frame, source, fingerprint, synthetic = data, source or "<data>", "", False
     report = DataReport(source=source, model=spec.source, n_rows=len(frame))
     scales = _scales(spec, scale)
-    model_cols = list(spec.observed)
+    # a product of two observed variables (y ~ x1:x2) is computed here, not read
+    products = {i.product: (i.a, i.b) for i in spec.interactions if i.observed}
+    model_cols = [c for c in spec.observed if c not in products]
     keep = list(dict.fromkeys([*keep, *([group] if group else [])]))
     report.model_columns = tuple(model_cols)
     report.other_columns = tuple(c for c in keep if c not in model_cols)
@@ -241,10 +243,27 @@ def validate_survey(data: Survey | pd.DataFrame, spec: ModelSpec, *,
     report.n_complete = int(clean[present].notna().all(axis=1).sum()) if present else 0
     _check_size(report, spec, len(present) == len(model_cols))
     clean = _treat_missing(clean, present, missing, report)
+    _add_products(clean, products, getattr(data, "summary", None) is not None, report)
     if raise_on_error and not report.ok:
         raise DataValidationError(report)
     return ValidatedSurvey(frame=clean, report=report, source=source, fingerprint=fingerprint,
                            synthetic=synthetic, summary=getattr(data, "summary", None))
+
+
+def _add_products(clean: pd.DataFrame, products: dict[str, tuple[str, str]],
+                  from_summary: bool, report: DataReport) -> None:
+    """Columns of the observed product terms: the product of the two answers, as lavaan
+    computes them (uncentred; missing where either is missing)."""
+    for name, (a, b) in products.items():
+        if from_summary:
+            report.add("error", "product", f"the product term {name} needs the respondents' "
+                       "answers; a summary matrix (--summary) cannot give its moments: fit "
+                       "the raw data, or drop the interaction", name)
+        elif a in clean.columns and b in clean.columns:
+            clean[name] = clean[a] * clean[b]
+            report.add("note", "product", f"{name} computed as {a} x {b} (uncentred, as "
+                       "lavaan does; centre the variables first for main effects at the mean)",
+                       name)
 
 
 def _drop_unanswered(clean: pd.DataFrame, present: list[str], report: DataReport

@@ -41,6 +41,7 @@ from scipy.stats import norm
 
 from connective.pls.errors import BootstrapWarning
 from connective.pls.estimate import fit_correlations, parameter_layout, parameter_values
+from connective.pls.interaction import augmented_correlations, rescale_product_paths
 from connective.pls.quality import htmt_constructs
 from connective.pls.results import PLSResult, effects_of
 
@@ -178,10 +179,16 @@ def bootstrap_pls(result: PLSResult, n_boot: int = 5000, *, seed: int | None = N
     if parametric and bca:
         raise ValueError("a parametric bootstrap has no jackknife: BCa intervals need rows "
                          "(use percentile intervals, --ci percentile)")
+    interacting = result.model.interaction is not None
+    if parametric and interacting:
+        raise ValueError("a parametric bootstrap draws correlation matrices, which cannot "
+                         "carry product terms (their moments need rows): bootstrap the "
+                         "respondents' rows")
     rng = np.random.default_rng(seed)
     X = result.data.X
     n, p = X.shape
-    XX = None if parametric else (X[:, :, None] * X[:, None, :]).reshape(n, p * p)
+    XX = (None if parametric or interacting else
+          (X[:, :, None] * X[:, None, :]).reshape(n, p * p))
     draw = _parametric_draws(X, result.model.data_model.columns) if parametric else None
     opts = dict(scheme=result.settings["scheme"], consistent=result.settings["consistent"],
                 tol=result.settings["tol"], max_iter=result.settings["max_iter"])
@@ -191,14 +198,14 @@ def bootstrap_pls(result: PLSResult, n_boot: int = 5000, *, seed: int | None = N
     done = 0
     while done < n_boot:
         b = min(chunk, n_boot - done)
-        if parametric:
-            R = draw(rng, b)
+        if parametric:  # (no product terms: refused above)
+            R, sds = draw(rng, b), None
         else:
             idx = rng.integers(0, n, size=(b, n))
             counts = np.bincount((idx + n * np.arange(b)[:, None]).ravel(),
                                  minlength=b * n).reshape(b, n).astype(float)
-            R = _correlations(counts, X, XX)
-        stats, ok = _replicate_stats(result, R, opts, align)
+            R, sds = _model_correlations(result, counts, X, XX, opts)
+        stats, ok = _replicate_stats(result, R, opts, align, column_sd=sds)
         failed += int((~ok).sum())
         parts.append(stats)
         done += b
@@ -230,9 +237,8 @@ def bootstrap_pls(result: PLSResult, n_boot: int = 5000, *, seed: int | None = N
     replicates = _collect(result, reps, dim="replicate")
     jack = None
     if bca:
-        counts = 1.0 - np.eye(n)
-        stats, ok = _replicate_stats(result, _correlations(counts, X, XX), opts, align,
-                                     keep_failed=True)
+        R, sds = _model_correlations(result, 1.0 - np.eye(n), X, XX, opts)
+        stats, ok = _replicate_stats(result, R, opts, align, keep_failed=True, column_sd=sds)
         if sign_change == "individual":
             sign = np.sign(original["params"].values)
             stats["params"] = np.abs(stats["params"]) * np.where(sign == 0, 1.0, sign)
@@ -265,6 +271,18 @@ def _parametric_draws(X: np.ndarray, columns) -> Callable:
         return C[:, expand[:, None], expand[None, :]]
 
     return draw
+
+
+def _model_correlations(result: PLSResult, counts: np.ndarray, X: np.ndarray, XX, opts: dict
+                        ) -> tuple[np.ndarray, dict | None]:
+    """Correlations of the model's columns for row ``counts (b, n)``, and for a model with
+    product terms the SDs of its product columns (pls.interaction: the products, and
+    two-stage's stage one, are rebuilt from each replicate's rows)."""
+    if result.model.interaction is None:
+        return _correlations(counts, X, XX), None
+    moments = augmented_correlations(result.model, X, counts, scheme=opts["scheme"],
+                                     tol=opts["tol"], max_iter=opts["max_iter"])
+    return moments.R, moments.column_sd
 
 
 def _correlations(counts: np.ndarray, X: np.ndarray, XX: np.ndarray) -> np.ndarray:
@@ -315,9 +333,11 @@ def _stats_from_fit(result: PLSResult, fit: dict) -> dict[str, np.ndarray]:
 
 
 def _replicate_stats(result: PLSResult, R: np.ndarray, opts: dict, align, *,
-                     keep_failed: bool = False) -> tuple[dict[str, np.ndarray], np.ndarray]:
+                     keep_failed: bool = False, column_sd: dict | None = None
+                     ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Statistics of the replicates whose correlation matrices are usable; failed replicates
-    are dropped (or kept as NaN with ``keep_failed``)."""
+    are dropped (or kept as NaN with ``keep_failed``). ``column_sd``: the SDs of a product
+    model's product columns per replicate, which scale its product paths."""
     m = result.model
     ok = np.all(np.isfinite(R), axis=(1, 2))
     for j in range(m.n_constructs if m.stage_one is None else 0):  # R: the model's columns
@@ -327,15 +347,21 @@ def _replicate_stats(result: PLSResult, R: np.ndarray, opts: dict, align, *,
             ev = np.linalg.eigvalsh(sub)
             ok &= ev[:, 0] > 1e-10 * np.maximum(ev[:, -1], 1.0)
     Rok = R[ok]
+
+    def scaled(fit: dict, rows) -> dict:
+        if column_sd is not None:
+            rescale_product_paths(fit, m, {c: v[ok][rows] for c, v in column_sd.items()})
+        return fit
+
     try:
-        fit = fit_correlations(Rok, m, align=align, **opts)
+        fit = scaled(fit_correlations(Rok, m, align=align, **opts), slice(None))
         stats = _stats_from_fit(result, fit)
         conv = fit["converged"]
     except np.linalg.LinAlgError:  # a singular inner regression somewhere: one at a time
         stats_list, conv = [], []
-        for r in Rok:
+        for i, r in enumerate(Rok):
             try:
-                f = fit_correlations(r, m, align=align, **opts)
+                f = scaled(fit_correlations(r, m, align=align, **opts), i)
                 stats_list.append(_stats_from_fit(result, f))
                 conv.append(bool(f["converged"]))
             except np.linalg.LinAlgError:

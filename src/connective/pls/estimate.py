@@ -123,7 +123,7 @@ def parameter_layout(model: PLSModel) -> tuple[list[str], list[str], list[str], 
                 continue
             lhs.append(c), op.append(o), rhs.append(x), names.append(f"{c}{o}{x}")
     second_order = set(model.second_order)
-    for s, t in model.spec.paths:
+    for s, t in model.paths:
         if (t, s) in second_order:  # repeated indicators: the path G -> F1 is G's loading
             lhs.append(s), op.append("=~"), rhs.append(t), names.append(f"{s}=~{t}")
         else:
@@ -152,7 +152,7 @@ def parameter_values(fit: dict[str, np.ndarray], model: PLSModel) -> np.ndarray:
     """The parameter vector ``(..., P)`` in the order of :func:`parameter_layout`."""
     keep = np.array([not model.observed_structural[b] for b in model.block], dtype=bool)
     index = {c: i for i, c in enumerate(model.constructs)}
-    paths = [fit["paths"][..., index[t], index[s]] for s, t in model.spec.paths]
+    paths = [fit["paths"][..., index[t], index[s]] for s, t in model.paths]
     parts = []
     if model.stage_one is not None:
         dims = _dimension_columns(model)

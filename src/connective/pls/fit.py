@@ -21,6 +21,9 @@ from connective.pls.consistent import inadmissible
 from connective.pls.data import prepare_data
 from connective.pls.errors import ConvergenceError, InadmissibleWarning
 from connective.pls.estimate import fit_correlations
+from connective.pls.interaction import (augmented_correlations, augmented_data,
+                                        check_interaction_options,
+                                        interaction_note, rescale_product_paths)
 from connective.pls.model import PLSModel
 from connective.pls.results import PLSResult
 from connective.spec import ModelSpec
@@ -28,7 +31,8 @@ from connective.spec import ModelSpec
 
 def estimate_pls(spec: ModelSpec, frame: pd.DataFrame, *, scheme: str = "path",
                  consistent: bool = False, missing: str | None = None, tol: float = 1e-7,
-                 max_iter: int = 300, higher_order: str = "two_stage") -> PLSResult:
+                 max_iter: int = 300, higher_order: str = "two_stage",
+                 interaction: str = "two_stage") -> PLSResult:
     """Estimate a PLS path model (Wold/Lohmoeller; PLSc with ``consistent=True``).
 
     ``=~`` blocks are estimated in mode A, ``<~`` blocks in mode B; observed variables in the
@@ -37,7 +41,10 @@ def estimate_pls(spec: ModelSpec, frame: pd.DataFrame, *, scheme: str = "path",
     ``missing``: ``None`` (missing values are an error), ``"mean"`` or ``"casewise"``.
     ``higher_order``: how higher-order constructs (``G =~ F1 + F2``) are estimated,
     ``"two_stage"`` (SmartPLS' and seminr's default) or ``"repeated"`` (repeated
-    indicators; see :mod:`connective.pls.higher_order`). Stops when no weight changes by ``tol`` or more; raises
+    indicators; see :mod:`connective.pls.higher_order`). ``interaction``: how latent
+    product terms (``Y ~ X + W + X:W``) are estimated, ``"two_stage"`` (SmartPLS' and
+    seminr's default), ``"product_indicator"`` or ``"orthogonal"`` (see
+    :mod:`connective.pls.interaction`). Stops when no weight changes by ``tol`` or more; raises
     :class:`~connective.pls.errors.ConvergenceError` after ``max_iter`` iterations.
 
     Under PLSc, inadmissible estimates (|correlation| > 1, loading > 1, rho_A > 1 or not
@@ -57,11 +64,31 @@ def estimate_pls(spec: ModelSpec, frame: pd.DataFrame, *, scheme: str = "path",
         raise ValueError(f"unknown inner weighting scheme {scheme!r}; expected one of {SCHEMES}")
     if not (tol > 0) or int(max_iter) < 1:
         raise ValueError("tol must be positive and max_iter at least 1")
-    model = PLSModel.from_spec(spec, higher_order=higher_order)
+    model = PLSModel.from_spec(spec, higher_order=higher_order, interaction=interaction)
+    if model.interaction is not None:
+        check_interaction_options(spec, consistent)
     data = prepare_data(model, frame, missing=missing)
     R = np.corrcoef(data.X, rowvar=False)
+    moments = None
+    if model.interaction is not None:
+        # the products' correlations need the rows (pls.interaction); R becomes the
+        # correlations of the items and the product columns
+        moments = augmented_correlations(model, data.X, scheme=scheme, tol=tol,
+                                         max_iter=int(max_iter))
+        R = moments.R[0]
+        if not moments.converged[0]:
+            raise ConvergenceError(
+                f"{spec.source}: stage one of the two-stage interaction (the model without "
+                f"the product terms) did not converge within {max_iter} iterations; raise "
+                "--max-iter or try --interaction-method product_indicator")
     fit = fit_correlations(R, model, scheme=scheme, consistent=consistent, tol=tol,
                            max_iter=int(max_iter))
+    if moments is not None:
+        rescale_product_paths(fit, model, {c: v[0] for c, v in moments.column_sd.items()})
+        fit["R"] = R
+        # the rows behind the scores (items and product columns)
+        fit["X_model"] = augmented_data(model, data.X, scheme=scheme, tol=tol,
+                                        max_iter=int(max_iter))
     if not bool(fit["converged"]):
         raise ConvergenceError(
             f"{spec.source}: the PLS weights did not converge within {max_iter} iterations "
@@ -80,6 +107,9 @@ def estimate_pls(spec: ModelSpec, frame: pd.DataFrame, *, scheme: str = "path",
         notes.append(f"higher-order construct(s) {', '.join(spec.higher_order)}: repeated "
                      "indicators (measured by all items of their dimensions; their loadings "
                      "on the dimensions are the paths to them, with an R^2 each)")
+    if model.interaction is not None:
+        settings["interaction"] = model.interaction.method
+        notes.append(interaction_note(model.interaction))
     if model.single_items:
         notes.append(f"single-item construct(s) {', '.join(model.single_items)}: weight and "
                      "loading 1, reliability printed as 1 (as seminr), which is not "

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from connective.pls.errors import PLSDataError, PLSModelError
+from connective.pls.interaction import refuse_products
 from connective.pls.results import PLSResult
 
 
@@ -106,6 +107,7 @@ def ipma_pls(result: PLSResult, target: str, *,
     >>> round(float(w.sum()), 10)
     1.0
     """
+    refuse_products(result, "IPMA (--ipma)")
     m = result.model
     if target not in m.constructs:
         raise PLSModelError(f"--ipma {target}: not a construct of the model; expected one of "

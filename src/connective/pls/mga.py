@@ -44,6 +44,7 @@ from connective.pls.bootstrap import PLSBootstrap, _reporter, bootstrap_pls
 from connective.pls.errors import BootstrapWarning, InadmissibleWarning, PLSDataError
 from connective.pls.estimate import fit_correlations
 from connective.pls.fit import estimate_pls
+from connective.pls.interaction import refuse_products
 from connective.pls.results import PLSResult
 from connective.pls.subsets import outer_rows, subset_moments
 
@@ -184,6 +185,7 @@ def mga_pls(result: PLSResult, first, *, labels: tuple[str, str] = ("group 1", "
     >>> (m.groups[0].n, m.groups[1].n, m.boots[0].n_boot)
     (60, 60, 100)
     """
+    refuse_products(result, "PLS-MGA (--mga)")
     index = result.data.index
     g = group_mask(result, first)
     n1, n2 = int(g.sum()), int((~g).sum())

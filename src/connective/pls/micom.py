@@ -39,6 +39,7 @@ import pandas as pd
 from connective.pls.bootstrap import _reporter
 from connective.pls.errors import PLSDataError
 from connective.pls.estimate import fit_correlations
+from connective.pls.interaction import refuse_products
 from connective.pls.mga import group_mask
 from connective.pls.results import PLSResult
 from connective.pls.subsets import outer_rows, subset_moments
@@ -105,6 +106,7 @@ def micom_pls(result: PLSResult, first, *, labels: tuple[str, str] = ("group 1",
     >>> bool(mi.table().loc["IS", "c"] > 0.9)
     True
     """
+    refuse_products(result, "MICOM (--mga)")
     g = group_mask(result, first)
     if seed is None:
         seed = int(np.random.SeedSequence().generate_state(1)[0])

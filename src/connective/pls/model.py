@@ -19,11 +19,15 @@ Example
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from connective.pls.errors import NonRecursiveModelError, PLSModelError
 from connective.spec import ModelSpec
+
+if TYPE_CHECKING:
+    from connective.pls.interaction import InteractionPlan
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,13 +60,22 @@ class PLSModel:
     higher_order: str = ""
     stage_one: "PLSModel | None" = None
     second_order: tuple[tuple[str, str], ...] = ()
+    #: latent product terms (:mod:`connective.pls.interaction`): the plan (method, product
+    #: terms, display names) and the model without the products, whose columns are the
+    #: data's (two-stage's stage one)
+    interaction: "InteractionPlan | None" = None
+    base: "PLSModel | None" = None
 
     @classmethod
-    def from_spec(cls, spec: ModelSpec, *, higher_order: str = "two_stage") -> "PLSModel":
+    def from_spec(cls, spec: ModelSpec, *, higher_order: str = "two_stage",
+                  interaction: str = "two_stage") -> "PLSModel":
         """Build the PLS view; raises on non-recursive models and isolated constructs.
         A model with higher-order constructs is rewritten by ``higher_order``
         (``two_stage``, the default, or ``repeated``; see
         :mod:`connective.pls.higher_order`).
+        A model with latent product terms (``Y ~ X + W + X:W``) is rewritten by
+        ``interaction`` (``two_stage``, the default, ``product_indicator`` or
+        ``orthogonal``; see :mod:`connective.pls.interaction`).
 
         Example
         -------
@@ -83,6 +96,15 @@ class PLSModel:
             plan = ho.two_stage_plan(spec, method=higher_order)
             return _replace(cls.from_spec(plan.stage_two), higher_order="two_stage",
                             stage_one=cls.from_spec(plan.stage_one))
+        if spec.interactions:
+            from connective.pls.interaction import interaction_plan
+
+            plan = interaction_plan(spec, interaction)
+            m = cls.from_spec(plan.augmented)
+            show = plan.display
+            return _replace(m, constructs=tuple(map(show, m.constructs)),
+                            columns=tuple(map(show, m.columns)), interaction=plan,
+                            base=cls.from_spec(plan.base))
         if spec.structural_items:
             raise PLSModelError(
                 f"{spec.source}: the item(s) {', '.join(spec.structural_items)} take part in "
@@ -126,8 +148,25 @@ class PLSModel:
     @property
     def data_model(self) -> "PLSModel":
         """The model whose columns are the data's: stage one of a two-stage higher-order
-        model, else this one."""
+        model, the model without the products of an interaction model, else this one."""
+        if self.base is not None:
+            return self.base
         return self.stage_one if self.stage_one is not None else self
+
+    @property
+    def paths(self) -> list[tuple[str, str]]:
+        """Structural paths (source, target) in the names of :attr:`constructs` (a latent
+        product term is ``X:W``)."""
+        if self.interaction is not None:
+            return list(self.interaction.paths)
+        return self.spec.paths
+
+    @property
+    def product_constructs(self) -> tuple[str, ...]:
+        """The interaction terms (``X:W``) of a model with product terms."""
+        if self.interaction is None:
+            return ()
+        return tuple(t.interaction.product for t in self.interaction.products)
 
     @property
     def n_constructs(self) -> int:

@@ -51,6 +51,7 @@ import pandas as pd
 from connective.pls.bootstrap import _admissible, _reporter
 from connective.pls.errors import ConvergenceError, PLSDataError, PLSModelError
 from connective.pls.estimate import fit_correlations
+from connective.pls.interaction import refuse_products
 from connective.pls.results import PLSResult
 from connective.pls.subsets import moments_from_sums, outer_rows
 
@@ -212,6 +213,7 @@ def predict_pls(result: PLSResult, *, technique: str = "DA", folds: int | None =
     >>> loo.assignments.shape, loo.repetitions
     ((1, 60), 1)
     """
+    refuse_products(result, "PLSpredict (--predict)")
     if technique not in TECHNIQUES:
         raise ValueError(f"unknown technique {technique!r}; expected one of {TECHNIQUES}")
     m = result.model

@@ -60,9 +60,12 @@ def composite_reliability(own_loadings: np.ndarray, model: PLSModel) -> tuple[np
 
 
 def htmt_constructs(model: PLSModel) -> list[int]:
-    """Constructs HTMT applies to: mode A blocks with two or more indicators."""
+    """Constructs HTMT applies to: mode A blocks with two or more indicators (not the
+    interaction terms of product indicators, which measure no construct of their own)."""
+    products = set(model.product_constructs)
     return [j for j in range(model.n_constructs)
-            if model.modes[j] == "A" and len(model.block_columns(j)) > 1]
+            if model.modes[j] == "A" and len(model.block_columns(j)) > 1
+            and model.constructs[j] not in products]
 
 
 def _mean(x: np.ndarray, geometric: bool) -> np.ndarray:

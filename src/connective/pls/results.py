@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from connective.effects import compute_effects
+from connective.effects import compute_effects, with_conditional_effects
 from connective.errors import ConnectiveError
 from connective.pls.consistent import rho_a_all
 from connective.pls.data import PreparedData
@@ -107,7 +107,7 @@ class PLSResult:
     @property
     def scores(self) -> pd.DataFrame:
         """Construct scores (standardised composites), one row per row used."""
-        X = self.data.X
+        X = self.fit.get("X_model", self.data.X)  # an interaction model's: with products
         if self.model.stage_one is not None:  # stage two's columns: items and dimension scores
             first = self.first_stage.scores
             X = np.column_stack([first[c].to_numpy() if c in first.columns
@@ -137,7 +137,7 @@ class PLSResult:
         f2 = f_squared(self.fit["corr"], self.model)
         vif = inner_vif(self.fit["corr"], self.model)
         rows = [(s, t, self.fit["paths"][ix[t], ix[s]], f2[ix[t], ix[s]], vif[ix[t], ix[s]])
-                for s, t in self.spec.paths]
+                for s, t in self.model.paths]
         out = pd.DataFrame(rows, columns=["source", "target", "est", "f2", "vif"])
         return out.set_index(["source", "target"])
 
@@ -167,8 +167,10 @@ class PLSResult:
                             "rhoA": rho_a_all(self.R, self.fit["weights"], m),
                             "rhoC": rho_c, "AVE": ave},
                            index=pd.Index(self.constructs, name="construct"))
-        single = [c for c in m.single_items]
+        single = [c for c in m.single_items if c not in m.product_constructs]
         out.loc[single, ["alpha", "rhoA", "rhoC", "AVE"]] = 1.0
+        # an interaction term measures no construct of its own: no reliability to assess
+        keep = [j for j in keep if m.constructs[j] not in m.product_constructs]
         return out.iloc[keep]
 
     @property
@@ -179,7 +181,8 @@ class PLSResult:
         C = self.fit["scores_corr"].copy()
         C[np.triu_indices(m.n_constructs, 1)] = np.nan
         C[np.diag_indices(m.n_constructs)] = np.sqrt(ave)
-        keep = [j for j in range(m.n_constructs) if not m.observed_structural[j]]
+        keep = [j for j in range(m.n_constructs) if not m.observed_structural[j]
+                and m.constructs[j] not in m.product_constructs]
         names = pd.Index(self.constructs, name="construct")
         return pd.DataFrame(C, index=names, columns=names).iloc[keep, keep]
 
@@ -275,9 +278,13 @@ class PLSResult:
 
 def effects_of(spec: ModelSpec, values: xr.DataArray) -> xr.DataArray:
     """Every effect through :func:`connective.effects.compute_effects`; defined parameters
-    that need a value PLS does not estimate (e.g. a labelled variance) are left out."""
+    that need a value PLS does not estimate (e.g. a labelled variance) are left out. A
+    model with product terms adds the conditional effects and indices
+    (:func:`connective.effects.with_conditional_effects`) at the construct scores' mean
+    and one SD either side (0 and +-1: the scores are standardised)."""
     try:
-        return compute_effects(spec, values)
+        fx = compute_effects(spec, values)
     except ConnectiveError:
         kinds = ("direct", "indirect", "total_indirect", "total")
-        return compute_effects(spec, values, kinds=kinds)
+        fx = compute_effects(spec, values, kinds=kinds)
+    return with_conditional_effects(spec, fx, values)

@@ -62,7 +62,7 @@ def run_pls(spec: ModelSpec, survey: Survey, out: str | Path, *, boot: int = 0,
             level: float = 0.95, sign_change: str = "none", max_iter: int = 300,
             tol: float = 1e-7, progress: bool = False, inadmissible: str = "exclude",
             data_options: dict | None = None, overwrite: bool = False,
-            higher_order: str = "two_stage",
+            higher_order: str = "two_stage", interaction: str = "two_stage",
             analyses: PLSAnalyses | None = None) -> PLSRun:
     """Estimate (and with ``boot`` > 0 bootstrap) ``spec`` on ``survey`` (a Survey as read,
     or a ValidatedSurvey cleaned with the data options, recorded as ``data_options``); write
@@ -70,7 +70,9 @@ def run_pls(spec: ModelSpec, survey: Survey, out: str | Path, *, boot: int = 0,
     ``inadmissible`` says what becomes of inadmissible PLSc bootstrap replicates:
     ``"exclude"`` them from the intervals or ``"keep"`` them; either way they are counted.
     ``higher_order``: ``"two_stage"`` or ``"repeated"`` for models with higher-order
-    constructs (:mod:`connective.pls.higher_order`). ``analyses`` (PLSpredict, MICOM/MGA,
+    constructs (:mod:`connective.pls.higher_order`). ``interaction``: ``"two_stage"``,
+    ``"product_indicator"`` or ``"orthogonal"`` for models with latent product terms
+    (:mod:`connective.pls.interaction`). ``analyses`` (PLSpredict, MICOM/MGA,
     IPMA) add their CSV tables to the folder."""
     out = Path(out)
     check_target(out, overwrite=overwrite)
@@ -82,7 +84,7 @@ def run_pls(spec: ModelSpec, survey: Survey, out: str | Path, *, boot: int = 0,
         warnings.simplefilter("always", BootstrapWarning)
         result = estimate_pls(spec, frame, scheme=scheme, consistent=consistent,
                               missing=missing, tol=tol, max_iter=max_iter,
-                              higher_order=higher_order)
+                              higher_order=higher_order, interaction=interaction)
         replicates = None
         # rows made from a printed matrix: replicates drawn from it, not resampled rows
         parametric = getattr(survey, "summary", None) is not None
@@ -91,6 +93,17 @@ def run_pls(spec: ModelSpec, survey: Survey, out: str | Path, *, boot: int = 0,
                             f"higher-order constructs ({', '.join(spec.higher_order)}) yet; "
                             "run them on the model without the higher-order construct (its "
                             "dimensions linked directly), or drop those flags")
+        if spec.interactions and analyses is not None and analyses.any:
+            raise DataError(f"{spec.source}: --predict, --mga and --ipma do not handle "
+                            "product terms of constructs ("
+                            f"{', '.join(i.product for i in spec.interactions)}) yet; "
+                            "run them on the model without the product terms, or drop those "
+                            "flags")
+        if parametric and spec.interactions:
+            raise DataError(f"{spec.source}: the product terms "
+                            f"{', '.join(i.product for i in spec.interactions)} need "
+                            "respondents' rows (their moments are not in a correlation "
+                            "matrix); a summary-statistics file has none: fit the raw data")
         if parametric and analyses is not None and analyses.any:
             raise DataError("--predict, --mga and --ipma need respondents' rows (held-out "
                             "answers, groups, item means); a summary-statistics file has none")

@@ -20,8 +20,10 @@ import pandas as pd
 
 from connective.compare.bayes_vs_pls import (forest_plot, interval_sign, run_path,
                                              standardized_bayes_effects)
+from connective.effects import CONDITIONAL_KINDS
 from connective.pls.quality import reliability_flags
 from connective.report.document import Report, fmt, fmt_estimate
+from connective.report.moderation import moderation_comparison_table
 from connective.report.run import (_interval, _path_table, add_provenance,
                                    build_run_report, pls_columns, pls_interval, pls_note,
                                    r_squared_table, read_run, srmr_sentence)
@@ -76,6 +78,15 @@ def build_compare_report(folder: str | Path, *, point: str = "mean") -> Report:
                    "interval. Δ = Bayes minus PLS estimate. Same verdict: both intervals above "
                    "0 (+), both below 0 (−), or both containing 0 (0); shown Bayes/PLS.",
               fit=every_fit)
+    if table["kind"].isin(CONDITIONAL_KINDS).any():
+        doc.table(moderation_comparison_table(table, methods),
+                  "Moderation: Bayes beside PLS (conditional effects and indices)",
+                  name="moderation_bayes_vs_pls", fit=every_fit,
+                  note=f"Bayes: standardised posterior {point} with its 95% credible interval, "
+                       "at the latent moderator's mean and one SD either side; PLS (two-stage): "
+                       f"full-sample estimate with its {cw} interval, at the standardised "
+                       "score's 0 and ±1. Same verdict: both intervals above 0 (+), below 0 "
+                       "(−) or containing 0 (0); shown Bayes/PLS.")
     r2 = _r2_side_by_side(read_run(bayes_dir) | {"point": point}, runs, spec)
     if r2 is not None:
         doc.table(r2, "R² of every endogenous construct, Bayes beside PLS", name="r_squared_all",

@@ -24,6 +24,7 @@ from connective.folders import check_run_folder
 from connective.report.diagram import path_diagram
 from connective.report.document import Interval, Report, fmt, fmt_estimate, fmt_interval
 from connective.report.groups import add_group_section
+from connective.report.moderation import add_moderation_section
 from connective.report.pls_extras import add_pls_analyses
 from connective.spec import parse_model
 from connective.verdicts import run_verdict
@@ -169,6 +170,8 @@ def build_run_report(run_dir: str | Path, *, trace: bool = False, data: str | Pa
         ci = None if bayes else (run["label"].get("settings", {}).get("ci") or "percentile")
         doc.table(*mediation_table(draws, bayes, effects=effects, ci=ci, point=point),
                   name="mediation_analysis", note=mediation_note(bayes, ci, point), fit=fit)
+    add_moderation_section(doc, effects, draws, bayes=bayes, fit=fit,
+                           note=moderation_note(run, bayes, point))
     add_group_section(doc, run)
     add_pls_analyses(doc, run)
     doc.heading("Measurement model")
@@ -479,6 +482,23 @@ def effect_draws(run: dict):
         with xr.open_dataset(folder / "replicates.nc") as ds:
             return ds["effects"].load()
     return None
+
+
+def moderation_note(run: dict, bayes: bool, point: str = "mean") -> str:
+    """What the conditional effects are, in the engine's terms."""
+    if bayes:
+        return (f"Standardised conditional effects, posterior {point}s with 95% credible "
+                "intervals, at the moderator's mean and one SD either side (per draw).")
+    method = run["label"].get("settings", {}).get("interaction") or "two_stage"
+    how = {"two_stage": "two-stage", "product_indicator": "product-indicator",
+           "orthogonal": "orthogonalised product-indicator"}.get(method, method)
+    return (f"Full-sample estimates with {pls_interval(run)} intervals ({how} approach, as "
+            "seminr's interaction_term()). The construct scores are standardised, so the "
+            "moderator's mean is 0 and its SD 1; the product term's path is that of the "
+            "product of the scores (seminr's scale), so the effect of X at W = w is "
+            "b_X + b_XW·w." + ("" if method == "two_stage" else
+                               " With product indicators the interaction term is a composite "
+                               "of item products, so this reading is approximate."))
 
 
 def mediation_note(bayes: bool, ci: str | None = None, point: str = "mean") -> str:

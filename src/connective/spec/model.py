@@ -50,6 +50,27 @@ class Pattern:
     name: xr.DataArray
 
 
+@dataclass(frozen=True)
+class Interaction:
+    """A product term of a regression: ``outcome ~ a:b`` with parameter ``name``
+    (``OCA~CID:EFF``) and its label if any. ``observed`` is True for a product of two
+    observed variables (a column of the data, an observed variable of the model, as in
+    lavaan); otherwise it involves a construct and only engines with latent interactions fit
+    it. ``a == b`` is a quadratic effect (``A^2``)."""
+
+    outcome: str
+    a: str
+    b: str
+    name: str
+    label: str
+    observed: bool
+
+    @property
+    def product(self) -> str:
+        """The product term's name, ``a:b``."""
+        return f"{self.a}:{self.b}"
+
+
 @dataclass(frozen=True, eq=False)
 class ModelSpec:
     """A parsed and checked model. Build it with :func:`parse_model` or :func:`read_model`.
@@ -177,9 +198,37 @@ class ModelSpec:
 
     @property
     def paths(self) -> list[tuple[str, str]]:
-        """Structural regressions as (source, target) pairs, in model order."""
-        rows = self.partable[self.partable["op"] == "~"]
+        """Structural regressions as (source, target) pairs, in model order; a product of
+        two observed variables is a source like any other, a latent product is not (see
+        :attr:`interactions`)."""
+        rows = self.partable[(self.partable["op"] == "~")
+                             & self.partable["rhs"].isin(self.structural)]
         return list(zip(rows["rhs"], rows["lhs"]))
+
+    @property
+    def interactions(self) -> tuple[Interaction, ...]:
+        """The product terms of the regressions (``OCA ~ CID:EFF``), in model order.
+
+        Example
+        -------
+        >>> spec = parse_model("F =~ a + b + c\\nG =~ d + e + f\\ny ~ F + G + w*F:G")
+        >>> [(i.outcome, i.a, i.b, i.name, i.label, i.observed) for i in spec.interactions]
+        [('y', 'F', 'G', 'y~F:G', 'w', False)]
+        """
+        constructs = set(self.indicators)
+        rows = self.partable[(self.partable["op"] == "~")
+                             & self.partable["rhs"].str.contains(":", regex=False)]
+        out = []
+        for r in rows.itertuples():
+            a, b = r.rhs.split(":")
+            out.append(Interaction(r.lhs, a, b, r.name, r.label,
+                                   a not in constructs and b not in constructs))
+        return tuple(out)
+
+    @property
+    def latent_interactions(self) -> tuple[Interaction, ...]:
+        """The product terms that involve a construct (not a column of the data)."""
+        return tuple(i for i in self.interactions if not i.observed)
 
     @property
     def arrows(self) -> list[tuple[str, str, str]]:
@@ -251,8 +300,8 @@ class ModelSpec:
                 put(r_ix[row.rhs], c_ix[row.lhs], row)
             elif matrix == "beta" and by_arrow:
                 put(r_ix[row.rhs], c_ix[row.lhs], row)
-            elif matrix == "beta" and row.op == "~":
-                put(r_ix[row.lhs], c_ix[row.rhs], row)
+            elif matrix == "beta" and row.op == "~" and row.rhs in structural:
+                put(r_ix[row.lhs], c_ix[row.rhs], row)  # not a latent product: no cell
             elif row.op == "~~" and matrix in ("psi", "theta"):
                 # an observed structural variable's variance belongs to psi, not theta
                 in_psi = row.lhs in self.structural and row.rhs in self.structural
@@ -390,6 +439,9 @@ def _render_term(row, *, defaults: bool, user: bool, marker: bool) -> str:
     if row.prior:
         mods.append(f'prior("{row.prior}")')
     rhs = "1" if row.op == "~1" else row.rhs
+    a, colon, b = rhs.partition(":")
+    if colon and a == b:
+        rhs = f"{a}^2"  # a quadratic term is written as the parser reads it
     return "*".join([*mods, rhs])
 
 

@@ -9,7 +9,10 @@ operator (``+``, ``*`` ...) or the next line starts with ``+``. Each statement i
 * right-hand terms joined by ``+``, each ``modifier*...*variable`` where a modifier is a
   number (fixed value), ``NA`` (free), a label, ``start(x)``, ``label("a")`` or
   ``prior("normal(0, 0.5)")`` (kept as text, never evaluated);
-* ``y ~ 1`` for an intercept.
+* ``y ~ 1`` for an intercept;
+* ``y ~ A:B`` for the product of two predictors (an interaction: latent x latent, latent x
+  observed or observed x observed), with modifiers like any term (``b3*A:B``); a variable
+  times itself (``A:A``) is a quadratic effect, written ``A^2``.
 
 Example
 -------
@@ -67,6 +70,8 @@ class Term:
     start: float | None = None
     prior: str | None = None
     modifier_tokens: dict[str, Token] = field(default_factory=dict)
+    #: the two factors of a product term (``A:B`` -> ("A", "B"); ``A^2`` -> ("A", "A"))
+    product: tuple[str, str] | None = None
 
 
 @dataclass
@@ -210,12 +215,55 @@ def _parse_term(tokens: list[Token], op: Token, src: SourceText) -> Term:
         term = Term("1", var[0])  # intercept: y ~ 1
     elif len(var) == 1 and var[0].kind == "IDENT" and var[0].value != "NA":
         term = Term(var[0].value, var[0])
+    elif any(t.value == ":" for t in var) or any(t.kind == "CARET" for t in var):
+        term = _product_term(var, op, src)
     else:
         raise src.error("expected a variable name", var[0],
                         hint="a term is 'modifier*variable', e.g. 'a*x', '1*x', 'NA*x', 'start(0.5)*x'")
     for mod in modifiers:
         _apply_modifier(term, mod, src)
     return term
+
+
+def product_name(a: str, b: str) -> str:
+    """The name of the product term of ``a`` and ``b`` as lavaan writes it (``CID:EFF``).
+
+    Example
+    -------
+    >>> product_name("CID", "EFF")
+    'CID:EFF'
+    """
+    return f"{a}:{b}"
+
+
+def _product_term(var: list[Token], op: Token, src: SourceText) -> Term:
+    """``A:B`` (an interaction) or ``A^2`` (a quadratic effect) on the right of ``~``."""
+    if op.value != "~":
+        raise src.error(f"a product term cannot stand right of {op.value!r}", var[0],
+                        hint="an interaction is a predictor in a regression, e.g. "
+                             "'OCA ~ CID + EFF + CID:EFF'")
+    if len(var) == 3 and var[1].kind == "CARET":
+        if var[0].kind != "IDENT" or var[2].kind != "NUMBER" or var[2].value != "2":
+            raise src.error("expected a quadratic term 'A^2'", var[1],
+                            hint="only the square of a variable (A^2) is supported")
+        return Term(product_name(var[0].value, var[0].value), var[0],
+                    product=(var[0].value, var[0].value))
+    names = var[0::2]
+    if (len(var) % 2 == 0 or any(t.kind != "IDENT" or t.value == "NA" for t in names)
+            or any(t.value != ":" for t in var[1::2])):
+        raise src.error("expected an interaction 'A:B' of two variable names", var[0],
+                        hint="write the product of two predictors as A:B, e.g. "
+                             "'OCA ~ CID + EFF + CID:EFF'")
+    if len(names) > 2:
+        raise src.error("three-way (and higher) interactions are not supported", names[2],
+                        hint="use products of two variables (A:B)")
+    a, b = names
+    if a.value == b.value:
+        raise src.error(f"{a.value}:{a.value} is {a.value!r} times itself", b,
+                        hint=f"if you mean a quadratic effect of {a.value}, write "
+                             f"{a.value}^2; otherwise write the product of two different "
+                             "variables")
+    return Term(product_name(a.value, b.value), a, product=(a.value, b.value))
 
 
 def _number(tokens: list[Token]) -> float | None:

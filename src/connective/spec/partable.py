@@ -13,6 +13,14 @@ The column ``exo`` marks, as in lavaan, the moments of exogenous observed covari
 ``fixed.x``: not free (``free`` 0), their values (``ustart`` NaN) the sample's, set when a
 model is fitted to data.
 
+A product term (``y ~ A:B``, an interaction) is a regression row whose ``rhs`` is the product's
+name. A product of two observed variables is, as in lavaan, an observed exogenous variable of
+its own (a column of the data, the product of the two answers; fixed.x applies). A product
+involving a construct is no variable of the structural model: its moments follow from the
+factors', so it gets no variance or covariance rows (lavaan adds them, then cannot estimate
+the model); the engines that support latent interactions read them from
+:attr:`connective.spec.ModelSpec.interactions`.
+
 Example
 -------
 >>> from connective.spec.parser import parse_formulas
@@ -74,6 +82,7 @@ class _Builder:
         self.rows: list[dict] = []
         self.tokens: dict[int, Token] = {}  # row index -> the token of its right-hand side
         self.lhs_tokens: dict[int, Token] = {}  # row index -> the token of its left-hand side
+        self.products: dict[str, tuple[str, str, Token]] = {}  # product terms A:B, by name
 
     # -- user rows -------------------------------------------------------------------------
     def collect(self) -> None:
@@ -90,6 +99,8 @@ class _Builder:
                                f"{term.name}'", term.token,
                                hint=f"it is already defined on line {first.line}; keep one")
                 seen[key] = term.token
+                if term.product is not None:
+                    self.products.setdefault(term.name, (*term.product, term.token))
                 self.tokens[len(self.rows)] = term.token
                 self.lhs_tokens[len(self.rows)] = lhs_tok
                 self.rows.append(_row(
@@ -133,8 +144,13 @@ class _Builder:
         structural += [x for x in items if x in in_regressions]
         for _, r in self.user_rows("~", "~~", "~1"):
             for name in (r["lhs"], r["rhs"]):
-                if name and name not in item_set and name not in structural:
+                if (name and name not in item_set and name not in structural
+                        and name not in self.products):
                     structural.append(name)
+        self._check_products(constructs, item_set, structural)
+        # a product of two observed variables is an observed variable itself (lavaan's rule)
+        structural += [name for name, (a, b, _) in self.products.items()
+                       if a not in constructs and b not in constructs]
         loads = {(r["lhs"], r["rhs"]): i for i, r in self.user_rows(*MEASUREMENT_OPS)}
         for i, r in self.user_rows("~"):
             if (r["rhs"], r["lhs"]) in loads:
@@ -147,13 +163,36 @@ class _Builder:
         self.items = items
         self.structural_unordered = structural
 
+    def _check_products(self, constructs: set[str], items: set[str],
+                        structural: list[str]) -> None:
+        """Each factor of a product must be a variable of the model's structural part."""
+        for name, (a, b, tok) in self.products.items():
+            for factor in dict.fromkeys((a, b)):
+                if factor in constructs or (factor in structural and factor not in items):
+                    continue
+                if factor in items:
+                    owner = next(c for c, xs in self.indicators.items() if factor in xs)
+                    raise _err(self.src, f"{factor!r} in the product {name} is an indicator "
+                               f"of {owner!r}", tok,
+                               hint=f"use the construct ({owner}) in the product, or give "
+                                    f"{factor} a regression of its own")
+                raise _err(self.src, f"{factor!r} in the product {name} is not a variable "
+                           "of the model", tok,
+                           hint=f"add it as a main effect ('{self._outcome_of(name)} ~ {a} + "
+                                f"{b} + {name}') or define it as a construct")
+
+    def _outcome_of(self, product: str) -> str:
+        return next(r["lhs"] for _, r in self.user_rows("~") if r["rhs"] == product)
+
     def order(self) -> None:
         """Topological order of the structural variables; cycles are an error unless allowed."""
         parents: dict[str, list[str]] = {v: [] for v in self.structural_unordered}
         edge_row: dict[tuple[str, str], int] = {}
         for i, r in self.user_rows("~"):
-            parents[r["lhs"]].append(r["rhs"])
-            edge_row[(r["rhs"], r["lhs"])] = i
+            # a latent product is no variable: its outcome comes after both its factors
+            for parent in ([r["rhs"]] if r["rhs"] in parents else self.products[r["rhs"]][:2]):
+                parents[r["lhs"]].append(parent)
+                edge_row.setdefault((parent, r["lhs"]), i)
         for i, r in self.user_rows(*MEASUREMENT_OPS):  # F -> its structural indicators
             if r["rhs"] in parents:
                 parents[r["rhs"]].append(r["lhs"])
