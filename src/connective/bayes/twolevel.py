@@ -82,6 +82,14 @@ class ClusterStatistics:
     def cvars(self) -> list[str]:
         return [*self.between_only, *self.within]
 
+    def arrays(self) -> dict[str, np.ndarray]:
+        """What the likelihood reads (data containers of the PyMC model, so that a compiled
+        model serves every data set with the same variables and number of cluster sizes)."""
+        return {"within_df": np.array(float(self.n - self.n_clusters)),
+                "within_ss": self.within_ss, "log_n_term": np.array(self.log_n_term),
+                "inv_size": 1.0 / self.sizes.astype(float), "count": self.count,
+                "cluster_mean": self.mean, "cluster_scatter": self.scatter}
+
 
 def cluster_statistics(frame: pd.DataFrame, cluster: str, within: list[str],
                        between_only: list[str]) -> ClusterStatistics:
@@ -140,33 +148,41 @@ def embeddings(two: TwoLevelSpec, stats: ClusterStatistics) -> tuple[np.ndarray,
     return E_w, E_b
 
 
-def twolevel_loglik(stats: ClusterStatistics, E_w, E_b, mu_w, sigma_w, mu_b, sigma_b,
-                    xp=np):
-    """The two-level log-likelihood (module docstring) from each level's implied moments;
-    numpy (``xp=np``, one parameter vector) or pytensor (``xp`` = ``pytensor.tensor``)."""
+def twolevel_loglik(data: dict, E_w, E_b, mu_w, sigma_w, mu_b, sigma_b, xp=np):
+    """The two-level log-likelihood (module docstring) from each level's implied moments
+    and the statistics ``data`` (:meth:`ClusterStatistics.arrays`, or data containers of
+    the same names); numpy (``xp=np``, one parameter vector) or pytensor (``xp`` =
+    ``pytensor.tensor``). ``-inf`` where an implied covariance is not positive definite.
+
+    Example
+    -------
+    >>> twolevel_loglik(stats.arrays(), *embeddings(two, stats), mu_w, sigma_w, mu_b,
+    ...                 sigma_b)  # doctest: +SKIP
+    -23309.870323753938
+    """
     if xp is np:
         inv, det, sum_ = np.linalg.inv, np.linalg.det, np.sum
     else:
         inv, det, sum_ = xp.linalg.inv, xp.linalg.det, xp.sum
-    p_w = len(stats.within)
-    q = len(stats.cvars)
-    nw = stats.n - stats.n_clusters
+    p_w, q = E_w.shape[1], E_w.shape[0]
     det_w = det(sigma_w)
-    total = -0.5 * nw * (p_w * LOG_2PI + xp.log(det_w)) \
-        - 0.5 * sum_(inv(sigma_w) * stats.within_ss) - stats.log_n_term
+    total = -0.5 * data["within_df"] * (p_w * LOG_2PI + xp.log(det_w)) \
+        - 0.5 * sum_(inv(sigma_w) * data["within_ss"]) - data["log_n_term"]
     sb = E_b @ sigma_b @ E_b.T
     sw = E_w @ sigma_w @ E_w.T
     mu = E_w @ mu_w + E_b @ mu_b
     dets = [det_w]
-    for k, s in enumerate(stats.sizes):
-        sig = sb + sw / float(s)
-        d = stats.mean[k] - mu
+    for k in range(int(np.shape(data["inv_size"])[0]) if xp is np
+                   else int(data["inv_size"].type.shape[0])):
+        sig = sb + sw * data["inv_size"][k]
+        d = data["cluster_mean"][k] - mu
         iv = inv(sig)
         dk = det(sig)
         dets.append(dk)
-        m = stats.count[k]
+        m = data["count"][k]
         total = total - 0.5 * (m * (q * LOG_2PI + xp.log(dk))
-                               + sum_(iv * stats.scatter[k]) + m * xp.dot(d, xp.dot(iv, d)))
+                               + sum_(iv * data["cluster_scatter"][k])
+                               + m * xp.dot(d, xp.dot(iv, d)))
     if xp is np:
         return total if all(np.asarray(d) > 0 for d in dets) else -np.inf
     return xp.switch(xp.all(xp.stack(dets) > 0), total, -np.inf)
@@ -252,7 +268,7 @@ def build_twolevel_model(two: TwoLevelSpec, frame: pd.DataFrame, cluster: str, *
 
     both_x = [v for v in two.both if v in two.within.fixed_x or v in two.between.fixed_x]
     if both_x:
-        raise ModelError(f"{two.source}: the covariate(s) {', '.join(both_x)} are in both "
+        raise ModelError(f"{two.source}: the covariate(s) {', '.join(repr(v) for v in both_x)} are in both "
                          "levels and conditioned on (fixed.x); their within and between "
                          "moments are not sample values here: add '# options: fixed.x = "
                          "FALSE' to the model file (or --no-fixed-x) to estimate them")
@@ -332,7 +348,9 @@ def build_twolevel_model(two: TwoLevelSpec, frame: pd.DataFrame, cluster: str, *
             for i, ((role, family, bounded), idx) in enumerate(blocks.items()):
                 name = f"{LEVEL_KEYS[level]}_{role}_{family}{'_positive' if bounded else ''}"
                 args = np.array([chosen[k].args for k in idx], dtype=float).T
-                rv = _distribution(pm, name, family, args, len(idx), bounded)
+                # data, not constants: the default priors are scaled by the data
+                shared_args = pm.Data(f"prior_{name}", args, shape=args.shape)
+                rv = _distribution(pm, name, family, shared_args, len(idx), bounded)
                 iv = np.array([start[k] for k in idx], dtype=float)
                 if role == "sd" or family in P.POSITIVE_FAMILIES or bounded:
                     iv = np.maximum(iv, 1e-3)
@@ -348,8 +366,9 @@ def build_twolevel_model(two: TwoLevelSpec, frame: pd.DataFrame, cluster: str, *
                 else:
                     u = pt.set_subtensor(u[np.array(idx)], rv ** 2 if role == "sd" else rv)
             if exo:  # fixed.x: the sample's moments (respondents' at 1, clusters' at 2)
-                u = pt.set_subtensor(u[np.array(exo)], fixed_x_values(layout, frames[level],
-                                                                      exo))
+                values = fixed_x_values(layout, frames[level], exo)
+                u = pt.set_subtensor(u[np.array(exo)], pm.Data(
+                    f"fixed_x_{LEVEL_KEYS[level]}", values, shape=values.shape))
             if tied:
                 u = pt.set_subtensor(u[np.array(list(tied))],
                                      thetas[1][np.array(list(tied.values()))])
@@ -370,7 +389,11 @@ def build_twolevel_model(two: TwoLevelSpec, frame: pd.DataFrame, cluster: str, *
         mu_w, sigma_w = implied_moments(layouts[1], thetas[1])
         mu_b, sigma_b = implied_moments(layouts[2], thetas[2])
         del theta
-        pm.Potential("loglik", twolevel_loglik(stats, E_w, E_b, mu_w, sigma_w, mu_b, sigma_b,
+        # the statistics as data of fixed shapes: a compiled model (nutpie's disk cache)
+        # then serves every data set with the same variables and number of cluster sizes
+        data = {key: pm.Data(key, value, shape=np.shape(value))
+                for key, value in stats.arrays().items()}
+        pm.Potential("loglik", twolevel_loglik(data, E_w, E_b, mu_w, sigma_w, mu_b, sigma_b,
                                                xp=pt))
     return TwoLevelModel(two=two, model=model, layouts=layouts, stats=stats, embed=(E_w, E_b),
                          priors=used, initvals=initvals, cluster=cluster,
