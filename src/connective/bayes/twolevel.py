@@ -171,21 +171,19 @@ def twolevel_loglik(data: dict, E_w, E_b, mu_w, sigma_w, mu_b, sigma_b, xp=np):
     sb = E_b @ sigma_b @ E_b.T
     sw = E_w @ sigma_w @ E_w.T
     mu = E_w @ mu_w + E_b @ mu_b
-    dets = [det_w]
-    for k in range(int(np.shape(data["inv_size"])[0]) if xp is np
-                   else int(data["inv_size"].type.shape[0])):
-        sig = sb + sw * data["inv_size"][k]
-        d = data["cluster_mean"][k] - mu
-        iv = inv(sig)
-        dk = det(sig)
-        dets.append(dk)
-        m = data["count"][k]
-        total = total - 0.5 * (m * (q * LOG_2PI + xp.log(dk))
-                               + sum_(iv * data["cluster_scatter"][k])
-                               + m * xp.dot(d, xp.dot(iv, d)))
+    # every cluster size at once: one batched inverse and determinant (a node per size
+    # took 370 s to compile with 16 sizes)
+    sig = sb[None, :, :] + sw[None, :, :] * data["inv_size"][:, None, None]
+    iv = inv(sig)
+    dets = det(sig)
+    d = data["cluster_mean"] - mu[None, :]
+    m = data["count"]
+    quad = sum_(d[:, :, None] * iv * d[:, None, :], axis=(1, 2))
+    total = total - 0.5 * sum_(m * (q * LOG_2PI + xp.log(dets) + quad)
+                               + sum_(iv * data["cluster_scatter"], axis=(1, 2)))
     if xp is np:
-        return total if all(np.asarray(d) > 0 for d in dets) else -np.inf
-    return xp.switch(xp.all(xp.stack(dets) > 0), total, -np.inf)
+        return total if det_w > 0 and np.all(dets > 0) else -np.inf
+    return xp.switch(xp.and_(det_w > 0, xp.all(dets > 0)), total, -np.inf)
 
 
 def cluster_loglik(stats: ClusterStatistics, E_w, E_b, mu_w, sigma_w, mu_b, sigma_b
@@ -563,7 +561,9 @@ class TwoLevelFit:
     def verdict(self):
         from connective.diagnostics import diagnose
 
-        return diagnose(self.idata, var_names=["parameters"])
+        with warnings.catch_warnings():  # the fixed.x slots are constant: no R-hat
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return diagnose(self.idata, var_names=["parameters"])
 
     def save(self, out_dir, *, overwrite: bool = False) -> dict:
         """The run folder, as a one-level fit's (posterior.nc, parameters.csv with a
