@@ -186,6 +186,55 @@ def run_case(name, spec, frame, args, sampler, likelihood, fiml="schur"):
     return rows
 
 
+def run_twolevel_case(args, sampler):
+    """lavaan's Demo.twolevel (2,500 respondents in 200 clusters of 5-20; two-level SEM, its
+    likelihood from within sums of squares and cluster means by cluster size,
+    connective.bayes.twolevel): build + compile, then sampling per seed, as run_case."""
+    from connective.bayes.results import summary
+    from connective.bayes.sample import compile_model, sample
+    from connective.bayes.twolevel import build_twolevel_model
+    from connective.spec.levels import check_cluster_data, parse_twolevel
+
+    bench = Path(args.benchmarks)
+    two = parse_twolevel((bench / "reference" / "lavaan_tutorial" / "twolevel.lav").read_text(),
+                         source="twolevel.lav")
+    frame = check_cluster_data(two, pd.read_csv(bench / "data" / "Demo.twolevel.csv"),
+                               "cluster")
+    t0 = time.perf_counter()
+    tm = build_twolevel_model(two, frame, "cluster")
+    build = time.perf_counter() - t0
+    compile_s = 0.0
+    if sampler == "nutpie":
+        t0 = time.perf_counter()
+        compile_model(tm)
+        compile_s = time.perf_counter() - t0
+    rows = []
+    for i, seed in enumerate(range(args.seed, args.seed + max(args.seeds, 2))):
+        t0 = time.perf_counter()
+        idata = sample(tm, draws=args.draws, tune=args.tune, chains=args.chains, seed=seed,
+                       sampler=sampler, progress=False)
+        wall = time.perf_counter() - t0
+        s = summary(idata)
+        per_draw = float(idata.sample_stats["n_steps"].mean())
+        cores = min(args.chains, os.cpu_count() or 1)
+        all_steps = per_draw * args.chains * (args.draws + args.tune)
+        rows.append(dict(case="Demo.twolevel (N=2500, 200 clusters)", likelihood="two-level",
+                         sampler=sampler, seed=seed, fiml="", steps_per_draw=round(per_draw, 1),
+                         us_per_step=round(1e6 * wall * cores / all_steps),
+                         peak_mb=round(_peak_mb()),
+                         run="cold" if i == 0 else "warm",
+                         wall_s=round(build + compile_s + wall if i == 0 else wall, 2),
+                         sample_s=round(wall, 2), compile_s=round(compile_s, 2) if i == 0 else 0,
+                         callbacks="", min_ess_bulk=round(s["min_ess_bulk"]),
+                         ess_per_s=round(s["min_ess_bulk"] / wall, 1),
+                         max_r_hat=round(s["max_r_hat"], 4), divergences=s["divergences"]))
+        r = rows[-1]
+        print(f"  Demo.twolevel {sampler} seed {seed} {r['run']}: {r['wall_s']} s (compile "
+              f"{r['compile_s']} s), {r['us_per_step']} us/step, min ESS {r['min_ess_bulk']}, {r['ess_per_s']} ESS/s, "
+              f"R-hat {r['max_r_hat']}, {r['divergences']} divergences", flush=True)
+    return rows
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -197,11 +246,13 @@ def main(argv=None) -> None:
                         help="number of seeds (the first run is cold, the rest warm)")
     parser.add_argument("--samplers", nargs="+", default=["nutpie", "pymc"],
                         choices=["nutpie", "numpyro", "pymc"])
-    parser.add_argument("--only", nargs="+", default=["normal", "ordinal", "poldem", "missing"],
-                        choices=["normal", "ordinal", "poldem", "missing"],
+    parser.add_argument("--only", nargs="+",
+                        default=["normal", "ordinal", "poldem", "missing", "twolevel"],
+                        choices=["normal", "ordinal", "poldem", "missing", "twolevel"],
                         help="which lines: flagship normal, flagship ordinal, PoliticalDemocracy, "
                              "flagship normal with 1%% of cells missing (one factorisation of "
-                             "Sigma against wave 1's inverse per pattern)")
+                             "Sigma against wave 1's inverse per pattern), lavaan's "
+                             "Demo.twolevel (two-level SEM, --cluster)")
     parser.add_argument("--cold", nargs="*", default=None, metavar="BACKEND",
                         help="only the first fit of the flagship model in whole new processes, "
                              "empty caches, per backend (default: nutpie numpyro)")
@@ -249,6 +300,8 @@ def main(argv=None) -> None:
                                  sampler, "normal")
             for fiml in ("schur", "patterns"):
                 rows += run_case(name, spec, holes, args, sampler, "normal", fiml=fiml)
+        if "twolevel" in args.only and sampler != "numpyro":  # (numpyro: one-level only)
+            rows += run_twolevel_case(args, sampler)
     table = pd.DataFrame(rows)
     print("\nevery run (wall_s of a cold run = build + compile + sampling):")
     print(table.to_string(index=False))

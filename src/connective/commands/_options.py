@@ -106,7 +106,7 @@ def data_options(args: argparse.Namespace) -> DataOptions:
 
 def load_model(args: argparse.Namespace) -> ModelSpec:
     path = resolve_model(args.model)
-    _refuse_levels(path, getattr(args, "command", None))
+    refuse_levels(path, getattr(args, "command", None))
     return read_model(path, options=model_options(args))
 
 
@@ -115,7 +115,7 @@ def model_options(args: argparse.Namespace) -> dict:
     return {attr: getattr(args, attr, None) for attr in LAVAAN_NAMES.values()}
 
 
-def _refuse_levels(path, command: str | None) -> None:
+def refuse_levels(path, command: str | None) -> None:
     """A two-level model (``level:`` blocks) reaches only ``fit`` and ``simulate``, which
     read it with :mod:`connective.spec.levels`; every other command says so."""
     from connective.io import read_user_text
