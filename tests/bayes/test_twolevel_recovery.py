@@ -2,7 +2,7 @@
 by simulate_twolevel (data/simulate_levels.py), fitted with bayes/twolevel.py. Each level's
 standardised loadings and paths (std.all: standardised by that level's implied covariance,
 as the population is stated) must lie within their 95% credible intervals (at most one of
-the 12 outside, as 95% intervals allow) and every one within 3 posterior SDs."""
+the 10 outside, as 95% intervals allow) and every one within 3 posterior SDs."""
 
 from __future__ import annotations
 
@@ -48,6 +48,6 @@ def test_two_level_recovery_covers_both_levels():
             outside.append(name)
         if abs(r["std.all"] - true) > 3 * r["std.all.se"]:
             far.append(name)
-    assert len(table[table["op"].isin(["=~", "~"])]) == 12
+    assert len(table[table["op"].isin(["=~", "~"])]) == 10
     assert len(outside) <= 1, outside
     assert far == []

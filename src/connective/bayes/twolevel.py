@@ -454,14 +454,9 @@ def augment_twolevel(idata, tm: TwoLevelModel, *, label: dict | None = None):
                                    "both": list(tm.two.both),
                                    "within_only": list(tm.two.within_only),
                                    "between_only": list(tm.two.between_only)})}
-    if label:
-        attrs["connective"] = json.dumps(label, default=str)
-        for key in ("model", "model_sha256", "data", "data_fingerprint", "seed",
-                    "synthetic_data"):
-            if label.get(key) is not None:
-                attrs[key] = label[key] if not isinstance(label[key], bool) else int(label[key])
-        attrs["model_text"] = label.get("model_text", "")
-        attrs["settings"] = json.dumps(label.get("settings", {}), default=str)
+    from connective.bayes.results import label_attrs
+
+    attrs.update(label_attrs(label))
     idata.posterior.attrs.update(attrs)
     return idata
 
