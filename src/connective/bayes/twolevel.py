@@ -47,7 +47,7 @@ from connective.bayes.model import _distribution, _override, fixed_x_values, sig
     structural_scales
 from connective.effects import compute_effects
 from connective.errors import ModelError
-from connective.spec.levels import SUFFIX, TwoLevelSpec, check_cluster_data, level_name
+from connective.spec.levels import SUFFIX, TwoLevelSpec, check_cluster_data
 
 LOG_2PI = float(np.log(2 * np.pi))
 LEVEL_KEYS = {1: "within", 2: "between"}
@@ -266,10 +266,11 @@ def build_twolevel_model(two: TwoLevelSpec, frame: pd.DataFrame, cluster: str, *
 
     both_x = [v for v in two.both if v in two.within.fixed_x or v in two.between.fixed_x]
     if both_x:
-        raise ModelError(f"{two.source}: the covariate(s) {', '.join(repr(v) for v in both_x)} are in both "
+        names = ", ".join(repr(v) for v in both_x)
+        raise ModelError(f"{two.source}: the covariate(s) {names} are in both "
                          "levels and conditioned on (fixed.x); their within and between "
                          "moments are not sample values here: add '# options: fixed.x = "
-                         "FALSE' to the model file (or --no-fixed-x) to estimate them")
+                         "FALSE' to the model file (or --fixed-x false) to estimate them")
     layouts = {1: build_layout(two.within), 2: build_layout(two.between)}
     stats = cluster_statistics(frame, cluster, list(two.within.observed),
                                list(two.between_only))

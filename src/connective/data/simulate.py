@@ -84,9 +84,9 @@ def read_values_file(path: str | Path, *, extra_sections: tuple[str, ...] = ()) 
         raise SimulationError(f"values file {path} does not exist") from None
     except tomllib.TOMLDecodeError as exc:
         raise SimulationError(f"values file {path} is not valid TOML: {exc}") from None
-    unknown = set(content) - _SECTIONS - set(extra_sections) - {"synthetic", "model", "model_sha256", "n", "seed",
-                                          "connective_version", "data_fingerprint", "data_file",
-                                          "group_paths"}
+    unknown = set(content) - _SECTIONS - set(extra_sections) - {
+        "synthetic", "model", "model_sha256", "n", "seed", "connective_version",
+        "data_fingerprint", "data_file", "group_paths"}
     if unknown:
         raise SimulationError(f"values file {path}: unknown section(s) {', '.join(sorted(unknown))}"
                               f"; expected {', '.join(sorted({*_SECTIONS, *extra_sections}))}")

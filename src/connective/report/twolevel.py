@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 
 from connective.report.diagram import path_diagram
 from connective.report.document import Report, fmt

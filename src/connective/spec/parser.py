@@ -46,8 +46,8 @@ _SUGGEST = {"->": "write a regression as 'outcome ~ predictor'",
 _BLOCKS = {
     "group": ("multiple-group models", "fit each group's data on its own, or model the groups "
               "with --group COLUMN (a hierarchical model: paths pooled across groups)"),
-    "level": ("two-level models", "fit it with 'connective fit MODEL DATA --cluster COLUMN'; a "
-              "one-level model has no 'level:' lines"),
+    "level": ("two-level models", "fit it with 'connective fit MODEL --data FILE --cluster "
+              "COLUMN'; a one-level model has no 'level:' lines"),
     "class": ("latent class (mixture) models", "remove the block; fit one model per class"),
     "block": ("blocks", "remove the block header"),
 }
