@@ -24,7 +24,8 @@ Example
 -------
 >>> from connective.spec.levels import parse_twolevel
 >>> two = parse_twolevel("level: 1\\n fw =~ y1 + y2 + y3\\nlevel: 2\\n fb =~ y1 + y2 + y3")
->>> frame = simulate_frame(two, n_clusters=30, seed=1)  # doctest: +SKIP
+>>> from connective.data.simulate_levels import simulate_twolevel
+>>> frame = simulate_twolevel(two, {"clusters": {"n": 30}}, seed=1).frame  # doctest: +SKIP
 >>> result = fit_twolevel(two, frame, cluster="cluster", draws=200, seed=1)  # doctest: +SKIP
 >>> result.parameters().query("level == 2")[["lhs", "op", "rhs", "est"]]  # doctest: +SKIP
 """
@@ -533,7 +534,7 @@ class TwoLevelFit:
 
     def effects(self) -> pd.DataFrame:
         """The effects of each level's structural model (level 2's names end in ``.l2``)."""
-        from connective.bayes.tables import effects_table
+        from connective.bayes.tables import EFFECT_COLUMNS, effects_table
 
         out = []
         for level in (1, 2):
@@ -543,7 +544,11 @@ class TwoLevelFit:
                     table["effect"] = table["effect"] + SUFFIX
                 table.insert(1, "level", level)
                 out.append(table)
-        return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
+        if not out:  # measurement models at both levels: no effects (the columns stay)
+            columns = list(EFFECT_COLUMNS)
+            columns.insert(1, "level")
+            return pd.DataFrame(columns=columns)
+        return pd.concat(out, ignore_index=True)
 
     def summary(self) -> dict:
         from connective.bayes.results import summary
