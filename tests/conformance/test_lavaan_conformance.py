@@ -61,7 +61,9 @@ OPTIONS = {"hs_cfa_stdlv": {"std.lv": True}, "hs_orthogonal": {"orthogonal": Tru
 #: model -> (data file, options); their references include the mean structure
 TUTORIAL = {"growth_linear": ("Demo.growth.csv", {"growth": True}),
             # a printed covariance matrix (lavaan's getCov text), N = 932 (REFERENCE.md)
-            "wheaton": ("wheaton_lower.txt", {})}
+            "wheaton": ("wheaton_lower.txt", {}),
+            # two-level: fitted by test_twolevel_conformance.py (--cluster cluster)
+            "twolevel": ("Demo.twolevel.csv", {})}
 WHEATON_N = 932
 
 
@@ -98,8 +100,8 @@ def _fit(name: str, benchmarks: Path):
     return fit(spec, _frame(name, data, benchmarks), draws=1000, tune=1000, chains=4, seed=11)
 
 
-def _ours(result) -> dict[tuple, pd.Series]:
-    table = result.parameters()
+def _ours(result, table: pd.DataFrame | None = None) -> dict[tuple, pd.Series]:
+    table = result.parameters() if table is None else table
     out = {}
     for _, r in table.iterrows():
         key = (r["lhs"], r["op"], "" if r["op"] == ":=" else r["rhs"])
@@ -127,10 +129,15 @@ def _blavaan(name: str, benchmarks: Path | None) -> dict[tuple, tuple[float, flo
 
 def disagreements(name: str, result, benchmarks: Path | None = None) -> list[str]:
     """Every parameter outside the criteria, as text (empty when all agree)."""
-    ours = _ours(result)
-    peer = _blavaan(name, benchmarks)
+    return judge(reference(name, benchmarks), _ours(result), _blavaan(name, benchmarks))
+
+
+def judge(reference_rows: pd.DataFrame, ours: dict, peer: dict | None = None) -> list[str]:
+    """Every row of lavaan's ``reference_rows`` whose estimate in ``ours`` (keyed by
+    ``(lhs, op, rhs)``) lies outside the criteria of the module docstring."""
+    peer = peer or {}
     bad = []
-    for _, ref in reference(name, benchmarks).iterrows():
+    for _, ref in reference_rows.iterrows():
         key = (ref["lhs"], ref["op"], "" if ref["op"] == ":=" else ref["rhs"])
         if key not in ours:
             bad.append(f"{' '.join(key)}: missing")

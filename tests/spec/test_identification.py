@@ -75,8 +75,8 @@ def test_require_identified_passes_an_identified_model():
 
 
 @pytest.mark.parametrize("text, message, line, column, hint", [
-    ("F =~ a + b + c\nlevel: 1\nG =~ d + e + f", "two-level models ('level:' blocks) are not "
-     "supported", 2, 1, "--group COLUMN"),
+    ("F =~ a + b + c\nlevel: 1\nG =~ d + e + f", "'level:' blocks make a two-level model",
+     2, 1, "--cluster COLUMN"),
     ("group: 1\nF =~ a + b + c", "multiple-group models ('group:' blocks)", 1, 1, "--group"),
     ('efa("e1")*F1 + efa("e1")*F2 =~ x1 + x2 + x3 + x4', "efa() blocks", 1, 1,
      "confirmatory model"),

@@ -120,16 +120,29 @@ def augment(idata, bm: BayesModel, *, seed: int | None = None, label: dict | Non
     attrs["improper_blocks"] = json.dumps(improper)
     attrs["priors"] = json.dumps(bm.priors)
     attrs["observed"] = json.dumps(list(layout.observed))
-    if label:
-        attrs["connective"] = json.dumps(label, default=str)
-        for key in ("model", "model_sha256", "data", "data_fingerprint", "seed",
-                    "synthetic_data"):
-            if label.get(key) is not None:
-                attrs[key] = label[key] if not isinstance(label[key], bool) else int(label[key])
-        attrs["model_text"] = label.get("model_text", "")
-        attrs["settings"] = json.dumps(label.get("settings", {}), default=str)
+    attrs.update(label_attrs(label))
     idata.posterior.attrs.update(attrs)
     return idata
+
+
+def label_attrs(label: dict | None) -> dict:
+    """The run label (:func:`connective.provenance.run_label`) as posterior attrs: the whole
+    label as JSON, and its model, data, fingerprint, seed, model text and settings apart.
+
+    Example
+    -------
+    >>> label_attrs({"model": "m.lav", "seed": 3, "synthetic_data": True})["synthetic_data"]
+    1
+    """
+    if not label:
+        return {}
+    attrs = {"connective": json.dumps(label, default=str)}
+    for key in ("model", "model_sha256", "data", "data_fingerprint", "seed", "synthetic_data"):
+        if label.get(key) is not None:
+            attrs[key] = label[key] if not isinstance(label[key], bool) else int(label[key])
+    attrs["model_text"] = label.get("model_text", "")
+    attrs["settings"] = json.dumps(label.get("settings", {}), default=str)
+    return attrs
 
 
 #: posterior variables that stay in the posterior group; the sampler's own variables (on

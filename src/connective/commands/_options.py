@@ -105,8 +105,38 @@ def data_options(args: argparse.Namespace) -> DataOptions:
 
 
 def load_model(args: argparse.Namespace) -> ModelSpec:
-    options = {attr: getattr(args, attr, None) for attr in LAVAAN_NAMES.values()}
-    return read_model(resolve_model(args.model), options=options)
+    path = resolve_model(args.model)
+    refuse_levels(path, getattr(args, "command", None))
+    return read_model(path, options=model_options(args))
+
+
+def model_options(args: argparse.Namespace) -> dict:
+    """lavaan's model options as given on the command line (None: the model file's)."""
+    return {attr: getattr(args, attr, None) for attr in LAVAAN_NAMES.values()}
+
+
+def refuse_levels(path, command: str | None) -> None:
+    """A two-level model (``level:`` blocks) reaches only ``fit`` and ``simulate``, which
+    read it with :mod:`connective.spec.levels`; every other command says so."""
+    from connective.io import read_user_text
+    from connective.spec.levels import has_levels
+
+    try:
+        text = read_user_text(path, "model file")
+    except ConnectiveError:
+        return  # read_model reports it
+    if not has_levels(text):
+        return
+    if command == "pls":
+        raise ConnectiveError(f"{path}: a two-level model (level: 1 / level: 2 blocks); PLS "
+                              "path modelling has no two-level version (no within and between "
+                              "covariance structures): fit it with 'connective fit MODEL --data "
+                              "FILE --cluster COLUMN', or remove the 'level:' blocks for a "
+                              "one-level PLS model")
+    raise ConnectiveError(f"{path}: a two-level model (level: 1 / level: 2 blocks); "
+                          f"'connective {command or 'this command'}' takes one-level models: "
+                          "fit it with 'connective fit MODEL --data FILE --cluster COLUMN' or "
+                          "simulate from it with 'connective simulate MODEL'")
 
 
 def _truth(text: str) -> bool:

@@ -40,6 +40,10 @@ def register(subparsers) -> None:
     p.add_argument("--target-accept", type=float, default=None, metavar="P",
                    help="target acceptance rate of NUTS (default 0.8, hierarchical models "
                         "0.95); raise it towards 0.99 when the fit reports divergences")
+    p.add_argument("--cluster", metavar="COL", default=None,
+                   help="two-level model (the model file's 'level: 1' / 'level: 2' blocks, as "
+                        "lavaan): COL names each respondent's organisation; the items' "
+                        "covariance splits into within and between structures")
     g = p.add_argument_group("hierarchical models (with --group COL: structural paths vary by "
                              "group, partially pooled towards population values)")
     g.add_argument("--vary", nargs="+", metavar="WHAT", default=None,
@@ -80,6 +84,10 @@ def run(args) -> int:
     from connective.bayes.sample import check_target_accept
 
     check_target_accept(args.target_accept, "--target-accept")
+    from connective.commands._twolevel import run_twolevel, wants_twolevel
+
+    if wants_twolevel(args):  # level: blocks or --cluster (commands/_twolevel.py)
+        return run_twolevel(args)
     if args.group is None and (args.vary or args.group_predictor or args.center != "none"
                                or args.invariance != "exact"):
         raise ConnectiveError("--vary, --group-predictor, --center and --invariance apply to "

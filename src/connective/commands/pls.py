@@ -157,6 +157,9 @@ def run(args: argparse.Namespace) -> int:
                               "casewise or --missing mean")
     if not 0 < args.level < 1:
         raise ConnectiveError(f"--level {args.level}: expected a share between 0 and 1, e.g. 0.95")
+    from connective.commands._options import refuse_levels
+
+    refuse_levels(resolve_model(args.model), "pls")  # PLS has no two-level version
     spec = read_model(resolve_model(args.model))
     if args.interaction_method and not spec.interactions:
         raise ConnectiveError(

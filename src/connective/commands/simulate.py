@@ -17,7 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "Writes FILE (CSV) and FILE's population values beside it "
                                    "(<stem>.population.toml), which marks the data as synthetic.")
     add_model_argument(p)
-    p.add_argument("--n", type=int, required=True, help="number of respondents")
+    p.add_argument("--n", type=int, required=True,
+                   help="number of respondents (a two-level model: of organisations, each "
+                        "with the values file's [clusters] sizes, default 5-20 respondents)")
     p.add_argument("--seed", type=int, help="random seed (recorded; drawn if not given)")
     p.add_argument("--out", required=True, metavar="FILE", help="output CSV file")
     p.add_argument("--values", metavar="FILE",
@@ -30,6 +32,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from connective.commands._twolevel import simulate_twolevel_command, wants_twolevel
+
+    if wants_twolevel(args):  # level: blocks: --n organisations (data/simulate_levels.py)
+        return simulate_twolevel_command(args)
     spec = load_model(args)
     out = Path(args.out)
     if out.exists() and not args.force:

@@ -74,8 +74,9 @@ def _population_header(record: dict) -> str:
             "to reproduce the data)\n\n")
 
 
-def read_values_file(path: str | Path) -> dict:
-    """Read a population values TOML file (see :mod:`connective.data.population`)."""
+def read_values_file(path: str | Path, *, extra_sections: tuple[str, ...] = ()) -> dict:
+    """Read a population values TOML file (see :mod:`connective.data.population`);
+    ``extra_sections``: those of a two-level model (:mod:`connective.data.simulate_levels`)."""
     path = Path(path)
     try:
         content = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -83,12 +84,12 @@ def read_values_file(path: str | Path) -> dict:
         raise SimulationError(f"values file {path} does not exist") from None
     except tomllib.TOMLDecodeError as exc:
         raise SimulationError(f"values file {path} is not valid TOML: {exc}") from None
-    unknown = set(content) - _SECTIONS - {"synthetic", "model", "model_sha256", "n", "seed",
-                                          "connective_version", "data_fingerprint", "data_file",
-                                          "group_paths"}
+    unknown = set(content) - _SECTIONS - set(extra_sections) - {
+        "synthetic", "model", "model_sha256", "n", "seed", "connective_version",
+        "data_fingerprint", "data_file", "group_paths"}
     if unknown:
         raise SimulationError(f"values file {path}: unknown section(s) {', '.join(sorted(unknown))}"
-                              f"; expected {', '.join(sorted(_SECTIONS))}")
+                              f"; expected {', '.join(sorted({*_SECTIONS, *extra_sections}))}")
     return content
 
 

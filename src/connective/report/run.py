@@ -104,6 +104,10 @@ def build_run_report(run_dir: str | Path, *, trace: bool = False, data: str | Pa
         raise ConnectiveError(f"point estimate {point!r}: expected one of {', '.join(POINTS)} "
                               "(--point mean or --point median)")
     run = read_run(run_dir)
+    from connective.report.twolevel import build_twolevel_report, is_twolevel
+
+    if is_twolevel(run):  # level: blocks: each level its own model (report/twolevel.py)
+        return build_twolevel_report(run, point=point)
     run["data_override"] = (data, data_options)
     run["point"] = point
     s = run["label"]

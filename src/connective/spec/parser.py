@@ -49,8 +49,8 @@ _SUGGEST = {"->": "write a regression as 'outcome ~ predictor'",
 _BLOCKS = {
     "group": ("multiple-group models", "fit each group's data on its own, or model the groups "
               "with --group COLUMN (a hierarchical model: paths pooled across groups)"),
-    "level": ("two-level models", "model respondents nested in organisations with --group "
-              "COLUMN (a hierarchical model: paths vary by organisation, partially pooled)"),
+    "level": ("two-level models", "fit it with 'connective fit MODEL --data FILE --cluster "
+              "COLUMN'; a one-level model has no 'level:' lines"),
     "class": ("latent class (mixture) models", "remove the block; fit one model per class"),
     "block": ("blocks", "remove the block header"),
 }
@@ -146,6 +146,9 @@ def _parse_statement(tokens: list[Token], src: SourceText) -> Formula:
     if op.value == ":" and op_index == 1 and tokens[0].kind == "IDENT" \
             and tokens[0].value.lower() in _BLOCKS:
         what, instead = _BLOCKS[tokens[0].value.lower()]
+        if tokens[0].value.lower() == "level":  # read by spec/levels.py, not here
+            raise src.error("'level:' blocks make a two-level model, which needs a cluster "
+                            "column", tokens[0], hint=instead)
         raise src.error(f"{what} ('{tokens[0].value}:' blocks) are not supported", tokens[0],
                         hint=instead)
     efa = next((t for t, nxt in zip(tokens[:op_index], tokens[1:op_index + 1])
