@@ -55,11 +55,17 @@ def model_matrices(spec: ModelSpec, values: Mapping[str, float]) -> dict[str, xr
     return {m: fill(spec, m, values) for m in ("lambda", "beta", "psi", "theta")}
 
 
-def structural_covariance(beta: xr.DataArray, psi: xr.DataArray) -> xr.DataArray:
-    """Covariance of the structural variables, (I - B)^-1 Psi (I - B)^-T."""
+def structural_covariance(beta: xr.DataArray, psi: xr.DataArray,
+                          products: list | None = None) -> xr.DataArray:
+    """Covariance of the structural variables, (I - B)^-1 Psi (I - B)^-T, plus the latent
+    product terms' contributions if ``products`` (:func:`product_moments`' terms) are given
+    (zero latent means)."""
     n = beta.shape[0]
     inv = np.linalg.inv(np.eye(n) - beta.to_numpy())
-    return psi.copy(data=inv @ psi.to_numpy() @ inv.T)
+    cov = inv @ psi.to_numpy() @ inv.T
+    if products:
+        cov = product_moments(inv, cov, np.zeros(n), products)[0]
+    return psi.copy(data=cov)
 
 
 def implied_covariance(spec: ModelSpec, values: Mapping[str, float]) -> xr.DataArray:
