@@ -211,7 +211,7 @@ class ModelSpec:
 
         Example
         -------
-        >>> spec = parse_model("F =~ a + b + c\nG =~ d + e + f\ny ~ F + G + w*F:G")
+        >>> spec = parse_model("F =~ a + b + c\\nG =~ d + e + f\\ny ~ F + G + w*F:G")
         >>> [(i.outcome, i.a, i.b, i.name, i.label, i.observed) for i in spec.interactions]
         [('y', 'F', 'G', 'y~F:G', 'w', False)]
         """
