@@ -108,18 +108,26 @@ def _interval(result, name="OCA~CID:EFF"):
     return row["std.all.lower"], row["std.all.upper"]
 
 
-@pytest.fixture(scope="module")
-def normal_fits():
+def _fit(n: int, draws: int):
     from connective.bayes import fit
 
     spec = parse_model(MODEL)
-    out = {}
-    for n in (194, 1000):
-        frame = simulate(spec, n, values=VALUES, seed=11).frame
-        out[n] = fit(spec, frame, draws=300, tune=300, chains=2, seed=11)
-    return out
+    frame = simulate(spec, n, values=VALUES, seed=11).frame
+    return fit(spec, frame, draws=draws, tune=draws, chains=2, seed=11)
 
 
+@pytest.fixture(scope="module")
+def small_fit():
+    """N = 194, 2 chains x 200 draws: the end-to-end path, in the fast suite."""
+    return _fit(194, 200)
+
+
+@pytest.fixture(scope="module")
+def normal_fits():
+    return {194: _fit(194, 300), 1000: _fit(1000, 300)}
+
+
+@pytest.mark.slow
 def test_recovery_normal_items_covers_and_narrows(normal_fits):
     for n, result in normal_fits.items():
         lo, hi = _interval(result)
@@ -133,11 +141,14 @@ def test_recovery_normal_items_covers_and_narrows(normal_fits):
     assert "OCA~CID:EFF" not in set(effects["effect"])  # effects are the linear part's
 
 
-def test_tables_carry_the_interaction_row(normal_fits):
-    table = normal_fits[194].parameters()
+def test_tables_carry_the_interaction_row(small_fit):
+    table = small_fit.parameters()
     row = table[(table["rhs"] == "CID:EFF")].iloc[0]
     assert (row["lhs"], row["op"], row["label"]) == ("OCA", "~", "b3")
     assert np.isfinite(row[["est", "std.all", "r_hat"]].astype(float)).all()
+    lo, hi = _interval(small_fit)
+    assert lo <= 0.3 <= hi
+    assert "not computed: with a latent interaction" in small_fit.summary()["ppp_discrepancy"]
 
 
 @pytest.mark.slow
