@@ -180,3 +180,21 @@ def test_refusals(text, message):
     with pytest.raises(ModelError) as err:
         build_model(spec, frame)
     assert message in str(err.value) and str(err.value).startswith("m.lav")
+
+
+def test_ordinal_conditional_loglik_is_the_ordinal_models():
+    from connective.bayes.ordinal import code_items, ordinal_loglik_numpy
+
+    spec = parse_model(MODEL)
+    layout = build_layout(spec)
+    frame = simulate(spec, 30, values={**VALUES, "likert": {"categories": 5}}, seed=6).frame
+    frame.loc[2, "eff1"] = np.nan
+    data = code_items(frame, list(layout.observed))
+    rng = np.random.default_rng(7)
+    theta = _theta(layout, rng)
+    theta[[k for k, p in enumerate(layout.params) if p.matrix == "nu"]] = 0.0
+    eta = rng.normal(size=(30, 3))
+    cuts = [np.sort(rng.normal(size=len(c) - 1)) for c in data.categories]
+    ystar = (eta @ model_matrices(layout, theta)["lambda"].T)[data.rows, data.items]
+    np.testing.assert_allclose(conditional_loglik(layout, data, theta, eta, cuts),
+                               ordinal_loglik_numpy(data, ystar, cuts), rtol=1e-10)

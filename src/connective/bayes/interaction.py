@@ -34,10 +34,14 @@ centred factors, ``cov(ab, c) = 0``; exact when the factors of every product are
 themselves outcomes of a product (:func:`implied_moments_with_products`).
 
 For a marginal per-respondent likelihood (LOO, :mod:`connective.bayes.marginal` once it
-lands) the model exposes the two pieces per draw: the structural parameters that give
-eta's distribution (:func:`latent_scores` maps standard-normal ``z`` to eta) and the
-conditional log-likelihood of a respondent's answers given eta (:func:`conditional_loglik`).
-The conditional per-respondent log-likelihood is kept as ``loglik_respondent``.
+lands) the model exposes the two pieces per draw ``theta`` (a row of the posterior's
+``parameters``, in the model's metric): eta's distribution, the push-forward of
+``zeta ~ N(0, Psi)`` (``Psi = model_matrices(layout, theta)["psi"]``) through
+:func:`latent_scores` (not Gaussian: the product), and the conditional log-likelihood of
+each respondent's answers given eta, :func:`conditional_loglik` with ``bm.items`` (normal
+items) or ``bm.ordinal`` and the draw's ``thresholds`` (ordinal items). The conditional
+per-respondent log-likelihood (given the sampled scores) is kept as ``loglik_respondent``,
+as in the ordinal model; a LOO on it is not a LOO over respondents' answers.
 
 Example
 -------
