@@ -378,12 +378,16 @@ def main(argv=None) -> None:
     parser.add_argument("--samplers", nargs="+", default=["nutpie", "pymc"],
                         choices=["nutpie", "numpyro", "pymc"])
     parser.add_argument("--only", nargs="+",
-                        default=["normal", "ordinal", "poldem", "missing", "twolevel"],
-                        choices=["normal", "ordinal", "poldem", "missing", "twolevel"],
+                        default=["normal", "ordinal", "poldem", "missing", "twolevel",
+                                 "interaction"],
+                        choices=["normal", "ordinal", "poldem", "missing", "twolevel",
+                                 "interaction"],
                         help="which lines: flagship normal, flagship ordinal, PoliticalDemocracy, "
                              "flagship normal with 1%% of cells missing (one factorisation of "
                              "Sigma against wave 1's inverse per pattern), lavaan's "
-                             "Demo.twolevel (two-level SEM, --cluster)")
+                             "Demo.twolevel (two-level SEM, --cluster), the latent "
+                             "interaction model (CID x EFF -> OCA, simulated N = 194, "
+                             "normal and 7-point ordinal items)")
     parser.add_argument("--cold", nargs="*", default=None, metavar="BACKEND",
                         help="only the first fit of the flagship model in whole new processes, "
                              "empty caches, per backend (default: nutpie numpyro)")
@@ -436,6 +440,18 @@ def main(argv=None) -> None:
             raise SystemExit(f"{pd_file} not found; pass --benchmarks or leave out poldem")
         cases.append(("PoliticalDemocracy", parse_model(POLDEM, source="PoliticalDemocracy"),
                       pd.read_csv(pd_file), "normal"))
+    if "interaction" in args.only:  # bayes/interaction.py: factor scores with a product
+        from connective.data.simulate import read_values_file, simulate
+
+        studies = Path(__file__).parent / "studies"
+        mod = read_model(studies / "moderation.lav")
+        values = read_values_file(studies / "moderation_population.toml")
+        values["defaults"]["interaction"] = 0.2
+        for lik in ("normal", "ordinal"):
+            likert = {"likert": {"categories": 7}} if lik == "ordinal" else {}
+            frame = simulate(mod, 194, values={**values, **likert}, seed=3).frame
+            cases.append(("moderation CID:EFF (simulated, N=194)", mod,
+                          frame[list(mod.observed)], lik))
     print(f"{args.chains} chains x {args.draws} draws (+{args.tune} tuning)")
     rows = []
     for sampler in args.samplers:

@@ -55,11 +55,17 @@ def model_matrices(spec: ModelSpec, values: Mapping[str, float]) -> dict[str, xr
     return {m: fill(spec, m, values) for m in ("lambda", "beta", "psi", "theta")}
 
 
-def structural_covariance(beta: xr.DataArray, psi: xr.DataArray) -> xr.DataArray:
-    """Covariance of the structural variables, (I - B)^-1 Psi (I - B)^-T."""
+def structural_covariance(beta: xr.DataArray, psi: xr.DataArray,
+                          products: list | None = None) -> xr.DataArray:
+    """Covariance of the structural variables, (I - B)^-1 Psi (I - B)^-T, plus the latent
+    product terms' contributions if ``products`` (:func:`product_moments`' terms) are given
+    (zero latent means)."""
     n = beta.shape[0]
     inv = np.linalg.inv(np.eye(n) - beta.to_numpy())
-    return psi.copy(data=inv @ psi.to_numpy() @ inv.T)
+    cov = inv @ psi.to_numpy() @ inv.T
+    if products:
+        cov = product_moments(inv, cov, np.zeros(n), products)[0]
+    return psi.copy(data=cov)
 
 
 def implied_covariance(spec: ModelSpec, values: Mapping[str, float]) -> xr.DataArray:
@@ -74,3 +80,47 @@ def covariance_from_matrices(lam: xr.DataArray, beta: xr.DataArray, psi: xr.Data
     lam_ = lam.to_numpy()
     cov_eta = structural_covariance(beta, psi).to_numpy()
     return theta.copy(data=lam_ @ cov_eta @ lam_.T + theta.to_numpy())
+
+
+def product_moments(A: np.ndarray, S: np.ndarray, mean: np.ndarray,
+                    terms: list[tuple[int, int, int, np.ndarray]]
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Covariance and mean of the structural variables with latent product terms, from the
+    linear part's moments as if it were Gaussian (Isserlis' theorem).
+
+    ``A = (I - B)^-1``, ``S`` and ``mean`` the covariance and mean of the linear part
+    ``A (alpha + zeta)``; ``terms`` are ``(outcome, a, b, gamma)`` (indices of the structural
+    variables; gamma a number or an array over the leading dims). The products enter as
+    ``eta = eta_lin + A G p`` with ``p_t = eta_a eta_b``, where ``cov(ab, cd) = S_ac S_bd +
+    S_ad S_bc`` (+ mean terms), ``cov(ab, c) = mu_a S_bc + mu_b S_ac`` and ``E[ab] = S_ab +
+    mu_a mu_b``: exact when no factor of a product is itself downstream of a product (then
+    the factors are jointly Gaussian), otherwise the Gaussian approximation. Any leading dims.
+
+    Example
+    -------
+    >>> S = np.array([[1.0, 0.5, 0.0], [0.5, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    >>> cov, mu = product_moments(np.eye(3), S, np.zeros(3), [(2, 0, 1, 0.4)])
+    >>> round(float(cov[2, 2]), 4), round(float(mu[2]), 4)  # 1 + 0.16 (1 + 0.25), 0.4 * 0.5
+    (1.2, 0.2)
+    """
+    lead = S.shape[:-2]
+    m, P = S.shape[-1], len(terms)
+    G = np.zeros(lead + (m, P))
+    Cp = np.zeros(lead + (P, P))
+    Cpl = np.zeros(lead + (P, m))
+    Ep = np.zeros(lead + (P,))
+    mu = mean
+    for p, (outcome, a, b, gamma) in enumerate(terms):
+        G[..., outcome, p] = gamma
+        Ep[..., p] = S[..., a, b] + mu[..., a] * mu[..., b]
+        Cpl[..., p, :] = mu[..., a, None] * S[..., b, :] + mu[..., b, None] * S[..., a, :]
+        for q, (_, c, d, _) in enumerate(terms):
+            Cp[..., p, q] = (S[..., a, c] * S[..., b, d] + S[..., a, d] * S[..., b, c]
+                             + mu[..., a] * mu[..., c] * S[..., b, d]
+                             + mu[..., a] * mu[..., d] * S[..., b, c]
+                             + mu[..., b] * mu[..., c] * S[..., a, d]
+                             + mu[..., b] * mu[..., d] * S[..., a, c])
+    AG = A @ G
+    cross = AG @ Cpl
+    cov = S + cross + np.swapaxes(cross, -1, -2) + AG @ Cp @ np.swapaxes(AG, -1, -2)
+    return cov, mean + (AG @ Ep[..., None])[..., 0]

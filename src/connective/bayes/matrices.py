@@ -459,7 +459,10 @@ def standardized_solution(spec: ModelSpec, layout: Layout, theta) -> dict[str, o
     (``lav_standardize_lv`` and ``lav_standardize_all``, ``cov.std = TRUE``): loadings
     times sd(factor) [over sd(item)]; regressions times sd(source) over sd(target);
     variances over the total variance; a (residual) covariance over the square roots of the
-    two (residual) variances, i.e. a residual correlation; intercepts over the sd.
+    two (residual) variances, i.e. a residual correlation; intercepts over the sd. A latent
+    product term ``y ~ a:b`` is standardised as ``gamma sd(a) sd(b) / sd(y)`` (Wall &
+    Amemiya 2001), every sd with the products' variance
+    (:func:`connective.bayes.interaction.implied_moments_with_products`).
 
     Returns ``{"names": row names, "est": values, "std.lv": ..., "std.all": ...}`` (arrays
     (..., rows)).
@@ -475,7 +478,12 @@ def standardized_solution(spec: ModelSpec, layout: Layout, theta) -> dict[str, o
     """
     theta = np.asarray(theta, dtype=float)
     names, est = row_values(spec, layout, theta)
-    _, sigma, cov_eta = implied_moments(layout, theta, structural=True)
+    if spec.latent_interactions:  # the products' variance is part of every sd
+        from connective.bayes.interaction import implied_moments_with_products
+
+        _, sigma, cov_eta = implied_moments_with_products(spec, layout, theta)
+    else:
+        _, sigma, cov_eta = implied_moments(layout, theta, structural=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         sd_obs = np.sqrt(np.diagonal(sigma, axis1=-2, axis2=-1))
         sd_eta = np.sqrt(np.diagonal(cov_eta, axis1=-2, axis2=-1))
@@ -485,6 +493,9 @@ def standardized_solution(spec: ModelSpec, layout: Layout, theta) -> dict[str, o
     ones = np.ones(theta.shape[:-1])
 
     def sd(v: str, observed_too: bool):
+        if v not in obs_ix and v not in eta_ix:  # a latent product a:b: sd(a) sd(b)
+            a, b = v.split(":")
+            return sd(a, observed_too) * sd(b, observed_too)
         if v in latent:
             return sd_eta[..., eta_ix[v]]
         if not observed_too:

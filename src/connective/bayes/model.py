@@ -61,6 +61,12 @@ class BayesModel:
     fixed_x: np.ndarray | None = None  # the sample moments in the fixed.x slots (layout.exo)
     groups: object = None  # the GroupDesign of a hierarchical model
     group_layout: Layout | None = None  # its layout, with group-specific latent means
+    items: object = None  # normal items' answered cells (ItemData) of an interaction model
+
+    @property
+    def interactions(self) -> bool:
+        """Whether the model holds latent product terms (bayes/interaction.py)."""
+        return bool(self.spec.latent_interactions)
 
 
 def structural_scales(spec: ModelSpec, layout: Layout, sd: dict[str, float]) -> dict[str, float]:
@@ -162,7 +168,8 @@ class SamplingMetric:
 
 
 def sampling_metric(spec: ModelSpec, layout: Layout, overridden: set[int],
-                    sd_priors: dict[int, "P.Prior"]) -> SamplingMetric:
+                    sd_priors: dict[int, "P.Prior"], *, symmetric_psi: bool = False
+                    ) -> SamplingMetric:
     """Which factors are sampled in the std_lv metric with a free sign (the default for
     every factor) and which keep the parameterisation as written because something ties
     them to it: a shared (equality-constrained) loading, regression or variance, a fixed
@@ -189,9 +196,16 @@ def sampling_metric(spec: ModelSpec, layout: Layout, overridden: set[int],
     m = len(layout.structural)
     metric = SamplingMetric()
     anchors = sign_anchors(spec, layout)
+    # a product coefficient with a prior of its own, or equal to another parameter by a
+    # label, keeps its outcome's and factors' metric as written
+    tied = set()
+    for q, p in enumerate(layout.params):
+        if p.kind == "regression" and p.rhs not in layout.structural and (
+                q in overridden or uses[q] > 0):
+            tied |= {p.lhs, *p.rhs.split(":")}
     for k, v in enumerate(layout.structural):
         items = spec.indicators.get(v)
-        if not items or any(i in layout.structural for i in items):
+        if not items or any(i in layout.structural for i in items) or v in tied:
             # a higher-order factor or one with an item in a regression: as written (its
             # loadings are arrows of B, which the std_lv map below does not rescale)
             continue
@@ -210,7 +224,9 @@ def sampling_metric(spec: ModelSpec, layout: Layout, overridden: set[int],
                 elif kind == "param":
                     q = int(val)
                     touching.append(q)
-                    if uses[q] != 1 or (matrix == "beta" and q in overridden):
+                    # a covariance of psi fills its two symmetric cells
+                    once = 2 if matrix == "psi" and symmetric_psi else 1
+                    if uses[q] != once or (matrix == "beta" and q in overridden):
                         ok = False
         kind, val = layout.cell_source("alpha", k)
         if (kind == "fixed" and val != 0) or (kind == "param" and uses[int(val)] != 1):
@@ -272,17 +288,20 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
         raise ModelError(f"unknown likelihood {likelihood!r}; expected one of "
                          f"{', '.join(LIKELIHOODS)}")
     normal.check_fiml(fiml)
-    if spec.latent_interactions:
-        names = ", ".join(i.product for i in spec.latent_interactions)
-        raise ModelError(f"{spec.source}: the product term(s) {names} involve a construct; "
-                         "the Bayesian engine does not fit latent interactions yet: fit the "
-                         "model with PLS (connective pls MODEL --data FILE --out DIR) or "
-                         "use an observed moderator")
-    if likelihood == "normal" and groups is None:
+    products = bool(spec.latent_interactions)
+    if products and groups is not None:
+        raise ModelError(f"{spec.source}: latent interactions "
+                         f"({', '.join(i.product for i in spec.latent_interactions)}) are not "
+                         "supported in hierarchical models; drop --group or the product term")
+    if likelihood == "normal" and groups is None and not products:
         # df < 0 is refused before sampling; the usual traps are named
         for message in require_identified(spec).warnings:
             warnings.warn(f"{spec.source}: {message}", UserWarning, stacklevel=2)
     layout = build_layout(spec)
+    if products:  # the factor-score likelihood of bayes/interaction.py
+        from connective.bayes.interaction import check_interaction_model
+
+        check_interaction_model(spec, layout)
     stats = sufficient_statistics(frame, layout.observed)
     if groups is not None:
         normal.check_grouped(stats, groups)
@@ -346,9 +365,11 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
         if p.kind == "variance":
             chosen[k] = (parsed(k, P.default_sd(var_scale(p))), False)
     if reparameterize is None:  # factor scores mix far better with unit factor variances
-        reparameterize = likelihood == "ordinal"
-    metric = sampling_metric(spec, layout, overridden, {k: c[0] for k, c in chosen.items()}) \
-        if reparameterize else SamplingMetric()
+        reparameterize = likelihood == "ordinal" or products
+    # symmetric_psi: a factor covariance (two cells of psi) leaves the factors free to be
+    # rescaled; only interaction models so far (see sampling_metric)
+    metric = sampling_metric(spec, layout, overridden, {k: c[0] for k, c in chosen.items()},
+                             symmetric_psi=products) if reparameterize else SamplingMetric()
     flipped_anchors = set(metric.flipped.values())
     # the scale of a structural variable *as sampled*: 1 for factors in the std_lv metric
     sampled_scale = dict(scale)
@@ -361,6 +382,12 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
         elif p.kind == "loading":
             default = P.default_loading(indicator_scale(p.rhs), sampled_scale[p.lhs],
                                         anchor=k in anchors)
+        elif p.kind == "regression" and p.rhs not in sampled_scale:  # a latent product
+            a, b = p.rhs.split(":")
+            default = P.default_regression(sampled_scale[p.lhs],
+                                           sampled_scale[a] * sampled_scale[b],
+                                           std_target=layout.structural.index(p.lhs)
+                                           in metric.factors)
         elif p.kind == "regression":
             default = P.default_regression(sampled_scale[p.lhs], sampled_scale[p.rhs],
                                            std_target=layout.structural.index(p.lhs)
@@ -437,9 +464,10 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
             used[f"sd({name}) between {groups.column}"] = f"halfnormal({s:.4g})"
         if groups.covariance == "full" and len(groups.varying) > 1:
             used[f"corr between {groups.column}"] = f"lkj({P.LKJ_ETA:g})"
-    if odata is not None:
-        coords["respondent"] = np.arange(odata.n)
+    if odata is not None or products:
+        coords["respondent"] = np.arange(len(frame))
         coords["structural"] = list(layout.structural)
+    if odata is not None:
         coords["threshold"] = [f"{v}|t{t + 1}" for v, cats in
                                zip(odata.variables, odata.categories)
                                for t in range(len(cats) - 1)]
@@ -518,6 +546,13 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
         built = dict(spec=spec, model=model, layout=layout, stats=stats, priors=used,
                      initvals=initvals, likelihood=likelihood, options=options, metric=metric,
                      groups=groups, group_layout=group_layout, fixed_x=exo_values)
+        if products:
+            from connective.bayes.interaction import interaction_likelihood
+
+            items = interaction_likelihood(pm, pt, spec, layout, theta, scales, frame,
+                                           initvals, used, odata)
+            options["interactions"] = [i.product for i in spec.latent_interactions]
+            return BayesModel(**built, ordinal=odata, items=items)
         if odata is not None:
             grouped = None if groups is None else (group_layout, theta_g, groups.index)
             ordinal.ordinal_likelihood(pm, pt, layout, odata, theta, scales, initvals, used,
@@ -582,6 +617,10 @@ def _sampled_to_theta(pt, layout: Layout, metric: SamplingMetric, pieces, cov_pi
     for q, p in enumerate(layout.params):
         if p.kind == "loading" and eta[p.lhs] in factors:
             idx.append(q), mult_num.append([]), mult_den.append([eta[p.lhs]])
+        elif p.kind == "regression" and p.rhs not in eta:  # a latent product a:b
+            den = [eta[v] for v in p.rhs.split(":")]
+            if eta[p.lhs] in factors or set(den) & factors:
+                idx.append(q), mult_num.append([eta[p.lhs]]), mult_den.append(den)
         elif p.kind == "regression" and (eta[p.lhs] in factors or eta[p.rhs] in factors):
             idx.append(q), mult_num.append([eta[p.lhs]]), mult_den.append([eta[p.rhs]])
         elif p.matrix == "psi" and p.kind == "covariance" and (

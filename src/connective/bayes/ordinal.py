@@ -207,11 +207,30 @@ def ordinal_likelihood(pm, pt, layout: Layout, odata, theta, scales, initvals: d
 
     ``grouped`` = (extended layout, groups x parameters, group of each respondent) makes
     each respondent's responses follow their group's parameters."""
-    m = len(layout.structural)
     ML, mu0 = ordinal_loadings(pt, layout, theta, scales)
-    # starting factor scores: standardised mean scores of each factor's items
+    z = factor_scores(pm, layout, frame, initvals)
+    # latent responses of every (respondent, item) cell as one small matrix product: the
+    # row gathers M[items], z[rows] it replaced have scatter-add gradients (log-density
+    # gradient of the flagship model: 1,107 us with them, 489 us without)
+    if grouped is None:
+        ystar = z @ ML.T + mu0[None, :]
+    else:  # every group's product for everyone, each respondent keeping their group's
+        group_layout, theta_g, index = grouped
+        ML_g, mu0_g = ordinal_loadings(pt, group_layout, theta_g, scales)
+        every = z[None, :, :] @ pt.swapaxes(ML_g, -1, -2) + mu0_g[:, None, :]  # (G, n, p)
+        own = (np.arange(int(index.max()) + 1)[:, None] == index[None, :]).astype(float)
+        ystar = pt.sum(every * own[:, :, None], axis=0)
+    # SD of each item's latent response (disturbance variance 1), the cutpoints' scale
+    item_sd = pt.sqrt(pt.sum(ML ** 2, axis=1) + 1.0)
+    answer_likelihood(pm, pt, odata, ystar, item_sd, initvals, used)
+
+
+def factor_scores(pm, layout: Layout, frame: pd.DataFrame, initvals: dict):
+    """The standard-normal scores ``z`` (respondent x structural) of the non-centred factor
+    scores, started at the standardised mean scores of each factor's items."""
+    m = len(layout.structural)
     Y = frame[list(layout.observed)].apply(pd.to_numeric, errors="coerce")
-    z0 = np.zeros((odata.n, m))
+    z0 = np.zeros((len(frame), m))
     for k, v in enumerate(layout.structural):
         cols = [layout.observed[i] for i in range(len(layout.observed))
                 if layout.cell_source("lambda", i, k) != ("fixed", 0.0)]
@@ -223,23 +242,18 @@ def ordinal_likelihood(pm, pt, layout: Layout, odata, theta, scales, initvals: d
     z = pm.Normal("z", 0.0, 1.0, dims=("respondent", "structural"))
     pm.modelcontext(None).set_initval(z, z0)
     initvals["z"] = z0
-    # latent responses of every (respondent, item) cell as one small matrix product: the
-    # row gathers M[items], z[rows] it replaced have scatter-add gradients (log-density
-    # gradient of the flagship model: 1,107 us with them, 489 us without)
-    p = len(layout.observed)
-    if grouped is None:
-        ystar = (z @ ML.T + mu0[None, :]).ravel()  # respondent-major, as the answers
-    else:  # every group's product for everyone, each respondent keeping their group's
-        group_layout, theta_g, index = grouped
-        ML_g, mu0_g = ordinal_loadings(pt, group_layout, theta_g, scales)
-        every = z[None, :, :] @ pt.swapaxes(ML_g, -1, -2) + mu0_g[:, None, :]  # (G, n, p)
-        own = (np.arange(int(index.max()) + 1)[:, None] == index[None, :]).astype(float)
-        ystar = pt.sum(every * own[:, :, None], axis=0).ravel()
+    return z
+
+
+def answer_likelihood(pm, pt, odata, ystar, item_sd, initvals: dict, used: dict) -> None:
+    """Cutpoints and the ordered-probit answers given the latent responses ``ystar``
+    (respondent x item), with ``item_sd`` the cutpoints' sampling scale (see
+    :func:`_cutpoint_tables`); keeps ``loglik_respondent`` and adds the ``loglik``."""
+    p = len(odata.variables)
+    ystar = ystar.ravel()  # respondent-major, as the answers
     cells = odata.rows * p + odata.items
     if len(cells) < odata.n * p:  # missing answers: keep the answered cells only
         ystar = ystar[cells]
-    # SD of each item's latent response (disturbance variance 1), the cutpoints' scale
-    item_sd = pt.sqrt(pt.sum(ML ** 2, axis=1) + 1.0)
     lower, upper, flat = _cutpoint_tables(pm, pt, odata, initvals, item_sd)
     pm.Deterministic("thresholds", pt.concatenate(flat), dims="threshold")
     for v, cats in zip(odata.variables, odata.categories):

@@ -22,6 +22,11 @@ ordinal loading      ``normal(0, 1)`` (anchor ``halfnormal(1)``) for a factor sa
                      so this puts 95% of the prior below 0.89; the generic scale (5 there)
                      piled the prior near 1, where the likelihood is flat
 regression t on s    ``normal(0, 2.5 * s_t / s_s)``
+interaction t on     a latent product term (``t ~ a:b``, :mod:`connective.bayes.interaction`)
+a:b                  is a regression on the product, whose scale is ``s_a * s_b``:
+                     ``normal(0, 2.5 * s_t / (s_a * s_b))``, widened like a regression into
+                     a factor sampled with unit residual variance (``normal(0, 10)`` when
+                     all three are sampled in the std_lv metric, as by default)
 residual variance    on the standard deviation: ``halfnormal(s_j)`` (items) or
                      ``halfnormal(s_k)`` (factors and observed structural variables)
 covariance           scale times correlation: the correlation ``r`` has ``(r + 1) / 2 ~

@@ -40,7 +40,12 @@ def augment(idata, bm: BayesModel, *, seed: int | None = None, label: dict | Non
     draws = parameter_draws(idata)
     theta = draws.transpose("chain", "draw", "param").to_numpy()
     layout = bm.layout
-    mu, sigma, cov_eta = implied_moments(layout, theta, structural=True)
+    if bm.interactions:  # moments with the products' variance (bayes/interaction.py)
+        from connective.bayes.interaction import implied_moments_with_products
+
+        mu, sigma, cov_eta = implied_moments_with_products(bm.spec, layout, theta)
+    else:
+        mu, sigma, cov_eta = implied_moments(layout, theta, structural=True)
     lead = {"chain": draws.chain, "draw": draws.draw}
     # lavaan's standardizedSolution per draw, of every row of the table (rows that share a
     # label have their own std values), and the effects of the standardised paths
@@ -59,13 +64,14 @@ def augment(idata, bm: BayesModel, *, seed: int | None = None, label: dict | Non
         np.sqrt(np.diagonal(cov_eta, axis1=-2, axis2=-1)), dims=("chain", "draw", "structural"),
         coords={**lead, "structural": list(layout.structural)})
     ordinal = bm.likelihood == "ordinal"
+    conditional = ordinal or bm.interactions  # a likelihood given sampled factor scores
     grouped = bm.groups is not None
     if grouped:
         idata.posterior["effects"] = group_results.add_group_effects(idata, bm.spec, bm.groups)
     else:
         fx = compute_effects(bm.spec, draws)
         idata.posterior["effects"] = fx.transpose("chain", "draw", "effect")
-    if ordinal:  # conditional on the respondent's factor scores, summed over answered items
+    if conditional:  # given the respondent's factor scores, summed over answered items
         ll = idata.posterior["loglik_respondent"].transpose("chain", "draw", "respondent")
         ll = ll.to_numpy()
     elif grouped:
@@ -89,6 +95,12 @@ def augment(idata, bm: BayesModel, *, seed: int | None = None, label: dict | Non
         attrs["groups"] = json.dumps(bm.groups.describe())
     if grouped and not ordinal:
         checked = group_results.grouped_ppp(bm, idata.posterior, rng)
+    elif bm.interactions:
+        attrs["ppp_discrepancy"] = ("not computed: with a latent interaction the answers are "
+                                    "not multivariate normal, so the chi-square of sufficient "
+                                    "statistics does not apply; the log-likelihood is "
+                                    "conditional on the factor scores (LOO needs the marginal "
+                                    "one)")
     elif not ordinal:  # missing answers: the chi-squares of the missingness patterns
         checked = ppp(bm.stats, mu, sigma, rng)
         attrs["ppp_discrepancy"] = ("chi-square" if bm.stats.complete

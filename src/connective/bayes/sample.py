@@ -140,6 +140,9 @@ def with_data(bm: BayesModel, frame, *, keep_priors: bool = False) -> None:
     """
     from connective.bayes.model import build_model
 
+    if bm.interactions:  # the factor scores (one per respondent) are part of the model
+        raise ConnectiveError("a compiled model with latent interactions cannot be reused on "
+                              "new data; build a new model for them")
     if bm.likelihood != "normal":
         raise ConnectiveError(f"a compiled {bm.likelihood} model cannot be reused on new data; "
                               "build a new model for them")

@@ -205,3 +205,14 @@ def measurement_draws(spec, std_all: xr.DataArray) -> xr.DataArray:
                                                         "correlation")),
                                source=("effect", rows["lhs"].to_numpy()),
                                target=("effect", rows["rhs"].to_numpy()))
+
+
+def interaction_draws(spec, std_all: xr.DataArray) -> xr.DataArray:
+    """Standardised latent interactions (kind ``interaction``, ``gamma sd(a) sd(b) / sd(y)``,
+    :mod:`connective.bayes.interaction`) of a posterior's ``std_all``, labelled as effects
+    are (``effect`` the parameter's name, ``source`` the product, ``target`` the outcome)."""
+    terms = spec.latent_interactions
+    draws = std_all.sel(std_param=[i.name for i in terms]).rename(std_param="effect")
+    return draws.assign_coords(kind=("effect", ["interaction"] * len(terms)),
+                               source=("effect", [i.product for i in terms]),
+                               target=("effect", [i.outcome for i in terms]))

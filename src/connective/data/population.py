@@ -9,10 +9,12 @@ and a path is a standardised regression weight. Residual variances follow from t
     loading = 0.7
     path = 0.3
     correlation = 0.0   # for every free covariance (between exogenous variables, residuals)
+    interaction = 0.0   # for every latent product term (OCA ~ CID:EFF) not given below
 
     [values]            # by parameter ("CI ~ IS", "IS =~ is1", "is1 ~~ is2") or by label
     "CI ~ IS" = 0.55
     b_cid = 0.45
+    "OCA ~ CID:EFF" = 0.2   # a latent interaction (see below)
 
     [likert]            # optional: discretise indicators
     categories = 7
@@ -31,6 +33,14 @@ and a path is a standardised regression weight. Residual variances follow from t
     shift_level = "collective"
     [groups.shift]                 # added to these paths in groups of shift_level
     "CID ~ CI" = 0.15
+
+A product term ``y ~ a:b`` of constructs (an interaction) is given like a path, by its name
+or label; its value is the standardised interaction (Wall & Amemiya 2001): the coefficient
+of the product of the standardised factors in the standardised outcome's equation. The
+product is centred (``a b - E[ab]``) so that every variable keeps mean 0, and its variance
+``1 + r_ab^2`` enters the outcome's explained variance (Gaussian moments,
+:func:`connective.moments.product_moments`). Products have the default ``interaction``
+(0: no moderation unless stated), not ``path``.
 
 Example
 -------
@@ -54,7 +64,7 @@ from connective.moments import structural_covariance, fill
 from connective.spec import ModelSpec
 
 #: documented defaults of the standardised population
-DEFAULTS = {"loading": 0.7, "path": 0.3, "correlation": 0.0}
+DEFAULTS = {"loading": 0.7, "path": 0.3, "correlation": 0.0, "interaction": 0.0}
 
 
 def default_thresholds(categories: int) -> list[float]:
@@ -129,6 +139,8 @@ def standardized_population(spec: ModelSpec, values: Mapping[str, float] | None 
     for row in spec.partable.itertuples():
         if row.op == "=~":
             pop[row.name] = given.get(row.name, d["loading"])
+        elif row.op == "~" and row.rhs not in spec.structural:  # a latent product
+            pop[row.name] = given.get(row.name, d["interaction"])
         elif row.op == "~":
             fixed = not math.isnan(row.ustart)
             pop[row.name] = row.ustart if fixed and row.name not in given else given.get(
@@ -141,6 +153,15 @@ def standardized_population(spec: ModelSpec, values: Mapping[str, float] | None 
     return pop
 
 
+def population_products(spec: ModelSpec, pop: Mapping[str, float]
+                        ) -> list[tuple[int, int, int, float]]:
+    """The latent product terms as ``(outcome, a, b, value)`` in the positions of
+    ``spec.structural`` (:func:`connective.moments.product_moments`'s terms)."""
+    eta = {v: k for k, v in enumerate(spec.structural)}
+    return [(eta[i.outcome], eta[i.a], eta[i.b], float(pop[i.name]))
+            for i in spec.latent_interactions]
+
+
 def _derive_variances(spec: ModelSpec, pop: dict[str, float]) -> None:
     """Residual variances making every structural variable and indicator of variance 1;
     correlations in ``pop`` are turned into covariances in place."""
@@ -149,10 +170,14 @@ def _derive_variances(spec: ModelSpec, pop: dict[str, float]) -> None:
     eta = list(spec.structural)
     psi = psi_pattern.value.copy(data=np.zeros((len(eta), len(eta))))
     corr_names = psi_pattern.name
+    products = population_products(spec, pop)
     for j, v in enumerate(eta):  # topological order: predecessors are settled
-        cov = structural_covariance(beta, psi).to_numpy()
+        cov = structural_covariance(beta, psi, products).to_numpy()
         b = beta.to_numpy()[j]
         explained = float(b @ cov @ b)
+        for outcome, a, c, g in products:  # the centred products' variance (Isserlis)
+            if outcome == j:
+                explained += g * g * (cov[a, a] * cov[c, c] + cov[a, c] ** 2)
         resid = 1.0 - explained
         if resid <= 1e-6:
             raise SimulationError(
@@ -166,7 +191,7 @@ def _derive_variances(spec: ModelSpec, pop: dict[str, float]) -> None:
                 r = pop[name]
                 psi.data[i, j] = psi.data[j, i] = r * math.sqrt(psi.data[i, i] * resid)
                 pop[name] = psi.data[i, j]
-    cov = structural_covariance(beta, psi).to_numpy()
+    cov = structural_covariance(beta, psi, products).to_numpy()
     lam = fill(spec, "lambda", pop).to_numpy()
     theta_names = spec.pattern("theta").name
     explained = np.einsum("ij,jk,ik->i", lam, cov, lam)

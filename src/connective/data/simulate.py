@@ -30,12 +30,13 @@ import pandas as pd
 import tomli_w
 
 from connective import __version__
-from connective.data.population import (DEFAULTS, default_thresholds, resolve_keys,
+from connective.data.population import (DEFAULTS, default_thresholds, population_products,
+                                        resolve_keys,
                                         standardized_population)
 from connective.data.readers import population_path
 from connective.errors import SimulationError
 from connective.io import atomic_path, atomic_write_csv
-from connective.moments import fill
+from connective.moments import fill, structural_covariance
 from connective.provenance import data_fingerprint
 from connective.spec import ModelSpec
 
@@ -125,9 +126,13 @@ def simulate(spec: ModelSpec, n: int, *, values: Mapping | None = None, seed: in
     n_eta = len(spec.structural)
     zeta = rng.multivariate_normal(np.zeros(n_eta), psi, size=n, method="cholesky")
     eta = np.empty_like(zeta)
+    products = population_products(spec, pop)
     for g, rows in groups["rows"].items():
-        inv = np.linalg.inv(np.eye(n_eta) - groups["beta"][g])
-        eta[rows] = zeta[rows] @ inv.T
+        if products:
+            eta[rows] = _with_products(zeta[rows], groups["beta"][g], products, spec, pop)
+        else:
+            inv = np.linalg.inv(np.eye(n_eta) - groups["beta"][g])
+            eta[rows] = zeta[rows] @ inv.T
     x = eta @ lam.T
     # measurement error of the indicators (observed structural variables have none)
     items = [i for i, v in enumerate(spec.observed) if v not in spec.structural]
@@ -165,6 +170,21 @@ def simulate(spec: ModelSpec, n: int, *, values: Mapping | None = None, seed: in
         record["group_paths"] = groups["paths"]
     frame.insert(0, "id", np.arange(1, n + 1))
     return SimulatedSurvey(frame=frame, population=record)
+
+
+def _with_products(zeta: np.ndarray, beta: np.ndarray, products: list, spec: ModelSpec,
+                   pop: dict) -> np.ndarray:
+    """Factor scores in topological order with the centred latent products in their
+    outcomes' equations (see :mod:`connective.data.population`)."""
+    cov = structural_covariance(fill(spec, "beta", pop), fill(spec, "psi", pop),
+                                products).to_numpy()
+    eta = np.zeros_like(zeta)
+    for j in range(zeta.shape[1]):
+        eta[:, j] = zeta[:, j] + eta @ beta[j]
+        for outcome, a, b, g in products:
+            if outcome == j:
+                eta[:, j] += g * (eta[:, a] * eta[:, b] - cov[a, b])
+    return eta
 
 
 def _group_design(spec: ModelSpec, cfg: Mapping | None, n: int, pop: dict,

@@ -10,8 +10,9 @@ A study is a TOML file::
     seed = 2026
     effects = ["instrumental", "obligatory"]   # optional; default: every indirect and
                                                # defined effect of the model (loadings,
-                                               # e.g. "F=~x2", and factor correlations,
-                                               # "F~~G", may be targets too; a model
+                                               # e.g. "F=~x2", factor correlations,
+                                               # "F~~G", and latent interactions,
+                                               # "OCA~CID:EFF", may be targets too; a model
                                                # without effects targets its loadings)
 
     [conditions]                    # a grid: every combination is a condition
@@ -19,6 +20,7 @@ A study is a TOML file::
     likert = [7]                    # categories (0 = continuous indicators)
     missing = [0.0]                 # MCAR share
     loading = [0.7]                 # default standardised loading (if values gives none)
+    interaction = [0.0, 0.2]        # default standardised latent interaction (OCA ~ CID:EFF)
 
     [methods.pls]                   # one table per method: engine plus its settings
     engine = "pls"
@@ -56,7 +58,7 @@ from connective.resources import resolve_model
 from connective.spec import ModelSpec, read_model
 
 ENGINES = ("pls", "bayes")
-_GRID_KEYS = {"n", "likert", "missing", "loading", "path"}
+_GRID_KEYS = {"n", "likert", "missing", "loading", "path", "interaction"}
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,7 @@ class Study:
         """The values file content with the condition's settings applied."""
         values = {k: dict(v) if isinstance(v, dict) else v for k, v in self.values.items()}
         defaults = values.setdefault("defaults", {})
-        for key in ("loading", "path"):
+        for key in ("loading", "path", "interaction"):
             if key in condition.settings:
                 defaults[key] = condition.settings[key]
         return values
@@ -174,7 +176,8 @@ def _effects(study: Study, wanted, path: Path) -> list[str]:
     from connective.effects import effect_table
 
     table = effect_table(study.spec)
-    available = table["effect"].tolist() + study.spec.measurement_parameters
+    available = (table["effect"].tolist() + study.spec.measurement_parameters
+                 + [i.name for i in study.spec.latent_interactions])
     if wanted is None:
         chosen = table[table["kind"].isin(["indirect", "defined"])]["effect"].tolist()
         # a measurement model has no effects: its loadings are what a study can recover

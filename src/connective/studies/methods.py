@@ -57,21 +57,24 @@ def _bayes(spec: ModelSpec, frame: pd.DataFrame, *, seed: int, draws: int = 500,
     the study thresholds ``max_rhat`` (1.05) and ``min_ess`` (100): a study's fits are short
     by design, so the single-analysis thresholds (1.01, 400) would flag sampling noise."""
     from connective.bayes import fit
-    from connective.bayes.tables import measurement_draws
+    from connective.bayes.tables import interaction_draws, measurement_draws
     from connective.diagnostics import diagnose
     from connective.mediation import summarize_effects
 
     # a compiled model serves new data of one shape: complete data, normal likelihood (the
     # ordinal model's answers and the missingness patterns are built into it)
-    reusable = likelihood == "normal" and not frame.isna().any().any()
+    reusable = (likelihood == "normal" and not frame.isna().any().any()
+                and not spec.latent_interactions)  # factor scores per respondent
     key = (spec.text, likelihood, frame.shape, tuple(frame.columns))
     result = fit(spec, frame, likelihood=likelihood, draws=draws, tune=tune, chains=chains,
                  cores=1, seed=seed, model=_COMPILED.get(key) if reusable else None)
     if reusable:
         _COMPILED[key] = result.model
     post = result.idata.posterior
-    targets = xr.concat([post["effects_std_all"], measurement_draws(spec, post["std_all"])],
-                        dim="effect")
+    parts = [post["effects_std_all"], measurement_draws(spec, post["std_all"])]
+    if spec.latent_interactions:  # standardised interactions (bayes/interaction.py)
+        parts.append(interaction_draws(spec, post["std_all"]))
+    targets = xr.concat(parts, dim="effect")
     table = summarize_effects(targets, prob=level)
     table = table.rename(columns={"mean": "est", "eti_lower": "lower", "eti_upper": "upper"})
     verdict = diagnose(result.idata, var_names=["parameters"],

@@ -1,0 +1,200 @@
+"""Latent interactions in the Bayesian engine (bayes/interaction.py): the factor scores with
+products, the conditional likelihood against numpy, the products' moments against Monte
+Carlo, the simulator's population with an interaction, recovery on simulated data (normal
+and ordinal items), and the refusals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from connective.bayes.interaction import (conditional_loglik, implied_moments_with_products,
+                                          item_data, latent_scores, product_terms)
+from connective.bayes.matrices import build_layout, model_matrices, standardized_solution
+from connective.data.simulate import simulate
+from connective.errors import ModelError
+from connective.spec import parse_model
+
+MODEL = ("CID =~ cid1 + cid2 + cid3\nEFF =~ eff1 + eff2 + eff3\nOCA =~ oca1 + oca2 + oca3\n"
+         "OCA ~ b1*CID + b2*EFF + b3*CID:EFF\n")
+VALUES = {"values": {"b1": 0.3, "b2": 0.3, "b3": 0.3, "CID ~~ EFF": 0.3}}
+
+
+def _theta(layout, rng):
+    """A parameter vector with positive variances, factor covariances in range."""
+    theta = rng.normal(0.3, 0.2, layout.n_params)
+    for k, p in enumerate(layout.params):
+        if p.kind == "variance":
+            theta[k] = rng.uniform(0.5, 1.5)
+        elif p.kind == "covariance":
+            theta[k] = 0.2
+    return theta
+
+
+def test_scores_numpy_and_pytensor_agree_and_follow_the_equations():
+    import pytensor.tensor as pt
+
+    spec = parse_model(MODEL + "EFF ~ CID\n")  # a mediator moderated: EFF is endogenous
+    layout = build_layout(spec)
+    terms = product_terms(spec, layout)
+    rng = np.random.default_rng(1)
+    theta, zeta = _theta(layout, rng), rng.normal(size=(5, 3))
+    eta = latent_scores(layout, terms, theta, zeta)
+    graph = latent_scores(layout, terms, pt.as_tensor(theta), pt.as_tensor(zeta)).eval()
+    np.testing.assert_allclose(graph, eta, rtol=1e-12)
+    v = dict(zip(layout.names, theta))
+    cid, eff = zeta[:, 0], zeta[:, 1] + v["EFF~CID"] * zeta[:, 0]
+    oca = zeta[:, 2] + v["OCA~CID"] * cid + v["OCA~EFF"] * eff + v["OCA~CID:EFF"] * cid * eff
+    np.testing.assert_allclose(eta, np.column_stack([cid, eff, oca]), rtol=1e-12)
+
+
+def test_product_moments_match_monte_carlo():
+    spec = parse_model(MODEL)
+    layout = build_layout(spec)
+    theta = _theta(layout, np.random.default_rng(2))
+    _, sigma, cov_eta = implied_moments_with_products(spec, layout, theta)
+    mats = model_matrices(layout, theta)
+    rng = np.random.default_rng(3)
+    zeta = rng.multivariate_normal(np.zeros(3), mats["psi"], size=400_000)
+    eta = latent_scores(layout, product_terms(spec, layout), theta, zeta)
+    np.testing.assert_allclose(np.cov(eta.T), cov_eta, rtol=0.02, atol=0.01)
+    std = standardized_solution(spec, layout, theta)
+    j = std["names"].index("OCA~CID:EFF")
+    sd = np.sqrt(np.diag(cov_eta))
+    assert std["std.all"][j] == pytest.approx(theta[layout.index("OCA~CID:EFF")]
+                                              * sd[0] * sd[1] / sd[2])
+
+
+def test_model_likelihood_is_the_numpy_conditional_likelihood():
+    """loglik_respondent of the pm.Model at its starting point is conditional_loglik of the
+    same parameters and scores (marker metric: the scores are chol(Psi) z)."""
+    spec = parse_model(MODEL)
+    frame = simulate(spec, 40, values=VALUES, seed=4).frame
+    frame.loc[3, "cid2"] = np.nan
+    from connective.bayes.model import build_model
+
+    bm = build_model(spec, frame, reparameterize=False)
+    point = bm.model.initial_point()
+    outputs = bm.model.replace_rvs_by_values([bm.model["parameters"],
+                                              bm.model["loglik_respondent"]])
+    values = bm.model.compile_fn(outputs, inputs=bm.model.value_vars,
+                                 on_unused_input="ignore")(point)
+    theta, ll = (np.asarray(x) for x in values)
+    psi = model_matrices(bm.layout, theta)["psi"]
+    eta = latent_scores(bm.layout, product_terms(spec, bm.layout), theta,
+                        point["z"] @ np.linalg.cholesky(psi).T)
+    got = conditional_loglik(bm.layout, item_data(frame, bm.layout.observed), theta, eta)
+    np.testing.assert_allclose(ll, got, rtol=1e-8)
+    assert bm.priors["OCA~CID:EFF"].startswith("normal(0, ")
+
+
+def test_simulated_population_carries_the_interaction():
+    spec = parse_model(MODEL)
+    sim = simulate(spec, 100_000, values=VALUES, seed=5)
+    assert sim.population["values"]["OCA~CID:EFF"] == 0.3
+    # every variable standardised: the centred product's variance is in OCA's residual
+    assert sim.population["values"]["OCA~~OCA"] == pytest.approx(
+        1 - (0.09 + 0.09 + 2 * 0.09 * 0.3) - 0.09 * (1 + 0.09), abs=1e-6)
+    items = sim.frame.drop(columns="id")
+    np.testing.assert_allclose(items.var(), 1.0, atol=0.02)
+    np.testing.assert_allclose(items.mean(), 0.0, atol=0.02)
+    assert simulate(spec, 10, seed=1).population["values"]["OCA~CID:EFF"] == 0.0
+
+
+def _interval(result, name="OCA~CID:EFF"):
+    table = result.parameters()
+    row = table[(table["lhs"] + table["op"] + table["rhs"]) == name].iloc[0]
+    return row["std.all.lower"], row["std.all.upper"]
+
+
+def _fit(n: int, draws: int):
+    from connective.bayes import fit
+
+    spec = parse_model(MODEL)
+    frame = simulate(spec, n, values=VALUES, seed=11).frame
+    return fit(spec, frame, draws=draws, tune=draws, chains=2, seed=11)
+
+
+@pytest.fixture(scope="module")
+def small_fit():
+    """N = 194, 2 chains x 200 draws: the end-to-end path, in the fast suite."""
+    return _fit(194, 200)
+
+
+@pytest.fixture(scope="module")
+def normal_fits():
+    return {194: _fit(194, 300), 1000: _fit(1000, 300)}
+
+
+@pytest.mark.slow
+def test_recovery_normal_items_covers_and_narrows(normal_fits):
+    for n, result in normal_fits.items():
+        lo, hi = _interval(result)
+        assert lo <= 0.3 <= hi, (n, lo, hi)
+        assert result.summary()["divergences"] == 0
+    lo, hi = _interval(normal_fits[1000])
+    assert lo > 0  # N = 1,000 detects a standardised 0.3
+    w194, w1000 = (np.subtract(*_interval(normal_fits[n])[::-1]) for n in (194, 1000))
+    assert w1000 < 0.7 * w194
+    effects = normal_fits[1000].effects()
+    assert "OCA~CID:EFF" not in set(effects["effect"])  # effects are the linear part's
+
+
+def test_tables_carry_the_interaction_row(small_fit):
+    table = small_fit.parameters()
+    row = table[(table["rhs"] == "CID:EFF")].iloc[0]
+    assert (row["lhs"], row["op"], row["label"]) == ("OCA", "~", "b3")
+    assert np.isfinite(row[["est", "std.all", "r_hat"]].astype(float)).all()
+    lo, hi = _interval(small_fit)
+    assert lo <= 0.3 <= hi
+    assert "not computed: with a latent interaction" in small_fit.summary()["ppp_discrepancy"]
+
+
+@pytest.mark.slow
+def test_recovery_ordinal_items():
+    from connective.bayes import fit
+
+    spec = parse_model(MODEL)
+    frame = simulate(spec, 1000, values={**VALUES, "likert": {"categories": 7}},
+                     seed=12).frame
+    result = fit(spec, frame, likelihood="ordinal", draws=300, tune=300, chains=2, seed=12)
+    lo, hi = _interval(result)
+    assert lo <= 0.3 <= hi and lo > 0
+
+
+@pytest.mark.parametrize("text, message", [
+    ("F =~ a + b + c\nG =~ d + e + f\nY <~ y1 + y2\nY ~ F + G + F:G",
+     "composite constructs (Y, written with <~) exist only in PLS"),
+    ("F =~ a + b + c\nG =~ d + e + f\nG ~ F + x + F:x",
+     "every structural variable must be a factor; x enter(s)"),
+    ("F =~ a + b + c\nG =~ d + e + f\nH =~ g + h + i\nG ~ F + H + F:H\na ~~ b",
+     "residual covariances between items (a~~b) are not supported with latent interactions"),
+])
+def test_refusals(text, message):
+    from connective.bayes.model import build_model
+
+    spec = parse_model(text, source="m.lav")
+    frame = pd.DataFrame(np.random.default_rng(0).normal(size=(30, len(spec.observed))),
+                         columns=list(spec.observed))
+    with pytest.raises(ModelError) as err:
+        build_model(spec, frame)
+    assert message in str(err.value) and str(err.value).startswith("m.lav")
+
+
+def test_ordinal_conditional_loglik_is_the_ordinal_models():
+    from connective.bayes.ordinal import code_items, ordinal_loglik_numpy
+
+    spec = parse_model(MODEL)
+    layout = build_layout(spec)
+    frame = simulate(spec, 30, values={**VALUES, "likert": {"categories": 5}}, seed=6).frame
+    frame.loc[2, "eff1"] = np.nan
+    data = code_items(frame, list(layout.observed))
+    rng = np.random.default_rng(7)
+    theta = _theta(layout, rng)
+    theta[[k for k, p in enumerate(layout.params) if p.matrix == "nu"]] = 0.0
+    eta = rng.normal(size=(30, 3))
+    cuts = [np.sort(rng.normal(size=len(c) - 1)) for c in data.categories]
+    ystar = (eta @ model_matrices(layout, theta)["lambda"].T)[data.rows, data.items]
+    np.testing.assert_allclose(conditional_loglik(layout, data, theta, eta, cuts),
+                               ordinal_loglik_numpy(data, ystar, cuts), rtol=1e-10)
