@@ -198,3 +198,21 @@ def test_ordinal_conditional_loglik_is_the_ordinal_models():
     ystar = (eta @ model_matrices(layout, theta)["lambda"].T)[data.rows, data.items]
     np.testing.assert_allclose(conditional_loglik(layout, data, theta, eta, cuts),
                                ordinal_loglik_numpy(data, ystar, cuts), rtol=1e-10)
+
+
+def test_conditional_effects_of_the_draws(small_fit):
+    """The Bayesian fit reports the conditional effects of the same effects algebra as PLS:
+    per draw, CID -> OCA at EFF = mean +- 1 SD is b_CID + b3 * (+-SD of EFF), the index of
+    moderation is b3; standardised, the moderator's SD is 1."""
+    post = small_fit.idata.posterior
+    fx, par = post["effects"], post["parameters"]
+    sd = post["sd_structural"].sel(structural="EFF")
+    b1, b3 = par.sel(param="OCA~CID"), par.sel(param="OCA~CID:EFF")
+    for sign, at in ((1, "+1 SD"), (-1, "-1 SD")):
+        np.testing.assert_allclose(fx.sel(effect=f"CID -> OCA | EFF = {at}"),
+                                   b1 + sign * b3 * sd, rtol=1e-10)
+    np.testing.assert_allclose(fx.sel(effect="index of moderation CID -> OCA by EFF"), b3)
+    std = post["std_all"]
+    np.testing.assert_allclose(post["effects_std_all"].sel(effect="CID -> OCA | EFF = +1 SD"),
+                               std.sel(std_param="OCA~CID") + std.sel(std_param="OCA~CID:EFF"),
+                               rtol=1e-10)

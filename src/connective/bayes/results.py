@@ -25,7 +25,7 @@ from connective.bayes.likelihood import pointwise_loglik, ppp
 from connective.bayes.matrices import implied_moments, standardized_solution
 from connective.bayes.model import BayesModel, improper_share
 from connective.bayes.tables import _diagnostics, effects_table, parameter_draws, parameter_table
-from connective.effects import compute_effects
+from connective.effects import compute_effects, with_conditional_effects
 from connective.io import atomic_path, atomic_write_csv, atomic_write_json
 
 def augment(idata, bm: BayesModel, *, seed: int | None = None, label: dict | None = None):
@@ -55,7 +55,9 @@ def augment(idata, bm: BayesModel, *, seed: int | None = None, label: dict | Non
                            coords={**lead, "std_param": solution["names"]})
         name = key.replace(".", "_")
         idata.posterior[name] = std
-        fx_std = compute_effects(bm.spec, std.rename(std_param="param"))
+        values = std.rename(std_param="param")
+        # moderators in the standardised metric: mean 0, SD 1 (as PLS's scores)
+        fx_std = with_conditional_effects(bm.spec, compute_effects(bm.spec, values), values)
         idata.posterior[f"effects_{name}"] = fx_std.transpose("chain", "draw", "effect")
     idata.posterior["sd_observed"] = xr.DataArray(
         np.sqrt(np.diagonal(sigma, axis1=-2, axis2=-1)), dims=("chain", "draw", "observed"),
@@ -69,7 +71,8 @@ def augment(idata, bm: BayesModel, *, seed: int | None = None, label: dict | Non
     if grouped:
         idata.posterior["effects"] = group_results.add_group_effects(idata, bm.spec, bm.groups)
     else:
-        fx = compute_effects(bm.spec, draws)
+        fx = with_conditional_effects(bm.spec, compute_effects(bm.spec, draws), draws,
+                                      moderators=_moderator_moments(bm, mu, idata.posterior))
         idata.posterior["effects"] = fx.transpose("chain", "draw", "effect")
     if conditional:  # given the respondent's factor scores, summed over answered items
         ll = idata.posterior["loglik_respondent"].transpose("chain", "draw", "respondent")
@@ -164,6 +167,25 @@ KEEP = ("parameters", "thresholds", "std_all", "std_lv", "sd_observed", "sd_stru
         "effects", "effects_std_all", "effects_std_lv",
         "group_parameters", "group_sd", "group_corr", "group_coef", "group_effects",
         "level_effects", "level_difference", "residual_log_sd", "invariance_deviation")
+
+
+def _moderator_moments(bm: BayesModel, mu: np.ndarray, post) -> dict:
+    """Per draw, the mean and SD of every variable in a product term, in the raw metric
+    (conditional effects at mean +- 1 SD) of every moderator: an observed variable's implied mean (its sample
+    mean under fixed.x), a construct's mean 0 (no mean structure), SDs from the implied
+    covariance of the structural variables, the products' variance included."""
+    from connective.effects import moderated_arrows
+
+    names = moderated_arrows(bm.spec)  # the second factor of A:B moderates A's arrow
+    observed = list(bm.layout.observed)
+    out = {}
+    for v in names:
+        sd = post["sd_structural"].sel(structural=v, drop=True)
+        mean = (xr.DataArray(mu[..., observed.index(v)], dims=("chain", "draw"),
+                             coords={"chain": sd.chain, "draw": sd.draw})
+                if v in observed else 0.0)
+        out[v] = (mean, sd)
+    return out
 
 
 def _tidy_posterior(idata) -> None:
