@@ -209,6 +209,8 @@ def ordinal_likelihood(pm, pt, layout: Layout, odata, theta, scales, initvals: d
     each respondent's responses follow their group's parameters."""
     m = len(layout.structural)
     ML, mu0 = ordinal_loadings(pt, layout, theta, scales)
+    if grouped is None:  # the sampled metric of z, for the marginal likelihood (marginal.py)
+        pm.Deterministic("factor_scales", scales, dims="structural")
     # starting factor scores: standardised mean scores of each factor's items
     Y = frame[list(layout.observed)].apply(pd.to_numeric, errors="coerce")
     z0 = np.zeros((odata.n, m))
