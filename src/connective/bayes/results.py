@@ -11,6 +11,7 @@ Example
 from __future__ import annotations
 
 import json
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,8 +72,10 @@ def augment(idata, bm: BayesModel, *, seed: int | None = None, label: dict | Non
             "chain", "draw", "respondent").to_numpy()
         ll = conditional
         if "factor_scales" in idata.posterior:  # LOO's: the factor scores integrated out
+            started = time.perf_counter()
             marginal = ordinal_marginal_draws(idata.posterior, bm, theta,
                                               seed=0 if seed is None else seed + 15485863)
+            seconds = time.perf_counter() - started
             ll = marginal.loglik.reshape(conditional.shape)
     elif grouped:
         ll = group_results.grouped_pointwise_loglik(bm, idata.posterior)
@@ -94,7 +97,8 @@ def augment(idata, bm: BayesModel, *, seed: int | None = None, label: dict | Non
     attrs = {"likelihood": bm.likelihood,
              "loglik": "marginal" if marginal is not None or not ordinal else "conditional"}
     if marginal is not None:
-        attrs["marginal_error"] = json.dumps(marginal.error_summary())
+        attrs["marginal_error"] = json.dumps({**marginal.error_summary(),
+                                              "seconds": round(seconds, 2)})
     rng = np.random.default_rng(None if seed is None else seed + 7919)
     checked = None
     if grouped:
