@@ -58,19 +58,21 @@ def main(argv=None) -> None:
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--draws", type=int, default=300)
     ap.add_argument("--chains", type=int, default=2)
+    ap.add_argument("--first", type=int, default=1, help="number of the first replication")
+    ap.add_argument("--sampler", default="nutpie", help="nutpie, pymc or numpyro")
     args = ap.parse_args(argv)
     true, nested = parse_model(TRUE), parse_model(NESTED)
     picks = {"marginal": 0, "conditional": 0}
     high = {"marginal": 0, "conditional": 0}
     total = 0
-    for rep in range(args.reps):
+    for rep in range(args.first - 1, args.first - 1 + args.reps):
         t0 = time.perf_counter()
         sim = simulate(true, args.n, seed=1000 + rep, likert=5, values={"values": {"G~F": args.path}})
         frame = sim.frame[list(true.observed)].astype(float)
         loos = {}
         for name, spec in (("true", true), ("nested", nested)):
             result = fit(spec, frame, likelihood="ordinal", draws=args.draws, tune=args.draws,
-                         chains=args.chains, seed=rep + 1)
+                         chains=args.chains, seed=rep + 1, sampler=args.sampler)
             idata = result.idata
             cond = az.InferenceData(posterior=idata.posterior,
                                     log_likelihood=idata[CONDITIONAL_GROUP])

@@ -79,7 +79,54 @@ def _bayes(spec: ModelSpec, frame: pd.DataFrame, *, seed: int, draws: int = 500,
     return table, verdict.ok, verdict.problems
 
 
-ADAPTERS = {"pls": _pls, "bayes": _bayes}
+def _loo(spec: ModelSpec, frame: pd.DataFrame, *, seed: int, candidates: dict,
+         likelihood: str = "normal", loglik: str = "marginal", draws: int = 500,
+         tune: int = 500, chains: int = 2, max_rhat: float = 1.05, min_ess: float = 100):
+    """Fit the study's model (the truth) and each rival; which does PSIS-LOO rank first?
+    Returns the selection (elpd and Pareto k of every model, the pick), whether every fit
+    passed the study thresholds, and their problems. ``loglik="conditional"`` ranks ordinal
+    fits by the log-likelihood given the sampled factor scores (to show what it does)."""
+    import arviz as az
+
+    from connective.bayes import fit
+    from connective.bayes.results import CONDITIONAL_GROUP
+    from connective.diagnostics import diagnose
+
+    models = {truth_name(spec): spec, **candidates}
+    elpd, high, ok, problems = {}, {}, True, []
+    for name, model in models.items():
+        reusable = likelihood == "normal" and not frame.isna().any().any()
+        key = (model.text, likelihood, frame.shape, tuple(frame.columns))
+        result = fit(model, frame, likelihood=likelihood, draws=draws, tune=tune, chains=chains,
+                     cores=1, seed=seed, model=_COMPILED.get(key) if reusable else None)
+        if reusable:
+            _COMPILED[key] = result.model
+        idata = result.idata
+        if loglik == "conditional" and CONDITIONAL_GROUP in idata.groups():
+            idata = az.InferenceData(posterior=idata.posterior,
+                                     log_likelihood=idata[CONDITIONAL_GROUP])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            loo = az.loo(idata, pointwise=True)
+        elpd[name] = float(loo.elpd_loo)
+        high[name] = float((loo.pareto_k.values > 0.7).mean())
+        verdict = diagnose(result.idata, var_names=["parameters"],
+                           thresholds={"r_hat": max_rhat, "ess_bulk": min_ess,
+                                       "ess_tail": min_ess})
+        ok &= verdict.ok
+        problems += [f"{name}: {p}" for p in verdict.problems]
+    return {"picked": max(elpd, key=elpd.get), "truth": truth_name(spec), "elpd": elpd,
+            "share_k_above_0.7": high}, ok, problems
+
+
+def truth_name(spec: ModelSpec) -> str:
+    """How a model-selection record names the study's own model: its file's stem."""
+    from pathlib import Path
+
+    return Path(spec.source).stem
+
+
+ADAPTERS = {"pls": _pls, "bayes": _bayes, "loo": _loo}
 
 
 def run_method(method: Method, spec: ModelSpec, frame: pd.DataFrame, *, seed: int,
@@ -91,6 +138,10 @@ def run_method(method: Method, spec: ModelSpec, frame: pd.DataFrame, *, seed: in
             frame = method.data.check(frame, spec, raise_on_error=False).frame
         table, converged, problems = ADAPTERS[method.engine](spec, frame, seed=seed,
                                                              **method.settings)
+        if method.engine == "loo":  # a model selection, no effects
+            return {"status": "ok", "converged": bool(converged), "problems": problems,
+                    "seconds": round(time.perf_counter() - start, 3), "effects": [],
+                    "selection": table}
         table = table.set_index("effect").loc[effects].reset_index()
     except Exception as exc:  # noqa: BLE001 -- a failed replication is data, not a crash
         return {"status": "failed", "converged": False, "error": f"{type(exc).__name__}: {exc}",
