@@ -44,7 +44,7 @@ Example
 >>> cond = lambda s, eta: norm.logpdf(y[:, None], eta[..., 0], 1.0)
 >>> scores = np.random.default_rng(0).normal(y / 2, np.sqrt(0.5), size=(200, 2))[..., None]
 >>> out = marginal_loglik(np.zeros((1, 1)), np.ones((1, 1, 1)), cond, scores, nodes=4000)
->>> np.abs(out.loglik[0] - norm.logpdf(y, 0, np.sqrt(2))).max() < 5e-3
+>>> bool(np.abs(out.loglik[0] - norm.logpdf(y, 0, np.sqrt(2))).max() < 5e-3)
 True
 """
 

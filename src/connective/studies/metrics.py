@@ -84,7 +84,7 @@ def model_selection(records: list[dict]) -> pd.DataFrame:
     ...     "status": "ok", "converged": True, "selection": {"picked": pick, "truth": "a",
     ...     "elpd": {"a": -1.0, "b": -2.0}, "share_k_above_0.7": {"a": 0.0, "b": 0.02}}}
     >>> row = model_selection([rec(1, "a"), rec(2, "a"), rec(3, "b")]).iloc[0]
-    >>> row["true_model_picked"], row["picks"], row["mean_share_k_above_0.7"]
+    >>> float(row["true_model_picked"]), row["picks"], float(row["mean_share_k_above_0.7"])
     (0.6667, 'a: 2, b: 1', 0.01)
     """
     groups: dict = {}
