@@ -67,7 +67,8 @@ def main(argv=None) -> None:
     total = 0
     for rep in range(args.first - 1, args.first - 1 + args.reps):
         t0 = time.perf_counter()
-        sim = simulate(true, args.n, seed=1000 + rep, likert=5, values={"values": {"G~F": args.path}})
+        sim = simulate(true, args.n, seed=1000 + rep, likert=5,
+                       values={"values": {"G~F": args.path}})
         frame = sim.frame[list(true.observed)].astype(float)
         loos = {}
         for name, spec in (("true", true), ("nested", nested)):
@@ -93,7 +94,8 @@ def main(argv=None) -> None:
             line.append(f"{kind}: diff {diff:7.2f} (SE {se:5.2f}) k {k_bins(k)}")
         total += 2 * args.n
         line.append(f"max MCSE {max(loos['true']['mcse'], loos['nested']['mcse']):.3f}, "
-                    f"diagnostics {'pass' if loos['true']['ok'] and loos['nested']['ok'] else 'FAIL'}"
+                    "diagnostics "
+                    f"{'pass' if loos['true']['ok'] and loos['nested']['ok'] else 'FAIL'}"
                     f", {time.perf_counter() - t0:.0f} s (true model's fit: " + ", ".join(
                         f"{k} {v:.0f} s" for k, v in loos["true"]["timings"].items())
                     + f", of which the marginal {loos['true']['seconds']:.0f} s)")

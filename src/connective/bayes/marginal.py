@@ -222,14 +222,19 @@ def ordinal_pieces(layout, theta: np.ndarray, thresholds: np.ndarray,
                          mats["psi"][..., free[:, None], free[None, :]], lower, upper)
 
 
-def ordinal_conditional(pieces: OrdinalPieces, odata) -> Callable[[int, np.ndarray], np.ndarray]:
-    """``conditional(s, zeta)`` of :func:`marginal_loglik` for coded answers ``odata``."""
+def _answer_table(odata):
+    """(respondents, items) tables: answered?, the category (0 where unanswered) and the
+    item index, to look up every answer's cutpoints."""
     n, p = odata.n, len(odata.variables)
     codes = np.full((n, p), -1)
     codes[odata.rows, odata.items] = odata.codes
     answered = codes >= 0
-    safe = np.where(answered, codes, 0)
-    item = np.broadcast_to(np.arange(p), (n, p))
+    return answered, np.where(answered, codes, 0), np.broadcast_to(np.arange(p), (n, p))
+
+
+def ordinal_conditional(pieces: OrdinalPieces, odata) -> Callable[[int, np.ndarray], np.ndarray]:
+    """``conditional(s, zeta)`` of :func:`marginal_loglik` for coded answers ``odata``."""
+    answered, safe, item = _answer_table(odata)
 
     def conditional(s: int, zeta: np.ndarray) -> np.ndarray:
         ystar = zeta @ pieces.loadings[s].T + pieces.intercepts[s]  # (n, K, p)
@@ -248,12 +253,7 @@ def ordinal_laplace(pieces: OrdinalPieces, odata, steps: int = 4) -> Callable:
     variance of a truncated standard normal), so Newton's steps are safe."""
     from scipy.stats import norm
 
-    n, p = odata.n, len(odata.variables)
-    codes = np.full((n, p), -1)
-    codes[odata.rows, odata.items] = odata.codes
-    answered = codes >= 0
-    safe = np.where(answered, codes, 0)
-    item = np.broadcast_to(np.arange(p), (n, p))
+    answered, safe, item = _answer_table(odata)
 
     def refine(s: int, start: np.ndarray):
         Lf, c = pieces.loadings[s], pieces.intercepts[s]

@@ -49,6 +49,22 @@ def _pls(spec: ModelSpec, frame: pd.DataFrame, *, seed: int, boot: int = 500,
 _COMPILED: dict = {}
 
 
+def _fit_reusing(spec: ModelSpec, frame: pd.DataFrame, *, seed: int, likelihood: str,
+                 draws: int, tune: int, chains: int):
+    """``bayes.fit`` on one core, reusing this worker's compiled model where it can: a
+    compiled model serves new data of one shape: complete data, normal likelihood (the
+    ordinal model's answers and the missingness patterns are built into it)."""
+    from connective.bayes import fit
+
+    reusable = likelihood == "normal" and not frame.isna().any().any()
+    key = (spec.text, likelihood, frame.shape, tuple(frame.columns))
+    result = fit(spec, frame, likelihood=likelihood, draws=draws, tune=tune, chains=chains,
+                 cores=1, seed=seed, model=_COMPILED.get(key) if reusable else None)
+    if reusable:
+        _COMPILED[key] = result.model
+    return result
+
+
 def _bayes(spec: ModelSpec, frame: pd.DataFrame, *, seed: int, draws: int = 500,
            tune: int = 500, chains: int = 2, likelihood: str = "normal", level: float = 0.95,
            min_ess: float = 100, max_rhat: float = 1.05):
@@ -56,19 +72,12 @@ def _bayes(spec: ModelSpec, frame: pd.DataFrame, *, seed: int, draws: int = 500,
     population). A replication counts as converged when the diagnostics verdict passes with
     the study thresholds ``max_rhat`` (1.05) and ``min_ess`` (100): a study's fits are short
     by design, so the single-analysis thresholds (1.01, 400) would flag sampling noise."""
-    from connective.bayes import fit
     from connective.bayes.tables import measurement_draws
     from connective.diagnostics import diagnose
     from connective.mediation import summarize_effects
 
-    # a compiled model serves new data of one shape: complete data, normal likelihood (the
-    # ordinal model's answers and the missingness patterns are built into it)
-    reusable = likelihood == "normal" and not frame.isna().any().any()
-    key = (spec.text, likelihood, frame.shape, tuple(frame.columns))
-    result = fit(spec, frame, likelihood=likelihood, draws=draws, tune=tune, chains=chains,
-                 cores=1, seed=seed, model=_COMPILED.get(key) if reusable else None)
-    if reusable:
-        _COMPILED[key] = result.model
+    result = _fit_reusing(spec, frame, seed=seed, likelihood=likelihood, draws=draws,
+                          tune=tune, chains=chains)
     post = result.idata.posterior
     targets = xr.concat([post["effects_std_all"], measurement_draws(spec, post["std_all"])],
                         dim="effect")
@@ -88,19 +97,14 @@ def _loo(spec: ModelSpec, frame: pd.DataFrame, *, seed: int, candidates: dict,
     fits by the log-likelihood given the sampled factor scores (to show what it does)."""
     import arviz as az
 
-    from connective.bayes import fit
     from connective.bayes.results import CONDITIONAL_GROUP
     from connective.diagnostics import diagnose
 
     models = {truth_name(spec): spec, **candidates}
     elpd, high, ok, problems = {}, {}, True, []
     for name, model in models.items():
-        reusable = likelihood == "normal" and not frame.isna().any().any()
-        key = (model.text, likelihood, frame.shape, tuple(frame.columns))
-        result = fit(model, frame, likelihood=likelihood, draws=draws, tune=tune, chains=chains,
-                     cores=1, seed=seed, model=_COMPILED.get(key) if reusable else None)
-        if reusable:
-            _COMPILED[key] = result.model
+        result = _fit_reusing(model, frame, seed=seed, likelihood=likelihood, draws=draws,
+                              tune=tune, chains=chains)
         idata = result.idata
         if loglik == "conditional" and CONDITIONAL_GROUP in idata.groups():
             idata = az.InferenceData(posterior=idata.posterior,
