@@ -151,3 +151,26 @@ def test_loo_on_the_marginal_has_good_pareto_k(small_ordinal_fit):
     assert (conditional.pareto_k > 0.7).mean() > 0.3
     # the marginal is a probability of the answers, below the conditional's optimism
     assert marginal.elpd_loo < 0 and marginal.p_loo < conditional.p_loo
+
+
+def test_loo_command_ranks_the_marginal_and_shows_the_conditional_k(small_ordinal_fit, tmp_path,
+                                                                     capsys):
+    from connective.bayes.results import BayesFit, augment
+    from connective.cli import main
+    from connective.compare.loo import compare_loo
+
+    bm, idata = small_ordinal_fit
+    fitted = BayesFit(augment(idata.copy(), bm, seed=3), bm.spec)
+    for name in ("a", "b"):  # the same fit twice: the ranking is a tie, the k are not
+        fitted.save(tmp_path / name)
+    table = compare_loo({"a": tmp_path / "a", "b": tmp_path / "b"}).set_index("model")
+    assert (table["loglik"] == "marginal").all()
+    assert (table["conditional_k>0.7"] > 0.3 * 300).all()
+    assert (table["pareto_k_above_0.7"] < 0.05 * 300).all()
+    assert (table[["k<=0.5", "0.5<k<=0.7", "0.7<k<=1", "k>1"]].sum(axis=1) == 300).all()
+    ranked = compare_loo({"a": tmp_path / "a", "b": tmp_path / "b"}, conditional=True)
+    assert (ranked["loglik"] == "conditional").all()
+    assert (ranked["pareto_k_above_0.7"] > 0.3 * 300).all()
+    assert main(["loo", str(tmp_path / "a"), str(tmp_path / "b")]) == 0
+    assert "marginal log-likelihood integrated with a Monte Carlo SE of at most" in \
+        capsys.readouterr().out

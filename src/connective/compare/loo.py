@@ -25,9 +25,8 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from pathlib import Path
-
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
