@@ -50,6 +50,10 @@ Issue [12/12], lavaan's Demo.twolevel (two-level SEM, 2,500 respondents in 200 c
     organisations (16 cluster sizes; one batched inverse and determinant), where PyTensor's
     own numba compilation of the same log-density and gradient takes about 15 s.
 
+Issue [7/12]: ordinal lines also time the marginal log-likelihood that LOO uses (factor
+scores integrated out per draw, connective.bayes.marginal) and print its Monte Carlo SE
+(columns marginal_s, marginal_max_mcse, marginal_median_mcse).
+
 Leapfrog steps per draw and us per step (wall x cores / steps, tuning included) are printed
 per line; peak_mb is the process's peak resident memory so far.
 
@@ -71,6 +75,7 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 warnings.filterwarnings("ignore")
@@ -308,6 +313,22 @@ def run_case(name, spec, frame, args, sampler, likelihood, fiml="schur"):
                          min_ess_bulk=round(s["min_ess_bulk"]),
                          ess_per_s=round(s["min_ess_bulk"] / wall, 1),
                          max_r_hat=round(s["max_r_hat"], 4), divergences=s["divergences"]))
+        if likelihood == "ordinal" and "factor_scales" in idata.posterior:
+            # issue [7/12]: the marginal log-likelihood LOO uses (bayes/marginal.py), timed
+            # against the sampling it follows
+            from connective.bayes.results import ordinal_marginal_draws
+            from connective.bayes.tables import parameter_draws
+
+            theta = parameter_draws(idata).transpose("chain", "draw", "param").to_numpy()
+            t0 = time.perf_counter()
+            marginal = ordinal_marginal_draws(idata.posterior, bm, theta, seed=seed)
+            rows[-1].update(marginal_s=round(time.perf_counter() - t0, 2),
+                            marginal_max_mcse=round(float(marginal.mcse.max()), 4),
+                            marginal_median_mcse=round(float(np.median(marginal.mcse)), 4))
+            print(f"  {name} marginal log-likelihood ({marginal.nodes} points per respondent "
+                  f"and draw): {rows[-1]['marginal_s']} s ({rows[-1]['marginal_s'] / wall:.2f}"
+                  f" x the sampling), Monte Carlo SE max {rows[-1]['marginal_max_mcse']}, "
+                  f"median {rows[-1]['marginal_median_mcse']}", flush=True)
         r = rows[-1]
         print(f"  {name} {likelihood} {sampler} {r['fiml']} seed {seed} {r['run']}: "
               f"{r['wall_s']} s, {r['steps_per_draw']} steps/draw, {r['us_per_step']} us/step, "

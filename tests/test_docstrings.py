@@ -19,7 +19,8 @@ MODULES = ["connective.errors", "connective.io", "connective.provenance", "conne
            "connective.bayes.pooling", "connective.bayes.group_results",
            "connective.bayes.matrices", "connective.bayes.likelihood",
            "connective.bayes.fit_indices", "connective.progress", "connective.verdicts",
-           "connective.pls.fit_quality", "connective.compare.bayes_vs_pls"]
+           "connective.pls.fit_quality", "connective.compare.bayes_vs_pls",
+           "connective.bayes.marginal", "connective.compare.loo"]
 
 
 @pytest.mark.parametrize("name", MODULES)

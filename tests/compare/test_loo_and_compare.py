@@ -69,18 +69,23 @@ def test_loo_cli(runs, capsys):
     assert main(["loo", str(runs["direct"]), str(runs["nested"]), "--pls",
                  str(runs["pls_direct"]), str(runs["pls_nested"])]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[1].split()[0] == "direct" and "bic" in out
+    lines = out.splitlines()
+    assert lines[0].split()[1] == "Bayesian"  # the verdicts come first
+    header = next(i for i, line in enumerate(lines) if line.split()[0] == "model")
+    assert lines[header + 1].split()[0] == "direct" and "bic" in out
 
 
 def test_loo_refuses_other_items_and_other_data(runs, tmp_path):
     idata = az.from_netcdf(str(runs["nested"] / "posterior.nc"))
-    fewer = json.loads(idata.posterior.attrs["observed"])[:-3]
+    items = json.loads(idata.posterior.attrs["observed"])
+    fewer = items[:-3]
     idata.posterior.attrs["observed"] = json.dumps(fewer)
     with run_folder(tmp_path / "fewer") as folder:  # a run folder of its own, as fit writes
         idata.to_netcdf(str(folder / "posterior.nc"))
     with pytest.raises(ConnectiveError, match="model different observed variables"):
         compare_loo({"a": runs["direct"], "b": tmp_path / "fewer"})
-    idata.posterior.attrs["observed"] = json.dumps(fewer + ["x", "y", "z"])
+    # the same items of other answers (other items are refused as such, first)
+    idata.posterior.attrs["observed"] = json.dumps(items)
     idata.posterior.attrs["data_fingerprint"] = "sha256:other"
     with run_folder(tmp_path / "other") as folder:
         idata.to_netcdf(str(folder / "posterior.nc"))
@@ -132,3 +137,88 @@ def test_report_of_a_fit_shows_the_item_level_check(runs):
 
     page = (write_run_report(runs["nested"]) / "report.html").read_text()
     assert "Item correlations the model reproduces least well" in page
+
+
+# -- refusals of incomparable log-likelihoods (issue [7/12]) --------------------------------
+
+def _forged(runs, tmp_path, name, *, attrs=None, settings=None, respondents=None,
+            diagnostics=None):
+    """A copy of the nested run with some of its record changed, as a run folder."""
+    import shutil
+
+    idata = az.from_netcdf(str(runs["nested"] / "posterior.nc"))
+    idata.posterior.attrs.update(attrs or {})
+    if settings:
+        s = json.loads(idata.posterior.attrs["settings"])
+        s.setdefault("data_options", {}).update(settings)
+        idata.posterior.attrs["settings"] = json.dumps(s)
+    if respondents is not None:
+        idata.log_likelihood = idata.log_likelihood.isel(respondent=slice(0, respondents))
+    with run_folder(tmp_path / name) as folder:
+        idata.to_netcdf(str(folder / "posterior.nc"))
+        d = json.loads((runs["nested"] / "diagnostics.json").read_text())
+        d.update(diagnostics or {})
+        (folder / "diagnostics.json").write_text(json.dumps(d))
+        shutil.copy(runs["nested"] / "summary.json", folder / "summary.json")
+    return tmp_path / name
+
+
+def test_loo_refuses_an_ordinal_fit_against_a_normal_one(runs, tmp_path):
+    other = _forged(runs, tmp_path, "ord", attrs={"likelihood": "ordinal", "loglik": "marginal"})
+    with pytest.raises(ConnectiveError, match=(
+            r"cannot rank 'direct' \(normal likelihood: a density of them\) against 'ord' "
+            r"\(ordinal likelihood: a probability of each respondent's answers\): their "
+            r"log-likelihoods are not on one scale. Refit them with the same --likelihood")):
+        compare_loo({"direct": runs["direct"], "ord": other})
+
+
+def test_loo_refuses_conditional_loglik_unless_asked(runs, tmp_path):
+    a = _forged(runs, tmp_path, "a", attrs={"likelihood": "ordinal", "loglik": "marginal"})
+    b = _forged(runs, tmp_path, "b", attrs={"likelihood": "ordinal", "loglik": "conditional"})
+    with pytest.raises(ConnectiveError, match=(
+            r"'b' stored only the log-likelihood conditional on the sampled factor scores, "
+            r"which PSIS-LOO cannot leave out .* or pass --conditional")):
+        compare_loo({"a": a, "b": b})
+    with pytest.raises(ConnectiveError, match=r"'a' sampled none: drop --conditional"):
+        compare_loo({"a": a, "b": b}, conditional=True)
+
+
+def test_loo_refusal_names_the_items_one_run_alone_has(runs, tmp_path):
+    idata = az.from_netcdf(str(runs["nested"] / "posterior.nc"))
+    items = json.loads(idata.posterior.attrs["observed"])
+    other = _forged(runs, tmp_path, "fewer", attrs={"observed": json.dumps(items[:-2])})
+    with pytest.raises(ConnectiveError, match=(
+            rf"'direct' alone has {items[-2]}, {items[-1]}\); LOO compares models of the same "
+            "items only")):
+        compare_loo({"direct": runs["direct"], "fewer": other})
+
+
+def test_loo_refuses_other_missing_handling_and_other_rows(runs, tmp_path):
+    casewise = _forged(runs, tmp_path, "casewise", settings={"missing": "casewise"},
+                       respondents=331)
+    with pytest.raises(ConnectiveError, match=(
+            r"'direct' was fitted with the default missing-data handling and 'casewise' with "
+            r"--missing casewise: their log-likelihoods are of other answers \(400 and 331 "
+            r"respondents\). Refit them with the same --missing")):
+        compare_loo({"direct": runs["direct"], "casewise": casewise})
+    fewer = _forged(runs, tmp_path, "rows", respondents=331)
+    with pytest.raises(ConnectiveError, match=(
+            r"'direct' analysed 400 respondents and 'rows' 331: LOO sums over respondents")):
+        compare_loo({"direct": runs["direct"], "rows": fewer})
+
+
+def test_loo_reports_failed_diagnostics_and_the_k_distribution(runs, tmp_path, capsys):
+    failed = _forged(runs, tmp_path, "failed",
+                     diagnostics={"ok": False, "problems": ["max R-hat 1.12 > 1.01"]})
+    table = compare_loo({"direct": runs["direct"], "failed": failed})
+    by = table.set_index("model")
+    direct_ok = json.loads((runs["direct"] / "diagnostics.json").read_text())["ok"]
+    assert by.at["failed", "diagnostics"] == "FAIL"
+    assert by.at["direct", "diagnostics"] == ("PASS" if direct_ok else "FAIL")
+    assert "failed" in table.attrs["failed"]
+    bins = ["k<=0.5", "0.5<k<=0.7", "0.7<k<=1", "k>1"]
+    assert (by[bins].sum(axis=1) == 400).all()
+    assert main(["loo", str(runs["direct"]), str(failed)]) == 0
+    out = capsys.readouterr().out
+    assert "FAIL  Bayesian SEM (failed): sampler diagnostics FAIL" in out
+    assert "failed the sampler diagnostics: do not report this ranking before refitting" in out

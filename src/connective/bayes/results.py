@@ -11,6 +11,7 @@ Example
 from __future__ import annotations
 
 import json
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,9 +75,19 @@ def augment(idata, bm: BayesModel, *, seed: int | None = None, label: dict | Non
         fx = with_conditional_effects(bm.spec, compute_effects(bm.spec, draws), draws,
                                       moderators=_moderator_moments(bm, mu, idata.posterior))
         idata.posterior["effects"] = fx.transpose("chain", "draw", "effect")
+    conditional_ll, marginal = None, None
     if conditional:  # given the respondent's factor scores, summed over answered items
-        ll = idata.posterior["loglik_respondent"].transpose("chain", "draw", "respondent")
-        ll = ll.to_numpy()
+        conditional_ll = idata.posterior["loglik_respondent"].transpose(
+            "chain", "draw", "respondent").to_numpy()
+        ll = conditional_ll
+        # LOO's: the factor scores integrated out (ordinal models; their proposal needs the
+        # sampled scores, which a trace streamed to disk does not keep)
+        if "factor_scales" in idata.posterior and "z" in idata.posterior:
+            started = time.perf_counter()
+            marginal = ordinal_marginal_draws(idata.posterior, bm, theta,
+                                              seed=0 if seed is None else seed + 15485863)
+            seconds = time.perf_counter() - started
+            ll = marginal.loglik.reshape(conditional_ll.shape)
     elif grouped:
         ll = group_results.grouped_pointwise_loglik(bm, idata.posterior)
     else:
@@ -91,7 +102,14 @@ def augment(idata, bm: BayesModel, *, seed: int | None = None, label: dict | Non
         if "log_likelihood" in idata.groups():
             del idata.log_likelihood
         idata.add_groups({"log_likelihood": ll_ds})
-    attrs = {"likelihood": bm.likelihood}
+        if conditional_ll is not None:  # kept beside LOO's for comparison (connective loo)
+            idata.add_groups({CONDITIONAL_GROUP: xr.Dataset({"y": xr.DataArray(
+                conditional_ll, dims=("chain", "draw", "respondent"), coords=coords)})})
+    attrs = {"likelihood": bm.likelihood,
+             "loglik": "marginal" if marginal is not None or not conditional else "conditional"}
+    if marginal is not None:
+        attrs["marginal_error"] = json.dumps({**marginal.error_summary(),
+                                              "seconds": round(seconds, 2)})
     rng = np.random.default_rng(None if seed is None else seed + 7919)
     checked = None
     if grouped:
@@ -160,6 +178,25 @@ def label_attrs(label: dict | None) -> dict:
     return attrs
 
 
+#: the group of an ordinal fit's log-likelihood conditional on the sampled factor scores
+CONDITIONAL_GROUP = "conditional_log_likelihood"
+
+
+def ordinal_marginal_draws(post, bm: BayesModel, theta: np.ndarray, *, seed: int):
+    """The marginal log-likelihood (:mod:`connective.bayes.marginal`) of an ordinal fit's
+    posterior, before its factor scores are dropped: a flat (draws, respondents) result."""
+    from connective.bayes.marginal import ordinal_marginal
+
+    flat = theta.reshape(-1, theta.shape[-1])
+    lead = ("chain", "draw")
+    z = post["z"].transpose(*lead, "respondent", "structural").to_numpy()
+    cuts = post["thresholds"].transpose(*lead, "threshold").to_numpy()
+    scales = post["factor_scales"].transpose(*lead, "structural").to_numpy()
+    S = flat.shape[0]
+    return ordinal_marginal(bm.layout, bm.ordinal, flat, cuts.reshape(S, -1),
+                            z.reshape(S, *z.shape[2:]), scales.reshape(S, -1), seed=seed)
+
+
 #: posterior variables that stay in the posterior group; the sampler's own variables (on
 #: their sampling scales) move to the ``sampled`` group, the ordinal model's factor scores
 #: (respondents x factors per draw) are not kept
@@ -191,7 +228,7 @@ def _moderator_moments(bm: BayesModel, mu: np.ndarray, post) -> dict:
 def _tidy_posterior(idata) -> None:
     post = idata.posterior
     internal = [v for v in post.data_vars if v not in KEEP]
-    moved = post[[v for v in internal if v not in ("z", "loglik_respondent")]]
+    moved = post[[v for v in internal if v not in ("z", "loglik_respondent", "factor_scales")]]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if "sampled" in idata.groups():
@@ -237,6 +274,10 @@ def summary(idata) -> dict:
            "likelihood": post.attrs.get("likelihood"),
            "improper_blocks": json.loads(post.attrs.get("improper_blocks", "{}")),
            "converged": bool(par["r_hat"].max() <= 1.01 and (div or 0) == 0)}
+    if "loglik" in post.attrs:  # LOO's log-likelihood: marginal or conditional (ordinal)
+        out["loglik"] = post.attrs["loglik"]
+    if "marginal_error" in post.attrs:
+        out["marginal_error"] = json.loads(post.attrs["marginal_error"])
     if "groups" in post.attrs:
         out["groups"] = json.loads(post.attrs["groups"])
     if "connective" in post.attrs:

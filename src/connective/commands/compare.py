@@ -110,8 +110,11 @@ def run(args: argparse.Namespace) -> int:
                         published=published)
         write_compare_report(tmp, point=args.point)
         verdicts = comparison_verdicts(tmp)
+        note = json.loads((tmp / "comparison.json").read_text()).get("rows_note")
     print("Verdict of every fit:")
     print("\n".join("  " + v.line() for v in verdicts))
+    if note:
+        print(f"NOTE: {note}")
     print(f"wrote {out / 'comparison.csv'}, {out / 'forest.png'} and "
           f"{out / 'report' / 'report.html'}")
     return 0

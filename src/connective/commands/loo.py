@@ -21,17 +21,31 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--target", help="construct for the PLS criteria (default: the last "
                                     "endogenous construct)")
     p.add_argument("--out", metavar="FILE", help="write the table as CSV too")
+    p.add_argument("--conditional", action="store_true",
+                   help="rank ordinal fits by their log-likelihood given the sampled factor "
+                        "scores (for comparison: PSIS-LOO cannot leave those out; the "
+                        "default is the marginal one, scores integrated out)")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     names = [Path(r).name for r in args.runs]
-    table = compare_loo(dict(zip(names, args.runs)))
+    table = compare_loo(dict(zip(names, args.runs)), conditional=args.conditional)
+    attrs = dict(table.attrs)
     if args.pls:
         crit = pls_criteria(dict(zip(names, args.pls)), args.target)
         table = table.merge(crit, on="model", how="left")
+    # the verdicts first: a ranking of fits that failed their checks is no ranking yet
+    for line in attrs.get("verdicts", []):
+        print(line)
+    if attrs.get("failed"):
+        print(f"WARNING: {', '.join(attrs['failed'])} failed the sampler diagnostics: do not "
+              "report this ranking before refitting them (more --tune/--draws)")
     print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
-    for w in table.attrs.get("warnings", []):
+    for name, mcse in attrs.get("marginal_error", {}).items():
+        print(f"{name}: marginal log-likelihood integrated with a Monte Carlo SE of at most "
+              f"{mcse:.3f} per respondent and draw")
+    for w in attrs.get("warnings", []):
         print(f"WARNING: {w}")
     if args.out:
         atomic_write_csv(args.out, table)

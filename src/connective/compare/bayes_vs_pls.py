@@ -59,6 +59,56 @@ def standardized_bayes_effects(run_dir: str | Path, *, prob: float = 0.95) -> pd
     return table.rename(columns={"mean": "est", "eti_lower": "ci.lower", "eti_upper": "ci.upper"})
 
 
+def analysed_rows(bayes_dir: str | Path, pls_runs: dict[str, dict]) -> dict[str, dict]:
+    """Respondents each engine analysed (``n``, of ``rows`` read, with ``missing``, the
+    missing-data handling): the Bayesian fit's log-likelihood has one entry per respondent;
+    a PLS run records its rows used after its missing-data handling."""
+    import arviz as az
+
+    idata = az.from_netcdf(str(Path(bayes_dir) / "posterior.nc"))
+    settings = json.loads(idata.posterior.attrs.get("settings", "{}"))
+    n = (int(idata.log_likelihood.sizes["respondent"]) if "log_likelihood" in idata.groups()
+         else None)
+    out = {"Bayes": {"n": n, "rows": n,
+                     "missing": (settings.get("data_options") or {}).get("missing")}}
+    for name, run in pls_runs.items():
+        s = run["label"].get("settings", {})
+        out[name] = {"n": s.get("n_used"), "rows": s.get("n_rows"), "missing": s.get("missing")}
+    return out
+
+
+def rows_note(rows: dict[str, dict]) -> str | None:
+    """A sentence when the engines analysed different rows (``None`` when they did not).
+
+    Example
+    -------
+    >>> rows_note({"Bayes": {"n": 300, "rows": 300, "missing": None},
+    ...            "PLS": {"n": 231, "rows": 300, "missing": "casewise"}})
+    'The engines analysed different rows: Bayes 300 respondents, PLS 231 (of 300 rows, after casewise deletion). Their estimates differ partly because their samples do: refit them with the same --missing to compare the engines alone.'
+    """
+    known = {k: v for k, v in rows.items() if v.get("n") is not None}
+    if len({v["n"] for v in known.values()}) <= 1:
+        return None
+
+    def part(name, r):
+        text = f"{name} {r['n']}"
+        if r.get("rows") and r["rows"] != r["n"]:
+            how = {"casewise": "casewise deletion", "mean": "mean replacement"}.get(
+                r.get("missing"), f"--missing {r.get('missing')}")
+            text += f" (of {r['rows']} rows, after {how})"
+        return text
+
+    parts = [part(k, v) for k, v in known.items()]
+    return ("The engines analysed different rows: " + parts[0] + " respondents, "
+            + ", ".join(parts[1:]) + ". Their estimates differ partly because their samples "
+            "do: refit them with the same --missing to compare the engines alone.")
+
+
+def rows_header(rows: dict[str, dict]) -> str:
+    """The rows of every engine for a table's header, e.g. ``Bayes N = 300, PLS N = 231``."""
+    return ", ".join(f"{k} N = {v['n']}" for k, v in rows.items() if v.get("n") is not None)
+
+
 def _label(run: dict) -> dict:
     s = run["summary"]
     return s.get("run", s)
@@ -99,6 +149,8 @@ def compare_runs(bayes_dir: str | Path, pls_dirs: dict[str, str | Path]) -> pd.D
         out[f"same_verdict_{name}"] = (interval_sign(out["bayes_lower"], out["bayes_upper"])
                                        == interval_sign(lo, hi))
     out.attrs["footing"] = FOOTING
+    out.attrs["rows"] = analysed_rows(bayes_dir, {n: read_run(f) for n, f in pls_dirs.items()})
+    out.attrs["rows_note"] = rows_note(out.attrs["rows"])
     return out
 
 
@@ -196,7 +248,8 @@ def write_comparison(bayes_dir: str | Path, pls_dirs: dict[str, Path], out: str 
     atomic_write_json(out / "comparison.json", {"bayes": _where(bayes_dir, out),
                                                 "pls": {k: _where(v, out)
                                                         for k, v in pls_dirs.items()},
-                                                "footing": FOOTING})
+                                                "footing": FOOTING, "rows": table.attrs["rows"],
+                                                "rows_note": table.attrs["rows_note"]})
     return table
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from connective.compare.bayes_vs_pls import (forest_plot, interval_sign, run_path,
+from connective.compare.bayes_vs_pls import (forest_plot, interval_sign, rows_header, run_path,
                                              standardized_bayes_effects)
 from connective.effects import CONDITIONAL_KINDS
 from connective.pls.quality import reliability_flags
@@ -54,6 +54,8 @@ def build_compare_report(folder: str | Path, *, point: str = "mean") -> Report:
     doc.title = doc.title.replace("Bayesian SEM", "Bayesian SEM and " + " / ".join(methods))
     doc.heading("Bayes vs PLS")
     doc.paragraph(meta["footing"] + f" Bayesian point estimates here are posterior {point}s.")
+    if meta.get("rows_note"):  # other rows: the engines' estimates are of other samples
+        doc.paragraph(meta["rows_note"])
     spec = parse_model(runs[methods[0]]["label"]["model_text"])
     for text in effect_sentences(table, methods, spec, bayes_dir, point, cw):
         doc.paragraph(text)
@@ -72,7 +74,10 @@ def build_compare_report(folder: str | Path, *, point: str = "mean") -> Report:
             interval_sign(rows["bayes_lower"], rows["bayes_upper"]),
             interval_sign(rows[f"{m}_lower"], rows[f"{m}_upper"]))]
         cols[f"same verdict ({m})"] = verdicts
-    doc.table(pd.DataFrame(cols), "Bayes vs PLS, every path and effect", name="bayes_vs_pls",
+    title = "Bayes vs PLS, every path and effect"
+    if meta.get("rows_note"):
+        title += f" (different rows: {rows_header(meta['rows'])})"
+    doc.table(pd.DataFrame(cols), title, name="bayes_vs_pls",
               note=f"Bayes: standardised posterior {point} with its 95% equal-tailed credible "
                    f"interval; PLS: full-sample estimate with its {cw} "
                    "interval. Δ = Bayes minus PLS estimate. Same verdict: both intervals above "

@@ -26,6 +26,12 @@ A study is a TOML file::
     engine = "pls"
     boot = 500
 
+    [methods.loo]                   # model selection: which model PSIS-LOO ranks first
+    engine = "loo"                  # among the study's model (the truth) and rivals of
+    candidates = ["simca"]          # the same items (results/model_selection.csv)
+    likelihood = "ordinal"          # and loglik = "conditional" for the one given the
+                                    # sampled factor scores (default: marginal)
+
     [data]                          # optional: the data options of the command line
     missing = "mean"                # (--missing, --missing-codes, --reverse, --likert)
 
@@ -57,7 +63,7 @@ from connective.errors import ConnectiveError
 from connective.resources import resolve_model
 from connective.spec import ModelSpec, read_model
 
-ENGINES = ("pls", "bayes")
+ENGINES = ("pls", "bayes", "loo")
 _GRID_KEYS = {"n", "likert", "missing", "loading", "path", "interaction"}
 
 
@@ -161,6 +167,8 @@ def read_study(path: str | Path) -> Study:
         if engine not in ENGINES:
             raise ConnectiveError(f"{path}: [methods.{name}] needs engine = one of "
                                   f"{', '.join(ENGINES)} (got {engine!r})")
+        if engine == "loo":
+            settings["candidates"] = _candidates(spec, settings.get("candidates"), path, name)
         methods.append(Method(name, engine, settings, data))
     replications = int(head.get("replications", 100))
     if replications < 1:
@@ -170,6 +178,26 @@ def read_study(path: str | Path) -> Study:
                   seed=int(head.get("seed", 1)), methods=methods, data=data)
     study.effects = _effects(study, head.get("effects"), path)
     return study
+
+
+def _candidates(spec: ModelSpec, names, path: Path, method: str) -> dict[str, ModelSpec]:
+    """The rival models of a ``loo`` method (bundled names or paths relative to the study
+    file), each of the study model's items: LOO ranks models of the same answers only."""
+    if not names or not isinstance(names, list):
+        raise ConnectiveError(f"{path}: [methods.{method}] (engine loo) needs candidates = "
+                              "[...], the models LOO ranks against the study's model (the "
+                              "truth), e.g. candidates = [\"simca_encapsulation\"]")
+    out = {}
+    for ref in names:
+        file = path.parent / ref
+        rival = read_model(file if file.is_file() else resolve_model(ref))
+        if set(rival.observed) != set(spec.observed):
+            raise ConnectiveError(
+                f"{path}: [methods.{method}] candidate {ref!r} models other items than "
+                f"{spec.source} ({len(rival.observed)} against {len(spec.observed)}); LOO "
+                "ranks models of the same items only")
+        out[Path(ref).stem] = rival
+    return out
 
 
 def _effects(study: Study, wanted, path: Path) -> list[str]:

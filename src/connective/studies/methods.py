@@ -49,20 +49,14 @@ def _pls(spec: ModelSpec, frame: pd.DataFrame, *, seed: int, boot: int = 500,
 _COMPILED: dict = {}
 
 
-def _bayes(spec: ModelSpec, frame: pd.DataFrame, *, seed: int, draws: int = 500,
-           tune: int = 500, chains: int = 2, likelihood: str = "normal", level: float = 0.95,
-           min_ess: float = 100, max_rhat: float = 1.05):
-    """Posterior of the standardised effects (comparable with PLS and with the standardised
-    population). A replication counts as converged when the diagnostics verdict passes with
-    the study thresholds ``max_rhat`` (1.05) and ``min_ess`` (100): a study's fits are short
-    by design, so the single-analysis thresholds (1.01, 400) would flag sampling noise."""
+def _fit_reusing(spec: ModelSpec, frame: pd.DataFrame, *, seed: int, likelihood: str,
+                 draws: int, tune: int, chains: int):
+    """``bayes.fit`` on one core, reusing this worker's compiled model where it can: a
+    compiled model serves new data of one shape: complete data, normal likelihood (the
+    ordinal model's answers and the missingness patterns are built into it; a latent
+    interaction model samples factor scores of its respondents)."""
     from connective.bayes import fit
-    from connective.bayes.tables import interaction_draws, measurement_draws
-    from connective.diagnostics import diagnose
-    from connective.mediation import summarize_effects
 
-    # a compiled model serves new data of one shape: complete data, normal likelihood (the
-    # ordinal model's answers and the missingness patterns are built into it)
     reusable = (likelihood == "normal" and not frame.isna().any().any()
                 and not spec.latent_interactions)  # factor scores per respondent
     key = (spec.text, likelihood, frame.shape, tuple(frame.columns))
@@ -70,6 +64,22 @@ def _bayes(spec: ModelSpec, frame: pd.DataFrame, *, seed: int, draws: int = 500,
                  cores=1, seed=seed, model=_COMPILED.get(key) if reusable else None)
     if reusable:
         _COMPILED[key] = result.model
+    return result
+
+
+def _bayes(spec: ModelSpec, frame: pd.DataFrame, *, seed: int, draws: int = 500,
+           tune: int = 500, chains: int = 2, likelihood: str = "normal", level: float = 0.95,
+           min_ess: float = 100, max_rhat: float = 1.05):
+    """Posterior of the standardised effects (comparable with PLS and with the standardised
+    population). A replication counts as converged when the diagnostics verdict passes with
+    the study thresholds ``max_rhat`` (1.05) and ``min_ess`` (100): a study's fits are short
+    by design, so the single-analysis thresholds (1.01, 400) would flag sampling noise."""
+    from connective.bayes.tables import interaction_draws, measurement_draws
+    from connective.diagnostics import diagnose
+    from connective.mediation import summarize_effects
+
+    result = _fit_reusing(spec, frame, seed=seed, likelihood=likelihood, draws=draws,
+                          tune=tune, chains=chains)
     post = result.idata.posterior
     parts = [post["effects_std_all"], measurement_draws(spec, post["std_all"])]
     if spec.latent_interactions:  # standardised interactions (bayes/interaction.py)
@@ -82,7 +92,49 @@ def _bayes(spec: ModelSpec, frame: pd.DataFrame, *, seed: int, draws: int = 500,
     return table, verdict.ok, verdict.problems
 
 
-ADAPTERS = {"pls": _pls, "bayes": _bayes}
+def _loo(spec: ModelSpec, frame: pd.DataFrame, *, seed: int, candidates: dict,
+         likelihood: str = "normal", loglik: str = "marginal", draws: int = 500,
+         tune: int = 500, chains: int = 2, max_rhat: float = 1.05, min_ess: float = 100):
+    """Fit the study's model (the truth) and each rival; which does PSIS-LOO rank first?
+    Returns the selection (elpd and Pareto k of every model, the pick), whether every fit
+    passed the study thresholds, and their problems. ``loglik="conditional"`` ranks ordinal
+    fits by the log-likelihood given the sampled factor scores (to show what it does)."""
+    import arviz as az
+
+    from connective.bayes.results import CONDITIONAL_GROUP
+    from connective.diagnostics import diagnose
+
+    models = {truth_name(spec): spec, **candidates}
+    elpd, high, ok, problems = {}, {}, True, []
+    for name, model in models.items():
+        result = _fit_reusing(model, frame, seed=seed, likelihood=likelihood, draws=draws,
+                              tune=tune, chains=chains)
+        idata = result.idata
+        if loglik == "conditional" and CONDITIONAL_GROUP in idata.groups():
+            idata = az.InferenceData(posterior=idata.posterior,
+                                     log_likelihood=idata[CONDITIONAL_GROUP])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            loo = az.loo(idata, pointwise=True)
+        elpd[name] = float(loo.elpd_loo)
+        high[name] = float((loo.pareto_k.values > 0.7).mean())
+        verdict = diagnose(result.idata, var_names=["parameters"],
+                           thresholds={"r_hat": max_rhat, "ess_bulk": min_ess,
+                                       "ess_tail": min_ess})
+        ok &= verdict.ok
+        problems += [f"{name}: {p}" for p in verdict.problems]
+    return {"picked": max(elpd, key=elpd.get), "truth": truth_name(spec), "elpd": elpd,
+            "share_k_above_0.7": high}, ok, problems
+
+
+def truth_name(spec: ModelSpec) -> str:
+    """How a model-selection record names the study's own model: its file's stem."""
+    from pathlib import Path
+
+    return Path(spec.source).stem
+
+
+ADAPTERS = {"pls": _pls, "bayes": _bayes, "loo": _loo}
 
 
 def run_method(method: Method, spec: ModelSpec, frame: pd.DataFrame, *, seed: int,
@@ -94,6 +146,10 @@ def run_method(method: Method, spec: ModelSpec, frame: pd.DataFrame, *, seed: in
             frame = method.data.check(frame, spec, raise_on_error=False).frame
         table, converged, problems = ADAPTERS[method.engine](spec, frame, seed=seed,
                                                              **method.settings)
+        if method.engine == "loo":  # a model selection, no effects
+            return {"status": "ok", "converged": bool(converged), "problems": problems,
+                    "seconds": round(time.perf_counter() - start, 3), "effects": [],
+                    "selection": table}
         table = table.set_index("effect").loc[effects].reset_index()
     except Exception as exc:  # noqa: BLE001 -- a failed replication is data, not a crash
         return {"status": "failed", "converged": False, "error": f"{type(exc).__name__}: {exc}",

@@ -4,6 +4,8 @@ bias = mean(est - truth); RMSE = sqrt(mean((est - truth)^2)); coverage = share o
 intervals that contain the truth; width = mean interval width; power = share of intervals
 that exclude 0 (for a true effect of 0 this is the false-positive rate); failure_rate =
 share of replications that failed or did not converge (those are left out of the rest).
+Model-comparison studies (engine ``loo``): the share of replications in which PSIS-LOO ranks
+the true model first (:func:`model_selection`).
 
 Example
 -------
@@ -65,3 +67,44 @@ def operating_characteristics(estimates: pd.DataFrame, truths: dict[str, pd.Seri
     out = base.merge(metrics, on=["condition", "method", "effect"], how="left")
     out["n_ok"] = out["n_ok"].fillna(0).astype(int)
     return out[COLUMNS]
+
+
+SELECTION_COLUMNS = ["condition", "method", "truth", "n_ok", "n_failed", "true_model_picked",
+                     "picks", "mean_share_k_above_0.7"]
+
+
+def model_selection(records: list[dict]) -> pd.DataFrame:
+    """How often PSIS-LOO ranks the true model first, per condition and ``loo`` method, over
+    the replications whose fits all passed (``n_failed``: the others), with every model's
+    count of picks and the mean share of Pareto k above 0.7 (of all models' fits).
+
+    Example
+    -------
+    >>> rec = lambda r, pick: {"condition": "n=200", "method": "loo", "replication": r,
+    ...     "status": "ok", "converged": True, "selection": {"picked": pick, "truth": "a",
+    ...     "elpd": {"a": -1.0, "b": -2.0}, "share_k_above_0.7": {"a": 0.0, "b": 0.02}}}
+    >>> row = model_selection([rec(1, "a"), rec(2, "a"), rec(3, "b")]).iloc[0]
+    >>> float(row["true_model_picked"]), row["picks"], float(row["mean_share_k_above_0.7"])
+    (0.6667, 'a: 2, b: 1', 0.01)
+    """
+    groups: dict = {}
+    for rec in records:
+        if "selection" not in rec and rec.get("status") == "ok":
+            continue  # another engine's record
+        groups.setdefault((rec["condition"], rec["method"]), []).append(rec)
+    rows = []
+    for (condition, method), recs in groups.items():
+        good = [r for r in recs if r["status"] == "ok" and r.get("converged")]
+        picks: dict = {}
+        for r in good:
+            picks[r["selection"]["picked"]] = picks.get(r["selection"]["picked"], 0) + 1
+        truth = next((r["selection"]["truth"] for r in recs if "selection" in r), "")
+        shares = [np.mean(list(r["selection"]["share_k_above_0.7"].values())) for r in good]
+        rows.append({"condition": condition, "method": method, "truth": truth,
+                     "n_ok": len(good), "n_failed": len(recs) - len(good),
+                     "true_model_picked": round(picks.get(truth, 0) / len(good), 4)
+                     if good else float("nan"),
+                     "picks": ", ".join(f"{k}: {v}" for k, v in sorted(picks.items())),
+                     "mean_share_k_above_0.7": round(float(np.mean(shares)), 4)
+                     if shares else float("nan")})
+    return pd.DataFrame(rows, columns=SELECTION_COLUMNS)

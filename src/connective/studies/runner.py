@@ -32,7 +32,7 @@ from connective.io import atomic_write_csv, atomic_write_json
 from connective.provenance import data_fingerprint, package_versions
 from connective.studies.design import Study, read_study
 from connective.studies.methods import run_method
-from connective.studies.metrics import operating_characteristics
+from connective.studies.metrics import model_selection, operating_characteristics
 from connective.studies.store import Store
 
 
@@ -161,13 +161,20 @@ def summarize_study(study: Study, out: Path) -> pd.DataFrame:
     as one unit) and return the table."""
     store = Store(out)
     truths = {c.id: study.truth(c) for c in study.conditions}
-    table = operating_characteristics(store.estimates(), truths)
+    selecting = {m.name for m in study.methods if m.engine == "loo"}
+    estimates = store.estimates()
+    if selecting and len(estimates):  # model selections have no effects to score
+        estimates = estimates[~estimates["method"].isin(selecting)]
+    table = operating_characteristics(estimates, truths)
     order = {c.id: c.index for c in study.conditions}
     table = table.sort_values(["condition", "method", "effect"],
                               key=lambda s: s.map(order) if s.name == "condition" else s)
     table = table.reset_index(drop=True)
     with run_folder(out / "results", overwrite=True) as tmp:
         atomic_write_csv(tmp / "results.csv", table)
+        if selecting:
+            atomic_write_csv(tmp / "model_selection.csv", model_selection(
+                [r for r in store.records() if r["method"] in selecting]))
         if len(table):
             from connective.studies.plots import plot_study
 
