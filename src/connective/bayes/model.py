@@ -412,6 +412,12 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
             # a hair off the sample mean: at the mean the gradient is exactly zero, which
             # nutpie's gradient-based initial mass matrix cannot use
             start[k] = mean.get(p.lhs, 0.0) + 0.01 * sd.get(p.lhs, 1.0)
+    if prior_only:  # no likelihood: the priors' gradients are exactly 0 at 0 and at r = 0
+        for k, p in enumerate(layout.params):
+            if p.kind == "regression" and start[k] == 0.0:
+                start[k] = 0.01 * sampled_scale[p.lhs] / sampled_scale[p.rhs]
+            elif p.kind == "covariance" and k not in layout.shared_covariances:
+                start[k] = 0.55
     rescaled_slots = {q: (k, c) for k, (q, c) in metric.rescaled.items()}
 
     # -- the PyMC model -----------------------------------------------------------------------

@@ -42,10 +42,16 @@ def add_log_prior(idata, bm) -> None:
     from connective.bayes.std_priors import std_density_function
 
     names = [v.name for v in bm.model.free_RVs]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        lp = pm.compute_log_prior(idata, model=bm.model, var_names=names,
-                                  extend_inferencedata=False, progressbar=False)
+    initial = dict(bm.model.rvs_to_initial_values)
+    try:
+        # PyMC cannot copy a model with starting values set; they play no part in densities
+        bm.model.rvs_to_initial_values.update(dict.fromkeys(initial))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            lp = pm.compute_log_prior(idata, model=bm.model, var_names=names,
+                                      extend_inferencedata=False, progressbar=False)
+    finally:
+        bm.model.rvs_to_initial_values.update(initial)
     total = sum(lp[n].sum([d for d in lp[n].dims if d not in ("chain", "draw")])
                 for n in names)
     if "std_prior" in {p.name for p in bm.model.potentials}:
