@@ -8,7 +8,7 @@ model-implied correlations of the items (the population the prior predicts; a da
 drawn from it has these correlations up to sampling error). Each is set against a
 plausible range for survey research of this kind (``PLAUSIBLE``) and the share of prior
 mass inside it is reported. A prior that makes most implied item correlations exceed 0.95
-implies absurd data (every item a copy of every other) and is flagged.
+in absolute value implies absurd data (every item a copy of every other) and is flagged.
 
 Example
 -------
@@ -90,15 +90,15 @@ def implied_item_correlations(idata, layout) -> np.ndarray:
 
 def absurd_correlations(idata, layout) -> dict:
     """Whether the prior implies absurd data: ``share`` is the mean (over draws) share of
-    item pairs whose implied correlation exceeds 0.95, ``flagged`` whether it exceeds
-    one half, ``message`` the warning to print."""
+    item pairs whose implied correlation exceeds 0.95 in absolute value, ``flagged`` whether
+    it exceeds one half, ``message`` the warning to print."""
     corr = implied_item_correlations(idata, layout)
     if corr.shape[1] == 0:
         return {"share": float("nan"), "flagged": False, "message": ""}
-    share = float(np.mean(corr > ABSURD_R))
+    share = float(np.mean(np.abs(corr) > ABSURD_R))
     flagged = share > ABSURD_SHARE
     message = (f"the priors imply absurd data: on average {share:.0%} of the item pairs "
-               f"correlate above {ABSURD_R} (every item nearly a copy of the others); widen "
+               f"correlate beyond ±{ABSURD_R} (every item nearly a copy of the others); widen "
                "the loading priors or put them on the standardised scale ([std])"
                if flagged else "")
     return {"share": share, "flagged": flagged, "message": message}

@@ -24,6 +24,7 @@ from connective.folders import check_run_folder
 from connective.report.diagram import path_diagram
 from connective.report.document import Interval, Report, fmt, fmt_estimate, fmt_interval
 from connective.report.groups import add_group_section
+from connective.report.priors import add_prior_section
 from connective.report.pls_extras import add_pls_analyses
 from connective.spec import parse_model
 from connective.verdicts import run_verdict
@@ -171,6 +172,7 @@ def build_run_report(run_dir: str | Path, *, trace: bool = False, data: str | Pa
                   name="mediation_analysis", note=mediation_note(bayes, ci, point), fit=fit)
     add_group_section(doc, run)
     add_pls_analyses(doc, run)
+    add_prior_section(doc, run, fit)
     doc.heading("Measurement model")
     loadings = params[params["op"].isin(["=~", "<~"])]
     table = _path_table(loadings, bayes, what="Indicator")
