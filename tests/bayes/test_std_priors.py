@@ -104,3 +104,28 @@ def test_prior_check_flags_absurd_item_correlations_and_not_sensible_ones(frame,
     verdict = absurd_correlations(bad.idata, bad.model.layout)
     assert verdict["flagged"] and verdict["share"] > 0.5
     assert "absurd data" in verdict["message"]
+
+
+def test_cli_prior_only_writes_its_checks_and_the_report_shows_them(frame, tmp_path):
+    from connective.cli import main
+
+    model = tmp_path / "two.lav"
+    model.write_text(MODEL + "\n", encoding="utf-8")
+    data = tmp_path / "two.csv"
+    frame.to_csv(data, index=False)
+    priors = tmp_path / "priors.toml"
+    priors.write_text('[priors]\n"G~F" = "normal(0.3, 0.1)[std]"\n'
+                      '"F=~b" = "normal(0.6, 0.05)[std]"\n', encoding="utf-8")
+    out = tmp_path / "run"
+    assert main(["fit", str(model), "--data", str(data), "--out", str(out), "--priors",
+                 str(priors), "--prior-only", "--draws", "200", "--tune", "200",
+                 "--chains", "2", "--seed", "3", "--quiet"]) == 0
+    used = pd.read_csv(out / "priors.csv").set_index("name")
+    assert used.loc["G~F", "prior"] == "normal(0.3, 0.1)[std]"
+    assert used.loc["G~F", "origin"] == str(priors)
+    checks = pd.read_csv(out / "prior_checks.csv").set_index("name")
+    assert checks.loc["G~F", "q2.5"] < 0.3 < checks.loc["G~F", "q97.5"]
+    assert main(["report", str(out), "--out", str(tmp_path / "report")]) == 0
+    text = (tmp_path / "report" / "report.md").read_text(encoding="utf-8")
+    assert "Prior predictive check" in text and "What the priors imply" in text
+    assert "normal(0.3, 0.1)[std]" in text

@@ -166,7 +166,8 @@ def build_run_report(run_dir: str | Path, *, trace: bool = False, data: str | Pa
             doc.table(_effect_table(part, bayes), KIND_TITLES[kind], name=f"effects_{kind}",
                       note=_effect_note(bayes, point, cw), fit=fit)
     draws = effect_draws(run)
-    if draws is not None and draws.sizes["effect"]:
+    if draws is not None and any(k in ("indirect", "total_indirect", "defined")
+                                 for k in draws["kind"].values):  # direct paths only: none
         ci = None if bayes else (run["label"].get("settings", {}).get("ci") or "percentile")
         doc.table(*mediation_table(draws, bayes, effects=effects, ci=ci, point=point),
                   name="mediation_analysis", note=mediation_note(bayes, ci, point), fit=fit)
