@@ -232,7 +232,7 @@ def simca_priors(spec, roles: dict[str, str], table: MetaTable | None = None, *,
         listed = ", ".join(f"{w} of {pair}" for pair, w in missing)
         raise ConnectiveError(f"{table.path}: the SIMCA set lacks numbers this model needs "
                               f"({listed}): they could not be found in the papers and are not "
-                              f"guessed. Copy {table.path} , fill them in from the papers "
+                              f"guessed. Copy {table.path}, fill them in from the papers "
                               "(with their table and page), and pass the copy with "
                               "--simca-table FILE")
     rng = np.random.default_rng(seed)
