@@ -114,7 +114,9 @@ def run(args) -> int:
                    group_predictor=args.group_predictor, center=args.center,
                    target_accept=args.target_accept, data_options=survey.options,
                    priors=priors, prior_only=args.prior_only,
-                   log_prior=not args.prior_only and args.group is None)
+                   # power-scaling of the priors proper (not of ordinal factor scores)
+                   log_prior=not args.prior_only and args.group is None
+                   and args.likelihood == "normal")
 
     result = run_fit(chosen.priors or None)
     extra = prior_tables(args, result, chosen, refit=lambda: run_fit(None),
