@@ -14,6 +14,7 @@ from connective.bayes.matrices import build_layout, standardized_solution
 from connective.bayes.prior_sets import (MetaTable, model_roles, parse_roles, prior_table,
                                          read_meta_table, read_prior_file, resolve_prior_set,
                                          simca_priors)
+from connective.bayes.priors import check_model_priors
 from connective.bayes.std_priors import std_function
 from connective.errors import ConnectiveError, ModelError
 from connective.spec import parse_model
@@ -93,6 +94,8 @@ def test_std_prior_on_a_residual_variance_in_the_model_file_is_an_error(frame):
                        'G ~~ prior("beta(2, 2)[std]")*G')
     with pytest.raises(ModelError, match="1 - R² of the paths into it"):
         build_model(spec, frame)
+    with pytest.raises(ModelError, match="line 4: prior of G~~G: the standardised"):
+        check_model_priors(spec)  # what fit and validate call before reading the data
 
 
 def test_bad_prior_key_stops_the_cli_before_sampling(tmp_path, capsys):

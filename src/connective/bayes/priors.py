@@ -198,7 +198,15 @@ def check_model_priors(spec) -> int:
     """
     rows = spec.partable[spec.partable["prior"].astype(str) != ""]
     for row in rows.itertuples():
-        parse_prior(row.prior, where=f"{spec.source}, line {row.line}: prior of {row.name}")
+        where = f"{spec.source}, line {row.line}: prior of {row.name}"
+        if parse_prior(row.prior, where=where).on == "std" and row.op not in ("=~", "~"):
+            from types import SimpleNamespace
+
+            from connective.bayes.std_priors import check_std_prior
+
+            kind = "variance" if row.op == "~~" and row.lhs == row.rhs else {
+                "~~": "covariance", "~1": "intercept"}.get(row.op, row.op)
+            check_std_prior(SimpleNamespace(kind=kind, name=row.name, lhs=row.lhs), where)
     return len(rows)
 
 
