@@ -22,9 +22,13 @@ The same comparison from the command line, with the report's prior section:
     connective fit connective_action --data <flagship csv> --out runs/p --priors FILE \\
         --sensitivity && connective report runs/p
 
-Measured (2 chains x 1,000 draws, seed 194, a busy 2-core machine), with
-flagship_std_priors.toml: see the figures printed at the end of a run; the run recorded in
-the issue's note gave the intervals of the five indirect effects of interest.
+Measured: not yet. On 2026-12-01 two runs on a 2-core machine under load 13 (other
+sessions' studies) did not finish within 25 and 35 minutes; a run prints, per indirect
+effect of interest, both intervals, their width ratio, the shift of the mean in posterior
+SDs and whether the verdict changes. A smaller check of the same machinery
+(``fit connective_action --priors`` with one [std] path prior, normal(0.3, 0.1)[std] on
+CID~CI, and --sensitivity, 2 x 300 draws, seed 1) moved CI -> CID by -0.89 posterior SDs
+(0.503 [0.329, 0.685] -> 0.424 [0.280, 0.586]) and changed no effect's verdict.
 """
 
 from __future__ import annotations
