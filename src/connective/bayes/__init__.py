@@ -42,7 +42,8 @@ def fit(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "normal",
         vary: list[str] | None = None, group_covariance: str = "auto",
         invariance: str = "exact", group_predictor: str | None = None,
         center: str = "none", target_accept: float | None = None,
-        data_options: dict | None = None) -> BayesFit:
+        data_options: dict | None = None, prior_only: bool = False,
+        log_prior: bool = False) -> BayesFit:
     """Build, sample and summarise: returns a :class:`BayesFit` whose InferenceData carries
     the parameters, std.all, every effect, the per-respondent log-likelihood, the PPP and the
     run's provenance. Pass ``model`` (from an earlier fit's ``.model``) to reuse a compiled
@@ -54,6 +55,9 @@ def fit(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "normal",
     averages, ``group_effects()`` each group's. ``target_accept`` replaces the sampler's
     target acceptance rate (see :func:`~connective.bayes.sample.sample`). ``data_options``
     (how the survey was cleaned, :class:`~connective.data.options.DataOptions`) are recorded.
+    ``prior_only`` samples the priors without the likelihood (prior predictive checks,
+    :mod:`connective.bayes.prior_checks`); ``log_prior`` keeps each draw's log prior (the
+    ``log_prior`` group) for power-scaling (:mod:`connective.bayes.sensitivity`).
 
     Example
     -------
@@ -83,7 +87,8 @@ def fit(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "normal",
                                       predictor=group_predictor, center=center,
                                       source=data_source)
     if model is None:
-        model = build_model(spec, fitted, likelihood=likelihood, priors=priors, groups=design)
+        model = build_model(spec, fitted, likelihood=likelihood, priors=priors, groups=design,
+                            prior_only=prior_only)
     else:
         with_data(model, frame)
     times["build"] = time.perf_counter() - t0
@@ -101,11 +106,17 @@ def fit(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "normal",
         idata = sample(model, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
                        sampler=sampler, progress=progress, target_accept=target_accept)
     times["sample"] = time.perf_counter() - t0
+    if log_prior:  # before augment moves the sampled variables out of the posterior
+        from connective.bayes.sensitivity import add_log_prior
+
+        add_log_prior(idata, model)
     settings = {"likelihood": likelihood, "draws": draws, "tune": tune, "chains": chains,
                 "sampler": idata.attrs.get("sampler", sampler), "std_lv": spec.std_lv,
                 "lavaan_options": spec.options.as_dict(),
                 "target_accept": idata.attrs["target_accept"],
                 "priors": model.priors, "data_options": data_options or {}}
+    if prior_only:
+        settings["prior_only"] = True
     if model.groups is not None:
         settings["groups"] = model.groups.describe()
     # the answers to the model's items as fitted (centred within groups if asked), so that

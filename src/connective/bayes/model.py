@@ -32,7 +32,8 @@ import pandas as pd
 
 from connective.bayes import priors as P
 from connective.bayes.likelihood import SufficientStatistics, sufficient_statistics
-from connective.bayes.matrices import Layout, build_layout
+from connective.bayes.matrices import Layout, build_layout, implied_moments
+from connective.bayes.std_priors import check_std_prior, std_log_density
 from connective.errors import ModelError
 from connective.spec import ModelSpec
 from connective.spec.identification import require_identified
@@ -257,7 +258,7 @@ def _override(priors: dict | None, p) -> str:
 
 def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "normal",
                 priors: dict[str, str] | None = None, reparameterize: bool | None = None,
-                groups=None, fiml: str = "schur") -> BayesModel:
+                groups=None, fiml: str = "schur", prior_only: bool = False) -> BayesModel:
     """Build the PyMC model of ``spec`` on the survey ``frame`` (raw scale).
 
     ``priors`` maps parameter names (``OCA~EFF``) or labels to prior texts and overrides the
@@ -268,6 +269,8 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
     ones are pooled towards them (:mod:`connective.bayes.pooling`). ``fiml`` is how missing
     answers enter the normal likelihood (:mod:`connective.bayes.normal`): ``"schur"`` (one
     factorisation of Sigma) or wave 1's ``"patterns"``, kept for comparison.
+    ``prior_only`` leaves the likelihood out (prior predictive sampling,
+    :mod:`connective.bayes.prior_checks`); the data still scale the default priors.
 
     Example
     -------
@@ -293,6 +296,10 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
         raise ModelError(f"{spec.source}: latent interactions "
                          f"({', '.join(i.product for i in spec.latent_interactions)}) are not "
                          "supported in hierarchical models; drop --group or the product term")
+    if prior_only and (likelihood != "normal" or groups is not None or products):
+        raise ModelError("prior-only sampling (--prior-only) works with the normal likelihood "
+                         "of a single-level model without latent interactions; drop "
+                         "--likelihood ordinal, --group or the product term")
     if likelihood == "normal" and groups is None and not products:
         # df < 0 is refused before sampling; the usual traps are named
         for message in require_identified(spec).warnings:
@@ -349,6 +356,12 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
         p = layout.params[k]
         where = f"{spec.source}: prior of {p.name}"
         prior = P.parse_prior(texts[k], where=where) if texts[k] else default
+        if prior.on == "std":
+            check_std_prior(p, where)
+            if groups is not None:
+                raise ModelError(f"{where}: [std] priors are not available for hierarchical "
+                                 "models (--group); drop [std] for a raw-scale prior")
+            return prior
         if p.kind == "variance":
             if prior.on == "value":
                 prior = P.Prior(prior.family, prior.args, "sd")
@@ -433,6 +446,12 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
             # a hair off the sample mean: at the mean the gradient is exactly zero, which
             # nutpie's gradient-based initial mass matrix cannot use
             start[k] = mean.get(p.lhs, 0.0) + 0.01 * sd.get(p.lhs, 1.0)
+    if prior_only:  # no likelihood: the priors' gradients are exactly 0 at 0 and at r = 0
+        for k, p in enumerate(layout.params):
+            if p.kind == "regression" and start[k] == 0.0:
+                start[k] = 0.01 * sampled_scale[p.lhs] / sampled_scale[p.rhs]
+            elif p.kind == "covariance" and k not in layout.shared_covariances:
+                start[k] = 0.55
     rescaled_slots = {q: (k, c) for k, (q, c) in metric.rescaled.items()}
 
     # -- the PyMC model -----------------------------------------------------------------------
@@ -448,7 +467,9 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
             role = "covariance"
         if p.kind == "variance" and prior.on == "var":
             role = "variance"
-        if k in rescaled_slots:
+        if prior.on == "std":
+            family = "flat"  # the density is the potential of bayes/std_priors.py
+        elif k in rescaled_slots:
             role, family = "factor_scale", "normal"
         elif k in flipped_anchors:
             family = "normal"  # halfnormal(s) folded out to normal(0, s): sign fixed later
@@ -528,6 +549,11 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
         if exo:  # data, so that a compiled model takes a new data set's (with_data)
             theta = pt.set_subtensor(theta[np.array(exo)], pm.Data("fixed_x", exo_values))
         theta = pm.Deterministic("parameters", theta, dims="param")
+        std_slots = [k for k in range(layout.n_params) if k in chosen
+                     and chosen[k][0].on == "std" and k not in fixed and k not in exo]
+        if std_slots:
+            pm.Potential("std_prior", std_log_density(spec, layout, theta, std_slots,
+                                                      [chosen[k][0] for k in std_slots]))
         options = {"likelihood": likelihood, "priors": dict(priors or {}),
                    "metric": metric.describe(layout)}
         if not stats.complete and likelihood == "normal":
@@ -561,6 +587,14 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
         if groups is not None:
             pm.Potential("loglik", normal.grouped_loglik(pm, pt, group_layout, theta_g, stats,
                                                          groups))
+            return BayesModel(**built)
+        if prior_only:
+            options["prior_only"] = True
+            if improper_blocks(layout) or layout.shared_covariances:
+                # draws whose implied covariance is not a covariance imply no data
+                _, sigma = implied_moments(layout, theta)
+                pm.Potential("implied_pd", pt.switch(implied_covariance_guard(sigma), 0.0,
+                                                     -np.inf))
             return BayesModel(**built)
         loglik, sigma = normal.normal_loglik(pm, pt, layout, theta, stats, fiml)
         if improper_blocks(layout) or layout.shared_covariances:
@@ -726,6 +760,8 @@ def improper_share(layout: Layout, theta: np.ndarray) -> dict[str, float]:
 
 
 def _distribution(pm, name: str, family: str, args: np.ndarray, size: int, bounded: bool):
+    if family == "flat":
+        return (pm.HalfFlat if bounded else pm.Flat)(name, shape=size)
     if family == "normal":
         if bounded:
             return pm.TruncatedNormal(name, mu=args[0], sigma=args[1], lower=0.0, shape=size)

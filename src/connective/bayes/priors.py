@@ -64,7 +64,12 @@ parameterisation, as blavaan writes them): ``normal(mu, sigma)``, ``halfnormal(s
 ``uniform(lower, upper)``, ``student_t(nu, mu, sigma)``. A variance's prior is on its
 standard deviation unless the text ends in ``[var]`` (``gamma(1, 0.5)[sd]`` is also
 accepted); a covariance's prior is on its correlation ``r`` and must be ``beta(a, b)`` for
-``(r + 1) / 2`` (blavaan's convention). The text is parsed, never evaluated.
+``(r + 1) / 2`` (blavaan's convention). A loading's or regression's prior ending in ``[std]``
+is on its standardised value (std.all, computed per draw from the model-implied variances;
+how it is imposed and what it implies for the raw parameter: :mod:`connective.bayes.std_priors`).
+Standardised residual variances are 1 - R² of the paths and take no prior. The text is
+parsed, never evaluated. Prior sets (``--priors FILE.toml``, ``--priors simca``):
+:mod:`connective.bayes.prior_sets`.
 
 Example
 -------
@@ -73,6 +78,8 @@ Example
 ('normal', (0.0, 0.5))
 >>> parse_prior("gamma(1, .5)[sd]").on
 'sd'
+>>> parse_prior("normal(0.3, 0.1)[std]").text()
+'normal(0.3, 0.1)[std]'
 """
 
 from __future__ import annotations
@@ -121,13 +128,14 @@ RESIDUAL_LOG_SD = 0.5
 INVARIANCE_SD = 0.1
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-_PRIOR_RE = re.compile(r"^\s*([A-Za-z_]+)\s*\(([^()]*)\)\s*(?:\[\s*(sd|var)\s*\])?\s*$")
+_PRIOR_RE = re.compile(r"^\s*([A-Za-z_]+)\s*\(([^()]*)\)\s*(?:\[\s*(sd|var|std)\s*\])?\s*$")
 
 
 @dataclass(frozen=True)
 class Prior:
     """A prior distribution: ``family``, numeric ``args`` (in :data:`FAMILIES` order) and
-    ``on`` (``value``, ``sd`` or ``var``: what the distribution is placed on).
+    ``on`` (``value``, ``sd``, ``var`` or ``std``: what the distribution is placed on; ``std``
+    is the standardised (std.all) value, see :mod:`connective.bayes.std_priors`).
 
     Example
     -------
@@ -142,7 +150,7 @@ class Prior:
     def text(self) -> str:
         """The prior written back in the model-file language."""
         args = ", ".join(f"{a:g}" for a in self.args)
-        suffix = f"[{self.on}]" if self.on in ("sd", "var") else ""
+        suffix = f"[{self.on}]" if self.on in ("sd", "var", "std") else ""
         return f"{self.family}({args}){suffix}"
 
     @property
@@ -195,7 +203,15 @@ def check_model_priors(spec) -> int:
     """
     rows = spec.partable[spec.partable["prior"].astype(str) != ""]
     for row in rows.itertuples():
-        parse_prior(row.prior, where=f"{spec.source}, line {row.line}: prior of {row.name}")
+        where = f"{spec.source}, line {row.line}: prior of {row.name}"
+        if parse_prior(row.prior, where=where).on == "std" and row.op not in ("=~", "~"):
+            from types import SimpleNamespace
+
+            from connective.bayes.std_priors import check_std_prior
+
+            kind = "variance" if row.op == "~~" and row.lhs == row.rhs else {
+                "~~": "covariance", "~1": "intercept"}.get(row.op, row.op)
+            check_std_prior(SimpleNamespace(kind=kind, name=row.name, lhs=row.lhs), where)
     return len(rows)
 
 

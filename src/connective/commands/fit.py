@@ -14,6 +14,8 @@ import argparse
 from connective.commands._options import (add_data_arguments, add_model_argument,
                                            add_overwrite_argument, add_sampling_arguments,
                                            check_memory, load_data, load_model)
+from connective.commands._prior_options import (add_prior_arguments, check_prior_arguments,
+                                                 prior_set, prior_tables)
 from connective.effects import no_effects_reason
 from connective.errors import ConnectiveError
 from connective.folders import check_target
@@ -35,6 +37,7 @@ def register(subparsers) -> None:
                    help="normal: items as continuous (marginal likelihood); ordinal: Likert "
                         "items as ordered categories")
     add_sampling_arguments(p)
+    add_prior_arguments(p)
     p.add_argument("--sampler", choices=("nutpie", "numpyro", "pymc"), default="nutpie",
                    help="NUTS implementation")
     p.add_argument("--target-accept", type=float, default=None, metavar="P",
@@ -98,8 +101,10 @@ def run(args) -> int:
                                       or args.rounding_refits < 2):
         raise ConnectiveError("--rounding DECIMALS (0 or more) works with --summary FILE, "
                               "with --rounding-refits of 2 or more")
+    check_prior_arguments(args)
     spec = load_model(args)
     check_model_priors(spec)  # before the data are read; the error names the line
+    chosen = prior_set(args, spec)  # --priors: checked against the model before the data
     survey = load_data(args, spec, show_report=(lambda _: None) if args.quiet else print)
     check_memory(spec, chains=args.chains, draws=args.draws, n_rows=len(survey.frame))
     check_target(args.out, overwrite=args.overwrite)  # before the sampling, not after it
@@ -108,14 +113,22 @@ def run(args) -> int:
     # matches a PLS run's
     extra = [c for c in (args.group, args.group_predictor) if c and c in survey.frame.columns]
     columns = extra + [c for c in spec.observed if c not in extra]
-    result = fit(spec, survey.frame[columns], likelihood=args.likelihood, draws=args.draws,
-                 tune=args.tune, chains=args.chains, cores=args.cores, seed=seed,
-                 sampler=args.sampler, progress=not args.quiet, data_source=survey.source,
-                 synthetic=survey.synthetic, group=args.group, vary=args.vary,
-                 group_covariance=args.group_covariance, invariance=args.invariance,
-                 group_predictor=args.group_predictor, center=args.center,
-                 target_accept=args.target_accept, data_options=survey.options)
-    extra = {}
+    def run_fit(priors):
+        return fit(spec, survey.frame[columns], likelihood=args.likelihood, draws=args.draws,
+                   tune=args.tune, chains=args.chains, cores=args.cores, seed=seed,
+                   sampler=args.sampler, progress=not args.quiet, data_source=survey.source,
+                   synthetic=survey.synthetic, group=args.group, vary=args.vary,
+                   group_covariance=args.group_covariance, invariance=args.invariance,
+                   group_predictor=args.group_predictor, center=args.center,
+                   target_accept=args.target_accept, data_options=survey.options,
+                   priors=priors, prior_only=args.prior_only,
+                   # power-scaling of the priors proper (not of ordinal factor scores)
+                   log_prior=not args.prior_only and args.group is None
+                   and args.likelihood == "normal")
+
+    result = run_fit(chosen.priors or None)
+    extra = prior_tables(args, result, chosen, refit=lambda: run_fit(None),
+                         say=(lambda _: None) if args.quiet else print)
     if args.rounding is not None:
         from connective.compare.rounding import rounding_sensitivity
 

@@ -26,6 +26,7 @@ from connective.report.document import Interval, Report, fmt, fmt_estimate, fmt_
 from connective.report.groups import add_group_section
 from connective.report.moderation import add_moderation_section
 from connective.report.pls_extras import add_pls_analyses
+from connective.report.priors import add_prior_section
 from connective.spec import parse_model
 from connective.verdicts import run_verdict
 
@@ -170,7 +171,8 @@ def build_run_report(run_dir: str | Path, *, trace: bool = False, data: str | Pa
             doc.table(_effect_table(part, bayes), KIND_TITLES[kind], name=f"effects_{kind}",
                       note=_effect_note(bayes, point, cw), fit=fit)
     draws = effect_draws(run)
-    if draws is not None and draws.sizes["effect"]:
+    if draws is not None and any(k in ("indirect", "total_indirect", "defined")
+                                 for k in draws["kind"].values):  # direct paths only: none
         ci = None if bayes else (run["label"].get("settings", {}).get("ci") or "percentile")
         doc.table(*mediation_table(draws, bayes, effects=effects, ci=ci, point=point),
                   name="mediation_analysis", note=mediation_note(bayes, ci, point), fit=fit)
@@ -178,6 +180,7 @@ def build_run_report(run_dir: str | Path, *, trace: bool = False, data: str | Pa
                            note=moderation_note(run, bayes, point))
     add_group_section(doc, run)
     add_pls_analyses(doc, run)
+    add_prior_section(doc, run, fit)
     doc.heading("Measurement model")
     loadings = params[params["op"].isin(["=~", "<~"])]
     table = _path_table(loadings, bayes, what="Indicator")
