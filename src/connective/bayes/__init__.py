@@ -27,9 +27,8 @@ from connective.bayes.groups import group_design
 from connective.bayes.matrices import build_layout
 from connective.bayes.model import BayesModel, build_model
 from connective.bayes.results import BayesFit, augment, effects_table, parameter_table
-from connective.bayes.sample import SamplerError, compile_model, sample, with_data
+from connective.bayes.sample import SamplerError, compile_model, sample, timed_sampling, with_data
 from connective.errors import ConnectiveError, ModelError
-from connective.progress import sampler_stage, stage
 from connective.provenance import data_fingerprint, run_label
 from connective.spec import ModelSpec
 
@@ -92,20 +91,9 @@ def fit(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "normal",
     else:
         with_data(model, frame)
     times["build"] = time.perf_counter() - t0
-    if sampler == "nutpie":
-        t0 = time.perf_counter()
-        try:
-            with stage("compiling the model (loaded from the disk cache after the first run)",
-                       enabled=progress):
-                compile_model(model)
-        except ImportError:
-            pass
-        times["compile"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    with sampler_stage(f"sampling {chains} chains x {draws} draws (+ {tune} tuning)", progress):
-        idata = sample(model, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
-                       sampler=sampler, progress=progress, target_accept=target_accept)
-    times["sample"] = time.perf_counter() - t0
+    idata = timed_sampling(model, times, draws=draws, tune=tune, chains=chains, cores=cores,
+                           seed=seed, sampler=sampler, progress=progress,
+                           target_accept=target_accept)
     if log_prior:  # before augment moves the sampled variables out of the posterior
         from connective.bayes.sensitivity import add_log_prior
 

@@ -622,16 +622,7 @@ def _sampled_to_theta(pt, layout: Layout, metric: SamplingMetric, pieces, cov_pi
         unit = u
         if metric.rescaled:
             unit = pt.set_subtensor(u[np.array([q for q, _ in metric.rescaled.values()])], 1.0)
-        ext = pt.concatenate([unit, pt.as_tensor_variable(layout.constants)])
-        for idx, rho in cov_pieces:
-            vi, vj = [], []
-            for k in idx:
-                matrix, i, j = layout.covariances[k]
-                cols = layout.shapes[matrix][1]
-                vi.append(layout.gather[matrix][i * cols + i])
-                vj.append(layout.gather[matrix][j * cols + j])
-            cov = rho * pt.sqrt(ext[np.array(vi)] * ext[np.array(vj)])
-            u = pt.set_subtensor(u[np.array(idx)], cov)
+        u = correlations_to_covariances(pt, layout, u, unit, cov_pieces)
     m = len(layout.structural)
     s = pt.ones(m)
     if not metric.factors:
@@ -672,6 +663,23 @@ def _sampled_to_theta(pt, layout: Layout, metric: SamplingMetric, pieces, cov_pi
         qs = np.array([metric.rescaled[k][0] for k in ks])
         theta = pt.set_subtensor(theta[qs], s[ks] ** 2)
     return theta, s
+
+
+def correlations_to_covariances(pt, layout: Layout, u, variances, pieces):
+    """``u`` with each sampled correlation ``rho`` of ``pieces`` ((slots, rho) pairs) in its
+    covariance slots replaced by ``rho * sqrt(var_i var_j)``, the variances read from
+    ``variances`` (the parameter vector they are in) and the layout's constants."""
+    ext = pt.concatenate([variances, pt.as_tensor_variable(layout.constants)])
+    for idx, rho in pieces:
+        vi, vj = [], []
+        for k in idx:
+            matrix, i, j = layout.covariances[k]
+            cols = layout.shapes[matrix][1]
+            vi.append(layout.gather[matrix][i * cols + i])
+            vj.append(layout.gather[matrix][j * cols + j])
+        u = pt.set_subtensor(u[np.array(idx)],
+                             rho * pt.sqrt(ext[np.array(vi)] * ext[np.array(vj)]))
+    return u
 
 
 def covariance_blocks(layout: Layout) -> list[tuple[str, list[int]]]:

@@ -178,6 +178,38 @@ def label_attrs(label: dict | None) -> dict:
     return attrs
 
 
+def write_fit_folder(fit, out_dir: str | Path, *, overwrite: bool = False,
+                     tables: dict[str, pd.DataFrame] | None = None) -> dict[str, Path]:
+    """The run folder of a Bayesian fit (one-level, hierarchical or two-level: anything with
+    ``idata``, ``parameters()``, ``effects()``, ``summary()`` and ``verdict()``), written as
+    one unit (:func:`connective.folders.run_folder`): ``posterior.nc``, ``parameters.csv``,
+    ``effects.csv``, ``summary.json``, ``diagnostics.json`` and each of ``tables`` as
+    ``<key>.csv``; returns the final paths.
+
+    Example
+    -------
+    >>> write_fit_folder(result, "runs/fit1")["parameters"]  # doctest: +SKIP
+    PosixPath('runs/fit1/parameters.csv')
+    """
+    from connective.folders import run_folder
+
+    out_dir = Path(out_dir)
+    tables = dict(tables or {})
+    names = {"posterior": "posterior.nc", "parameters": "parameters.csv",
+             "effects": "effects.csv", "summary": "summary.json",
+             "diagnostics": "diagnostics.json", **{key: f"{key}.csv" for key in tables}}
+    with run_folder(out_dir, overwrite=overwrite) as tmp:
+        with atomic_path(tmp / names["posterior"]) as nc:
+            fit.idata.to_netcdf(str(nc))
+        atomic_write_csv(tmp / names["parameters"], fit.parameters())
+        atomic_write_csv(tmp / names["effects"], fit.effects())
+        atomic_write_json(tmp / names["summary"], fit.summary())
+        atomic_write_json(tmp / names["diagnostics"], fit.verdict().to_dict())
+        for key, table in tables.items():
+            atomic_write_csv(tmp / names[key], table)
+    return {key: out_dir / name for key, name in names.items()}
+
+
 #: the group of an ordinal fit's log-likelihood conditional on the sampled factor scores
 CONDITIONAL_GROUP = "conditional_log_likelihood"
 
@@ -347,29 +379,13 @@ class BayesFit:
         ``group_effects.csv``, ``between_groups.csv`` and (with a group-level predictor)
         ``level_effects.csv``, and each ``extra`` table as ``<key>.csv`` (e.g. the rounding
         sensitivity of a fit to a printed matrix); returns their final paths."""
-        from connective.folders import run_folder
-
-        out_dir = Path(out_dir)
-        names = {"posterior": "posterior.nc", "parameters": "parameters.csv",
-                 "effects": "effects.csv", "summary": "summary.json",
-                 "diagnostics": "diagnostics.json"}
         tables = dict(extra or {})
         if self.grouped:
             tables.update(group_effects=self.group_effects(),
                           between_groups=self.between_groups())
             if "level_effects" in self.idata.posterior:
                 tables["level_effects"] = self.level_effects()
-        names.update({key: f"{key}.csv" for key in tables})
-        with run_folder(out_dir, overwrite=overwrite) as tmp:
-            with atomic_path(tmp / names["posterior"]) as nc:
-                self.idata.to_netcdf(str(nc))
-            atomic_write_csv(tmp / names["parameters"], self.parameters())
-            atomic_write_csv(tmp / names["effects"], self.effects())
-            atomic_write_json(tmp / names["summary"], self.summary())
-            atomic_write_json(tmp / names["diagnostics"], self.verdict().to_dict())
-            for key, table in tables.items():
-                atomic_write_csv(tmp / names[key], table)
-        return {key: out_dir / name for key, name in names.items()}
+        return write_fit_folder(self, out_dir, overwrite=overwrite, tables=tables)
 
     @classmethod
     def load(cls, path: str | Path) -> "BayesFit":

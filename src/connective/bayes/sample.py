@@ -88,6 +88,42 @@ def sample(bm: BayesModel, *, draws: int = 1000, tune: int = 1000, chains: int =
     return idata
 
 
+def timed_sampling(bm: BayesModel, times: dict, *, draws: int, tune: int, chains: int,
+                   cores: int | None, seed: int | None, sampler: str, progress: bool,
+                   target_accept: float | None):
+    """Compile (nutpie; loaded from the disk cache after the first run) and sample ``bm``
+    with the console's stage lines, recording the seconds of each in ``times``
+    (``compile``, ``sample``); returns the InferenceData of :func:`sample`.
+
+    Example
+    -------
+    >>> times = {}
+    >>> idata = timed_sampling(bm, times, draws=500, tune=500, chains=2, cores=2, seed=1,
+    ...                        sampler="nutpie", progress=False, target_accept=None)  # doctest: +SKIP
+    >>> sorted(times)  # doctest: +SKIP
+    ['compile', 'sample']
+    """
+    import time
+
+    from connective.progress import sampler_stage, stage
+
+    if sampler == "nutpie":
+        t0 = time.perf_counter()
+        try:
+            with stage("compiling the model (loaded from the disk cache after the first run)",
+                       enabled=progress):
+                compile_model(bm)
+        except ImportError:
+            pass  # sample() falls back to PyMC's NUTS and says so
+        times["compile"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    with sampler_stage(f"sampling {chains} chains x {draws} draws (+ {tune} tuning)", progress):
+        idata = sample(bm, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
+                       sampler=sampler, progress=progress, target_accept=target_accept)
+    times["sample"] = time.perf_counter() - t0
+    return idata
+
+
 def check_target_accept(value: float | None, option: str = "target_accept") -> None:
     """Refuse a target acceptance rate outside (0, 1), naming ``option`` as the user wrote it.
 

@@ -44,8 +44,8 @@ import xarray as xr
 
 from connective.bayes import priors as P
 from connective.bayes.matrices import Layout, build_layout, implied_moments, standardized_solution
-from connective.bayes.model import _distribution, _override, fixed_x_values, sign_anchors, \
-    structural_scales
+from connective.bayes.model import _distribution, _override, correlations_to_covariances, \
+    fixed_x_values, sign_anchors, structural_scales
 from connective.effects import compute_effects
 from connective.errors import ModelError
 from connective.spec.levels import SUFFIX, TwoLevelSpec, check_cluster_data
@@ -373,16 +373,7 @@ def build_twolevel_model(two: TwoLevelSpec, frame: pd.DataFrame, cluster: str, *
                 u = pt.set_subtensor(u[np.array(list(tied))],
                                      thetas[1][np.array(list(tied.values()))])
             if corr_pieces:
-                ext = pt.concatenate([u, pt.as_tensor_variable(layout.constants)])
-                for idx, rho in corr_pieces:
-                    vi, vj = [], []
-                    for k in idx:
-                        matrix, i, j = layout.covariances[k]
-                        cols = layout.shapes[matrix][1]
-                        vi.append(layout.gather[matrix][i * cols + i])
-                        vj.append(layout.gather[matrix][j * cols + j])
-                    u = pt.set_subtensor(u[np.array(idx)],
-                                         rho * pt.sqrt(ext[np.array(vi)] * ext[np.array(vj)]))
+                u = correlations_to_covariances(pt, layout, u, u, corr_pieces)
             thetas[level] = u
         theta = pm.Deterministic("parameters", pt.concatenate([thetas[1], thetas[2]]),
                                  dims="param")
@@ -569,23 +560,9 @@ class TwoLevelFit:
     def save(self, out_dir, *, overwrite: bool = False) -> dict:
         """The run folder, as a one-level fit's (posterior.nc, parameters.csv with a
         ``level`` column, effects.csv, summary.json, diagnostics.json)."""
-        from pathlib import Path
+        from connective.bayes.results import write_fit_folder
 
-        from connective.folders import run_folder
-        from connective.io import atomic_path, atomic_write_csv, atomic_write_json
-
-        out_dir = Path(out_dir)
-        names = {"posterior": "posterior.nc", "parameters": "parameters.csv",
-                 "effects": "effects.csv", "summary": "summary.json",
-                 "diagnostics": "diagnostics.json"}
-        with run_folder(out_dir, overwrite=overwrite) as tmp:
-            with atomic_path(tmp / names["posterior"]) as nc:
-                self.idata.to_netcdf(str(nc))
-            atomic_write_csv(tmp / names["parameters"], self.parameters())
-            atomic_write_csv(tmp / names["effects"], self.effects())
-            atomic_write_json(tmp / names["summary"], self.summary())
-            atomic_write_json(tmp / names["diagnostics"], self.verdict().to_dict())
-        return {key: out_dir / name for key, name in names.items()}
+        return write_fit_folder(self, out_dir, overwrite=overwrite)
 
 
 def fit_twolevel(two: TwoLevelSpec, frame: pd.DataFrame, *, cluster: str, draws: int = 1000,
@@ -602,8 +579,7 @@ def fit_twolevel(two: TwoLevelSpec, frame: pd.DataFrame, *, cluster: str, draws:
     >>> result = fit_twolevel(two, frame, cluster="cluster", draws=500, seed=3)  # doctest: +SKIP
     >>> result.parameters().query("level == 2 and op == '=~'")  # doctest: +SKIP
     """
-    from connective.bayes.sample import compile_model, sample
-    from connective.progress import sampler_stage, stage
+    from connective.bayes.sample import timed_sampling
     from connective.provenance import data_fingerprint, run_label
 
     times = {}
@@ -611,20 +587,9 @@ def fit_twolevel(two: TwoLevelSpec, frame: pd.DataFrame, *, cluster: str, draws:
     checked = check_cluster_data(two, frame, cluster, source=data_source)
     tm = build_twolevel_model(two, checked, cluster, priors=priors)
     times["build"] = time.perf_counter() - t0
-    if sampler == "nutpie":
-        t0 = time.perf_counter()
-        try:
-            with stage("compiling the model (loaded from the disk cache after the first run)",
-                       enabled=progress):
-                compile_model(tm)
-        except ImportError:
-            pass
-        times["compile"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    with sampler_stage(f"sampling {chains} chains x {draws} draws (+ {tune} tuning)", progress):
-        idata = sample(tm, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
-                       sampler=sampler, progress=progress, target_accept=target_accept)
-    times["sample"] = time.perf_counter() - t0
+    idata = timed_sampling(tm, times, draws=draws, tune=tune, chains=chains, cores=cores,
+                           seed=seed, sampler=sampler, progress=progress,
+                           target_accept=target_accept)
     settings = {"likelihood": "normal", "levels": 2, "cluster": cluster, "draws": draws,
                 "tune": tune, "chains": chains, "sampler": idata.attrs.get("sampler", sampler),
                 "std_lv": two.within.std_lv, "lavaan_options": two.within.options.as_dict(),
