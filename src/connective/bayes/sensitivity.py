@@ -85,7 +85,8 @@ def power_scaling(idata, *, effects: bool = True) -> pd.DataFrame:
         raise ValueError("no log_prior group: fit with log_prior=True")
     names = ["parameters"] + ([v for v in ("effects", "effects_std_all")
                                if v in idata.posterior] if effects else [])
-    post = idata.posterior[names]
+    # a measurement model has no effects: an empty variable would break psens
+    post = idata.posterior[[v for v in names if idata.posterior[v].size]]
     # fixed values (fixed.x moments, ordinal constants) have no posterior to move
     sd = post["parameters"].std(("chain", "draw"))
     post = post.sel(param=sd["param"][sd > 0].values)
