@@ -141,6 +141,7 @@ def test_recovery_normal_items_covers_and_narrows(normal_fits):
     assert "OCA~CID:EFF" not in set(effects["effect"])  # effects are the linear part's
 
 
+@pytest.mark.slow  # an interaction model of its own: about 90 s to compile on a new machine
 def test_tables_carry_the_interaction_row(small_fit):
     table = small_fit.parameters()
     row = table[(table["rhs"] == "CID:EFF")].iloc[0]
@@ -200,6 +201,7 @@ def test_ordinal_conditional_loglik_is_the_ordinal_models():
                                ordinal_loglik_numpy(data, ystar, cuts), rtol=1e-10)
 
 
+@pytest.mark.slow
 def test_conditional_effects_of_the_draws(small_fit):
     """The Bayesian fit reports the conditional effects of the same effects algebra as PLS:
     per draw, CID -> OCA at EFF = mean +- 1 SD is b_CID + b3 * (+-SD of EFF), the index of

@@ -120,17 +120,14 @@ def test_the_correlation_ppp_tells_a_wrong_model_from_the_true_one(ordinal_fit):
     assert wrong.ppp_correlations < 0.05
 
 
-def test_a_large_trace_streams_to_disk_with_the_same_draws(monkeypatch):
+def test_a_large_trace_streams_to_disk_with_the_same_draws(monkeypatch, ordinal_fit):
     """Draws too large for memory (factor scores of a large survey) are written to disk as
     they are sampled and read back without the factor scores: the same draws, bit for bit."""
-    from connective.bayes import build_model, sample
     import importlib
 
-    from connective.data.simulate import simulate
+    from connective.bayes import sample
 
-    spec = parse_model(MODEL)
-    frame = simulate(spec, 80, seed=5, likert=5).frame[list(spec.observed)]
-    bm = build_model(spec, frame, likelihood="ordinal")
+    bm = ordinal_fit[0].model  # compiled already: no second compilation
     kept = sample(bm, draws=30, tune=30, chains=2, seed=4, progress=False)
     # the module, not the function connective.bayes exports under the same name
     monkeypatch.setattr(importlib.import_module("connective.bayes.sample"), "STREAM_BYTES", 0)

@@ -13,6 +13,10 @@ from connective.bayes.prior_checks import absurd_correlations, prior_check
 from connective.bayes.sensitivity import power_scaling
 from connective.spec import parse_model
 
+# each test samples a model of its own (about 100 s apiece to compile on a new machine):
+# run with -m slow
+pytestmark = pytest.mark.slow
+
 TRUE_PATH = 0.5  # standardised G ~ F of the simulated data
 MODEL = "F =~ a + b + c\nG =~ d + e + f\nG ~ F"
 STD_PRIOR = "normal(0.1, 0.05)[std]"  # far from the truth, on the standardised scale

@@ -15,6 +15,9 @@ from connective.data.simulate import simulate
 from connective.pls.run import run_pls
 from connective.spec import parse_model
 
+# a Bayesian and a PLS run of their own: run with -m slow
+pytestmark = pytest.mark.slow
+
 MODEL = "F =~ x1 + x2 + x3\nM =~ m1 + m2 + m3\nG =~ y1 + y2 + y3\nM ~ F\nG ~ M + F"
 
 

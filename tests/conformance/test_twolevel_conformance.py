@@ -18,6 +18,10 @@ import pytest
 from connective.bayes.twolevel import fit_twolevel
 from connective.spec.levels import parse_twolevel
 
+# the two-level model compiles for minutes on a new machine: run with -m slow
+# (tests/bayes/test_twolevel.py checks the likelihood against lavaan's in the default run)
+pytestmark = pytest.mark.slow
+
 # the criteria are the one-level cases' (pytest's importlib mode: no sibling imports)
 _spec = importlib.util.spec_from_file_location(
     "lavaan_conformance", Path(__file__).with_name("test_lavaan_conformance.py"))

@@ -11,6 +11,9 @@ from connective.studies.design import read_study
 from connective.studies.methods import run_method
 from connective.studies.metrics import model_selection
 
+# ordinal fits of two candidate models per replication: run with -m slow
+pytestmark = pytest.mark.slow
+
 TRUE = "F =~ x1 + x2 + x3\nG =~ y1 + y2 + y3\nG ~ F\n"
 RIVAL = "F =~ x1 + x2 + x3\nG =~ y1 + y2 + y3\nG ~ 0*F\n"
 STUDY = """[study]
