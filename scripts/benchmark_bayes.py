@@ -65,8 +65,8 @@ Issue [6/12], items 4 and 5 (busy machine, load 10-21 on 2 cores):
                       normal gradient is flat in N (sufficient statistics): 587 us at
                       N = 200 against 578 us at N = 20,000, interleaved in one process.
                       An ordinal trace over 256 MB (factor scores) is streamed to disk and
-                      read back without the scores (bayes/sample.py), so its memory no
-                      longer grows with draws x respondents.
+                      read back without the scores (bayes/sample.py); its peak memory
+                      against the in-memory trace is not measured yet.
     --study [COND]    replications per minute of scripts/studies/pls_vs_bayes.toml in one
                       worker (compiled model reused): n=194, 4 replications: the first
                       53.6 s (compiling), then a median 22.6 s (PLS 0.9 s, PLSc 0.9 s,

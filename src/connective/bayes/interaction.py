@@ -123,11 +123,11 @@ def check_interaction_model(spec: ModelSpec, layout: Layout) -> None:
     if not layout.recursive:
         raise ModelError(f"{src}: latent interactions need a recursive structural model (no "
                          "feedback loops): the factor scores are computed in order")
-    covs = [p.name for p in layout.params if p.kind == "covariance" and p.matrix == "theta"]
-    if covs:
-        raise ModelError(f"{src}: residual covariances between items ({', '.join(covs)}) are "
-                         "not supported with latent interactions (the answers are "
-                         "independent given the factor scores); drop them")
+    from connective.bayes.ordinal import refuse_item_covariances
+
+    refuse_item_covariances(layout, f"{src}: residual covariances between items ({{}}) are "
+                            "not supported with latent interactions (the answers are "
+                            "independent given the factor scores); drop them")
 
 
 def product_depth(layout: Layout, terms: list[ProductTerm]) -> int:

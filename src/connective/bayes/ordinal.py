@@ -170,12 +170,30 @@ def ordinal_setup(spec: ModelSpec, layout: Layout, frame: pd.DataFrame):
                          f"to be an item of a factor; {', '.join(plain)} enter the structural "
                          "model directly. Give each a single-item factor (F =~ x) or use "
                          "--likelihood normal")
+    refuse_item_covariances(layout, f"{spec.source}: residual covariances between items "
+                            "({}) are not supported by the ordinal likelihood; drop them or "
+                            "use --likelihood normal")
+    return code_items(frame, list(layout.observed))
+
+
+def refuse_item_covariances(layout: Layout, message: str) -> None:
+    """Refuse residual covariances between items (theta off the diagonal) in a likelihood
+    that takes the answers as independent given the factor scores; ``message`` gets their
+    names at ``{}``.
+
+    Example
+    -------
+    >>> from connective.bayes.matrices import build_layout
+    >>> from connective.spec import parse_model
+    >>> refuse_item_covariances(build_layout(parse_model("F =~ a + b + c\na ~~ b")),
+    ...                         "no {} here")
+    Traceback (most recent call last):
+    ...
+    connective.errors.ModelError: no a~~b here
+    """
     covs = [p.name for p in layout.params if p.kind == "covariance" and p.matrix == "theta"]
     if covs:
-        raise ModelError(f"{spec.source}: residual covariances between items ({', '.join(covs)})"
-                         " are not supported by the ordinal likelihood; drop them or use "
-                         "--likelihood normal")
-    return code_items(frame, list(layout.observed))
+        raise ModelError(message.format(", ".join(covs)))
 
 
 def ordinal_loadings(pt, layout: Layout, theta, scales):
