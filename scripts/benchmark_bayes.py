@@ -129,48 +129,102 @@ def with_missing(frame, share: float, seed: int = 5):
 
 
 COLD_SNIPPET = """
-import os, sys, time, warnings
+import json, sys, time, warnings
 t0 = time.perf_counter()
 warnings.filterwarnings("ignore")
-from connective.bayes import build_model, sample
+backend, case = sys.argv[1], sys.argv[2]
+from connective.bayes import build_model, compile_model, fit, sample
 from connective.bayes.results import summary
 from connective.data.readers import read_survey
+from connective.data.validate import validate_survey
 from connective.resources import flagship_data_path, model_path
 from connective.spec import read_model
-spec = read_model(model_path("connective_action"))
-frame = read_survey(flagship_data_path()).frame[list(spec.observed)]
-bm = build_model(spec, frame, likelihood=sys.argv[2])
-idata = sample(bm, draws=1000, tune=1000, chains=4, seed=1, sampler=sys.argv[1], progress=False)
+t_import = time.perf_counter() - t0
+name = "connective_action_direct" if case == "new model" else "connective_action"
+spec = read_model(model_path(name))
+survey = read_survey(flagship_data_path())
+t1 = time.perf_counter()
+if case == "hierarchical":  # the demo's: organisations, logic as group-level predictor
+    frame = validate_survey(survey, spec, scale=(1, 7), keep=["logic"],
+                            group="organisation").frame
+    result = fit(spec, frame, group="organisation", group_predictor="logic", draws=1000,
+                 tune=1000, chains=4, seed=1, sampler=backend)
+    idata, t_build, t_compile = result.idata, 0.0, 0.0
+else:
+    frame = survey.frame[list(spec.observed)]
+    bm = build_model(spec, frame, likelihood="ordinal" if case == "ordinal" else "normal")
+    t_build = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    if backend == "nutpie":
+        compile_model(bm)
+    t_compile = time.perf_counter() - t2
+    idata = sample(bm, draws=1000, tune=1000, chains=4, seed=1, sampler=backend, progress=False)
+total = time.perf_counter() - t0
 s = summary(idata)
 x = idata.posterior["parameters"].values
-print(f"RESULT {time.perf_counter() - t0:.1f} {s['min_ess_bulk']:.0f} {s['max_r_hat']:.4f} "
-      f"{s['divergences']} {float(x.sum()):.12g}")
+print("RESULT " + json.dumps(dict(
+    total=round(total, 1), imports=round(t_import, 1), data=round(t1 - t0 - t_import, 1),
+    build=round(t_build, 1), compile=round(t_compile, 1),
+    sample=round(total - (t1 - t0) - t_build - t_compile, 1),
+    min_ess=round(s["min_ess_bulk"]), max_r_hat=round(s["max_r_hat"], 4),
+    divergences=s["divergences"], checksum=f"{float(x.sum()):.12g}")))
 """
 
+#: the cases of --cold: each is run in a new process on an empty cache folder; "new model"
+#: runs in the folder the flagship normal fit of that backend left (a machine that fitted
+#: another model: PyTensor's per-Op numba cache and JAX's persistent cache already filled)
+COLD_CASES = ("normal", "new model", "ordinal", "hierarchical")
+#: the targets of issue [6/12], item 1 (whole process, seconds)
+COLD_TARGETS = {"normal": 20, "new model": 10, "hierarchical": 60}
 
-def cold_start(backends, likelihood, repeats):
+
+def _cold_process(backend, case, folder, src):
+    env = dict(os.environ, PYTHONPATH=src, PYTENSOR_FLAGS=f"base_compiledir={folder}")
+    out = subprocess.run([sys.executable, "-c", COLD_SNIPPET, backend, case], env=env,
+                         capture_output=True, text=True)
+    line = [x for x in out.stdout.splitlines() if x.startswith("RESULT")]
+    if not line:
+        print(f"  {backend} {case}: failed\n{out.stderr[-2000:]}", flush=True)
+        return None
+    import json
+
+    return json.loads(line[0][len("RESULT "):])
+
+
+def cold_start(backends, cases, repeats):
     """Whole processes (imports included) on an empty cache folder, then on the folder the
-    first left behind: seconds, min bulk ESS, R-hat, divergences, and a checksum of the
-    draws (the same whatever the cache state)."""
+    first left behind: seconds by phase, min bulk ESS, R-hat, divergences, and a checksum of
+    the draws (the same whatever the cache state); the targets of issue [6/12] beside."""
     import tempfile
 
     src = str(Path(__file__).resolve().parents[1] / "src")
-    for backend in backends:
-        for rep in range(repeats):
-            folder = tempfile.mkdtemp(prefix="connective-cold-")
-            env = dict(os.environ, PYTHONPATH=src,
-                       PYTENSOR_FLAGS=f"base_compiledir={folder}")
-            for state in ("empty cache", "cache of that run"):
-                out = subprocess.run([sys.executable, "-c", COLD_SNIPPET, backend, likelihood],
-                                     env=env, capture_output=True, text=True)
-                line = [x for x in out.stdout.splitlines() if x.startswith("RESULT")]
-                if not line:
-                    print(f"  {backend}: failed\n{out.stderr[-2000:]}")
-                    break
-                secs, ess, rhat, div, check = line[0].split()[1:]
-                print(f"  flagship {likelihood} {backend} whole process, {state}: {secs} s, "
-                      f"min ESS {ess}, R-hat {rhat}, {div} divergences, draws' sum {check}",
-                      flush=True)
+    print("whole process, 4 chains x 1,000 draws (+1,000 tuning); seconds: total = imports "
+          "+ data + build + compile (nutpie) + sampling (JAX backends compile inside it)")
+    for rep in range(repeats):
+        for case in cases:
+            for backend in backends:
+                folder = tempfile.mkdtemp(prefix="connective-cold-")
+                states = [("empty cache", case)]
+                if case == "new model":  # fill the cache with another model first
+                    states = [("filling the cache: flagship normal", "normal"),
+                              ("a new model after it", "new model")]
+                elif case == "normal":
+                    states.append(("cache of that run", "normal"))
+                for state, run_case in states:
+                    r = _cold_process(backend, run_case, folder, src)
+                    if r is None:
+                        break
+                    target = COLD_TARGETS.get(case) if state != "cache of that run" else None
+                    aim = f" (target {target} s)" if target and run_case == case else ""
+                    phases = (f"imports {r['imports']} + data {r['data']} + build "
+                              f"{r['build']} + compile {r['compile']} + sampling {r['sample']}"
+                              if run_case != "hierarchical" else
+                              f"imports {r['imports']} + data {r['data']} + build, compile and "
+                              f"sampling {r['sample']}")
+                    print(f"  {case:<12} {backend:<8} {state}: {r['total']} s{aim} = {phases}; "
+                          f"min ESS {r['min_ess']}, R-hat "
+                          f"{r['max_r_hat']}, {r['divergences']} divergences, draws' sum "
+                          f"{r['checksum']}", flush=True)
 
 
 SCALE_SNIPPET = """
@@ -207,6 +261,35 @@ with importlib.import_module("connective.bayes.sample").single_threaded_blas():
         for _ in range(reps):
             f(*args)
         times.append((time.perf_counter() - t1) / reps * 1e6)
+# the floor of one gradient (issue [6/12]): what any implementation must compute. Normal:
+# a p x p Cholesky and triangular solve (the likelihood needs Sigma's factor and Sigma^-1 S);
+# ordinal: the N x p normal CDF differences of the answers and their log
+import math
+import numba
+p = len(spec.observed)
+if likelihood == "normal":
+    @numba.njit(cache=False)
+    def floor_fn(A, B):
+        return np.linalg.solve(np.linalg.cholesky(A), B)
+    A = np.cov(frame.to_numpy(float).T) + np.eye(p)
+    floor_args = (A, A.copy())
+else:
+    @numba.njit(cache=False)
+    def floor_fn(lo, hi):
+        total = 0.0
+        for i in range(lo.size):
+            total += math.log(0.5 * (math.erfc(-hi[i] / math.sqrt(2.0))
+                                     - math.erfc(-lo[i] / math.sqrt(2.0))))
+        return total
+    lo = np.random.default_rng(0).normal(size=n * p)
+    floor_args = (lo, lo + 1.0)
+floor_fn(*floor_args)
+floor = []
+for _ in range(5):
+    t1 = time.perf_counter()
+    for _ in range(reps):
+        floor_fn(*floor_args)
+    floor.append((time.perf_counter() - t1) / reps * 1e6)
 t0 = time.perf_counter()
 idata = sample(bm, draws=draws, tune=tune, chains=chains, seed=1, progress=False)
 wall = time.perf_counter() - t0
@@ -214,7 +297,8 @@ s = summary(idata)
 steps = float(idata.sample_stats["n_steps"].mean())
 print("RESULT " + json.dumps(dict(
     n=n, likelihood=likelihood, dims=int(sum(a.size for a in args)),
-    us_per_gradient=round(float(np.median(times)), 1), build_s=round(build, 1),
+    us_per_gradient=round(float(np.median(times)), 1),
+    floor_us=round(float(np.median(floor)), 1), build_s=round(build, 1),
     sample_s=round(wall, 1), steps_per_draw=round(steps, 1),
     min_ess_bulk=round(s["min_ess_bulk"]), max_r_hat=round(s["max_r_hat"], 4),
     peak_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))))
@@ -244,7 +328,8 @@ def scale_in_n(sizes, likelihoods, args):
             rows.append(json.loads(line[0][len("RESULT "):]))
             r = rows[-1]
             print(f"  N={n} {likelihood}: {r['us_per_gradient']} us/gradient ({r['dims']} "
-                  f"dims), sampling {r['sample_s']} s, {r['steps_per_draw']} steps/draw, "
+                  f"dims; floor {r['floor_us']} us, {r['us_per_gradient'] / r['floor_us']:.1f}"
+                  f"x), sampling {r['sample_s']} s, {r['steps_per_draw']} steps/draw, "
                   f"min ESS {r['min_ess_bulk']}, R-hat {r['max_r_hat']}, peak "
                   f"{r['peak_mb']} MB", flush=True)
     if rows:
@@ -418,7 +503,7 @@ def main(argv=None) -> None:
     parser.add_argument("--seeds", type=int, default=2,
                         help="number of seeds (the first run is cold, the rest warm)")
     parser.add_argument("--samplers", nargs="+", default=["nutpie", "pymc"],
-                        choices=["nutpie", "numpyro", "pymc"])
+                        choices=["nutpie", "numpyro", "blackjax", "pymc"])
     parser.add_argument("--only", nargs="+",
                         default=["normal", "ordinal", "poldem", "missing", "twolevel",
                                  "interaction"],
@@ -431,9 +516,13 @@ def main(argv=None) -> None:
                              "interaction model (CID x EFF -> OCA, simulated N = 194, "
                              "normal and 7-point ordinal items)")
     parser.add_argument("--cold", nargs="*", default=None, metavar="BACKEND",
-                        help="only the first fit of the flagship model in whole new processes, "
-                             "empty caches, per backend (default: nutpie numpyro)")
-    parser.add_argument("--cold-likelihood", default="normal", choices=["normal", "ordinal"])
+                        help="only first fits in whole new processes on empty caches, per "
+                             "backend (default: nutpie numpyro blackjax)")
+    parser.add_argument("--cold-cases", nargs="+", default=list(COLD_CASES),
+                        choices=COLD_CASES,
+                        help="which first fits: flagship normal, a new model on a machine "
+                             "that fitted the flagship one, flagship ordinal, the demo's "
+                             "hierarchical model")
     parser.add_argument("--scale", nargs="*", type=int, default=None, metavar="N",
                         help="only the scale in N: the flagship model on simulated data of "
                              "these sizes (default: 200 2000 20000), each in a new process")
@@ -458,7 +547,8 @@ def main(argv=None) -> None:
         scale_in_n(args.scale or [200, 2000, 20000], args.scale_likelihood, args)
         return
     if args.cold is not None:
-        cold_start(args.cold or ["nutpie", "numpyro"], args.cold_likelihood, args.seeds)
+        cold_start(args.cold or ["nutpie", "numpyro", "blackjax"], args.cold_cases,
+                   args.seeds if "--seeds" in (argv or sys.argv) else 1)
         return
     if args.fresh_cache:  # before PyTensor is imported, which reads the flag once
         import os

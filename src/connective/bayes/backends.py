@@ -1,11 +1,15 @@
-"""Sampling backends beside nutpie (bayes/sample.py): PyMC's numpyro sampler, which compiles
-the whole NUTS loop with XLA (JAX), with JAX's persistent compilation cache on disk.
+"""Sampling backends beside nutpie (bayes/sample.py): PyMC's numpyro and blackjax samplers,
+which compile the whole NUTS loop with XLA (JAX), with JAX's persistent compilation cache on
+disk.
 
 nutpie (numba) compiles the log-density and its gradient through LLVM; on an empty cache
 that is most of a first fit (flagship normal: 50 of 57 s). XLA compiles the same graph
 faster, and its cache key is the compiled program, so a later process with the same model
 loads it. The chains' draws depend on the seed only, not on the cache state. Install with
-``pip install connective[jax]`` (jax, jaxlib, numpyro: about 390 MB, jaxlib 349 MB).
+``pip install connective[jax]`` (jax, jaxlib, numpyro: about 390 MB, jaxlib 349 MB);
+blackjax adds 4 MB (``pip install connective[blackjax]``: blackjax 1.2.5, the last release
+whose adaptation and progress-bar interface PyMC 5.28 calls; 1.3 and later fail inside
+``pm.sample``).
 
 Example
 -------
@@ -19,11 +23,24 @@ import os
 import warnings
 
 
-def jax_available() -> bool:
-    """Whether jax and numpyro can be imported."""
+#: the JAX samplers and the package each needs beside jax
+JAX_SAMPLERS = {"numpyro": "numpyro", "blackjax": "blackjax"}
+
+
+def jax_available(sampler: str = "numpyro") -> bool:
+    """Whether jax and the package of the JAX ``sampler`` (numpyro or blackjax) can be
+    imported.
+
+    Example
+    -------
+    >>> jax_available("blackjax") in (True, False)
+    True
+    """
+    import importlib
+
     try:
-        import jax  # noqa: F401
-        import numpyro  # noqa: F401
+        importlib.import_module("jax")
+        importlib.import_module(JAX_SAMPLERS[sampler])
     except ImportError:
         return False
     return True
@@ -46,9 +63,15 @@ def configure_jax(chains: int) -> None:
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
-def sample_numpyro(bm, draws, tune, chains, cores, seed, progress, target_accept):
-    """PyMC's numpyro NUTS on ``bm`` (the model ``build_model`` returns), chains in parallel
-    on one XLA device each, started at the model's initial values (no jitter)."""
+def sample_jax(bm, draws, tune, chains, cores, seed, progress, target_accept,
+               sampler: str = "numpyro"):
+    """PyMC's numpyro or blackjax NUTS on ``bm`` (the model ``build_model`` returns), chains
+    in parallel on one XLA device each, started at the model's initial values (no jitter).
+
+    Example
+    -------
+    >>> idata = sample_jax(bm, 1000, 1000, 4, 2, 1, False, 0.8, "blackjax")  # doctest: +SKIP
+    """
     import jax
 
     import pymc as pm
@@ -59,9 +82,10 @@ def sample_numpyro(bm, draws, tune, chains, cores, seed, progress, target_accept
         warnings.simplefilter("ignore")
         idata = pm.sample(draws=draws, tune=tune, chains=chains, random_seed=seed,
                           initvals=bm.initvals, progressbar=progress,
-                          target_accept=target_accept, nuts_sampler="numpyro",
+                          target_accept=target_accept, nuts_sampler=sampler,
                           compute_convergence_checks=False,
                           nuts_sampler_kwargs={"chain_method": "parallel" if parallel
                                                else "vectorized"})
-    idata.attrs["sampler"] = "numpyro"
+    idata.attrs["sampler"] = sampler
     return idata
+

@@ -271,6 +271,9 @@ def fiml_loglik_tensor(fl: FimlLayout, mean, cov_total, cov_missing, mu, P, logd
         start += len(cells)
         h = fl.group[cells]
         Dr = D[cells]
+        # a pattern answered by one row has no spread (S = 0): its u'Su term, p x p per
+        # cell, is skipped (most incomplete patterns of a survey are single rows)
+        spread = np.flatnonzero(n[cells] > 1)
         # eliminate the missing columns one at a time (rank-one Schur steps, elementwise:
         # a batched inverse or matmul costs more in numba than these p x p products)
         Pc = P[h] if grouped else P[0]
@@ -281,9 +284,12 @@ def fiml_loglik_tensor(fl: FimlLayout, mean, cov_total, cov_missing, mu, P, logd
                 u, piv = Pc[k], Pc[k, k]
             else:
                 u, piv = Pc[batch, k], Pc[batch, k, k]
-            a = pt.sum(u[:, :, None] * S * u[:, None, :], axis=(-2, -1))
             b = pt.sum(u * Dr, axis=-1)
-            total = total + pt.sum(n[cells] * (pt.log(piv) - (a + b ** 2) / piv))
+            total = total + pt.sum(n[cells] * (pt.log(piv) - b ** 2 / piv))
+            if len(spread):
+                us = u[spread]
+                a = pt.sum(us[:, :, None] * S[spread] * us[:, None, :], axis=(-2, -1))
+                total = total - pt.sum(n[cells][spread] * a / piv[spread])
             if j + 1 < r:
                 Pc = Pc - u[:, :, None] * u[:, None, :] / piv[:, None, None]
     return -0.5 * total

@@ -26,7 +26,7 @@ import numpy as np
 from connective.bayes.model import BayesModel
 from connective.errors import ConnectiveError
 
-SAMPLERS = ("nutpie", "numpyro", "pymc")
+SAMPLERS = ("nutpie", "numpyro", "blackjax", "pymc")
 
 
 class SamplerError(ConnectiveError):
@@ -47,8 +47,8 @@ def sample(bm: BayesModel, *, draws: int = 1000, tune: int = 1000, chains: int =
     ``parameters`` variable over the ``param`` dimension, and sample_stats).
 
     ``sampler='nutpie'`` falls back to PyMC's NUTS (with a warning) when nutpie is not
-    installed or cannot compile the model; ``sampler='numpyro'`` (JAX, the extra
-    ``connective[jax]``, see :mod:`connective.bayes.backends`) falls back to nutpie.
+    installed or cannot compile the model; ``sampler='numpyro'`` or ``'blackjax'`` (JAX, the
+    extra ``connective[jax]``, see :mod:`connective.bayes.backends`) falls back to nutpie.
     ``target_accept`` (between 0 and 1) replaces the model's target acceptance rate (0.8;
     0.95 for hierarchical models): raise it towards 0.99 when the chains report
     divergences, for smaller steps.
@@ -72,13 +72,14 @@ def sample(bm: BayesModel, *, draws: int = 1000, tune: int = 1000, chains: int =
         else:
             idata = _sample_nutpie(bm, compiled, draws, tune, chains, cores, seed, progress,
                                    accept)
-    if sampler == "numpyro":
-        from connective.bayes.backends import jax_available, sample_numpyro
+    if sampler in ("numpyro", "blackjax"):
+        from connective.bayes.backends import jax_available, sample_jax
 
-        if jax_available():
-            idata = sample_numpyro(bm, draws, tune, chains, cores, seed, progress, accept)
+        if jax_available(sampler):
+            idata = sample_jax(bm, draws, tune, chains, cores, seed, progress, accept, sampler)
         else:
-            warnings.warn("jax/numpyro are not installed (pip install connective[jax]); "
+            extra = "jax" if sampler == "numpyro" else "blackjax"
+            warnings.warn(f"jax/{sampler} are not installed (pip install connective[{extra}]); "
                           "sampling with nutpie instead")
             return sample(bm, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
                           progress=progress, target_accept=target_accept)

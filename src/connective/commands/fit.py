@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 
+from connective.bayes.sample import SAMPLERS
 from connective.commands._options import (add_data_arguments, add_model_argument,
                                            add_overwrite_argument, add_sampling_arguments,
                                            check_memory, load_data, load_model)
@@ -38,7 +39,7 @@ def register(subparsers) -> None:
                         "items as ordered categories")
     add_sampling_arguments(p)
     add_prior_arguments(p)
-    p.add_argument("--sampler", choices=("nutpie", "numpyro", "pymc"), default="nutpie",
+    p.add_argument("--sampler", choices=SAMPLERS, default="nutpie",
                    help="NUTS implementation")
     p.add_argument("--target-accept", type=float, default=None, metavar="P",
                    help="target acceptance rate of NUTS (default 0.8, hierarchical models "
