@@ -179,9 +179,6 @@ def with_data(bm: BayesModel, frame, *, keep_priors: bool = False) -> None:
     if bm.interactions:  # the factor scores (one per respondent) are part of the model
         raise ConnectiveError("a compiled model with latent interactions cannot be reused on "
                               "new data; build a new model for them")
-    if bm.likelihood != "normal":
-        raise ConnectiveError(f"a compiled {bm.likelihood} model cannot be reused on new data; "
-                              "build a new model for them")
     if bm.groups is not None:
         raise ConnectiveError("a compiled hierarchical model cannot be reused on new data (its "
                               "groups are part of it); build a new model for them")
@@ -199,6 +196,10 @@ def with_data(bm: BayesModel, frame, *, keep_priors: bool = False) -> None:
     if any(a.n != b.n for a, b in zip(stats.patterns, bm.stats.patterns)):
         raise ConnectiveError("the new data have another number of rows per pattern; build "
                               "a new model for them")
+    if bm.ordinal is not None and not _same_answer_cells(bm.ordinal, fresh.ordinal):
+        raise ConnectiveError("the new answers fill other cells or have other numbers of "
+                              "categories than the answers the ordinal model was built on; "
+                              "build a new model for them")
     updates = {var.name: var.get_value() for var in fresh.model.data_vars
                if not (keep_priors and var.name.startswith("prior_"))}
     import pymc as pm
@@ -212,8 +213,17 @@ def with_data(bm: BayesModel, frame, *, keep_priors: bool = False) -> None:
         bm.compiled = dataclasses.replace(bm.compiled.with_data(**updates),
                                           initial_point_func=_initial_point_func(bm))
     bm.stats = stats
+    bm.ordinal = fresh.ordinal
     if not keep_priors:
         bm.priors = fresh.priors
+
+
+def _same_answer_cells(old, new) -> bool:
+    """Do two ordinal surveys answer the same (respondent, item) cells with the same numbers
+    of categories per item? Then only the answers' codes (data) differ."""
+    return (old.n == new.n and np.array_equal(old.rows, new.rows)
+            and np.array_equal(old.items, new.items)
+            and np.array_equal(old.n_categories, new.n_categories))
 
 
 def _initial_point_func(bm: BayesModel):
