@@ -139,3 +139,21 @@ def test_a_large_trace_streams_to_disk_with_the_same_draws(monkeypatch, ordinal_
     np.testing.assert_array_equal(streamed.sample_stats["n_steps"].values,
                                   kept.sample_stats["n_steps"].values)
     assert "warmup_posterior" not in kept.groups()
+    # the marginal log-likelihood was integrated from the store, a block of draws at a
+    # time, before the scores were dropped: the same numbers as from the scores in memory
+    from connective.bayes.marginal import ordinal_marginal_draws
+    from connective.bayes.results import STREAMED_MARGINAL, marginal_seed
+
+    assert streamed.attrs["marginal_nodes"] > 0
+    in_memory = ordinal_marginal_draws(kept.posterior, bm.layout, bm.ordinal,
+                                       seed=marginal_seed(4), block_bytes=8 * 300 * 2 * 7)
+    for name, values in zip(STREAMED_MARGINAL, (in_memory.loglik, in_memory.mcse)):
+        np.testing.assert_array_equal(streamed.posterior[name].values.reshape(60, -1), values)
+    # and it is the log-likelihood LOO ranks, as a fit kept in memory has it
+    from connective.bayes.results import augment
+
+    augment(kept, bm, seed=4), augment(streamed, bm, seed=4)
+    assert streamed.posterior.attrs["loglik"] == "marginal"
+    np.testing.assert_array_equal(streamed.log_likelihood["y"].values,
+                                  kept.log_likelihood["y"].values)
+    assert STREAMED_MARGINAL[0] not in streamed.posterior

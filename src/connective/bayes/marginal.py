@@ -131,9 +131,10 @@ def _log_normal(points: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> np.nda
 
 
 def marginal_loglik(prior_mean: np.ndarray, prior_cov: np.ndarray,
-                    conditional: Callable[[int, np.ndarray], np.ndarray], scores: np.ndarray,
-                    *, refine: Callable | None = None, nodes: int = NODES,
-                    seed: int = 0) -> Marginal:
+                    conditional: Callable[[int, np.ndarray], np.ndarray],
+                    scores: np.ndarray | None, *, refine: Callable | None = None,
+                    nodes: int = NODES, seed: int = 0,
+                    pooled: tuple[np.ndarray, np.ndarray] | None = None) -> Marginal:
     """Integrate the latent variables out of ``conditional`` for every draw (see the module
     docstring for the interface); returns the (draws, respondents) log-likelihood and SE.
 
@@ -141,13 +142,15 @@ def marginal_loglik(prior_mean: np.ndarray, prior_cov: np.ndarray,
     conditional posterior of every respondent (e.g. a Laplace approximation started at the
     pooled mean ``loc``), which then locates and scales the proposal of draw s; without it
     the proposal is the respondent's pooled scores over all draws. The draws of
-    ``prior_mean`` need not be those of ``scores``. Same inputs and seed, same numbers.
+    ``prior_mean`` need not be those of ``scores``. ``pooled`` = (mean (n, d), covariance
+    (n, d, d)) of the scores stands in for ``scores`` (then ``None``): the draws can then be
+    integrated a block at a time (:func:`ordinal_marginal_draws`). Same inputs and seed,
+    same numbers.
     """
     rng = np.random.default_rng(seed)
     nodes = max(2, nodes - nodes % 2)
-    scores = np.asarray(scores, dtype=float)
-    loc, cov = _pooled(scores)
-    u, log_t = _base_points(scores.shape[1], nodes, scores.shape[2], rng)
+    loc, cov = pooled if pooled is not None else _pooled(np.asarray(scores, dtype=float))
+    u, log_t = _base_points(loc.shape[0], nodes, loc.shape[1], rng)
     points, log_q = _place(u, log_t, loc, cov)
     half = nodes // 2
     S = prior_mean.shape[0]
@@ -296,14 +299,65 @@ def ordinal_scores(layout, theta: np.ndarray, z: np.ndarray, factor_scales: np.n
 
 
 def ordinal_marginal(layout, odata, theta: np.ndarray, thresholds: np.ndarray, z: np.ndarray,
-                     factor_scales: np.ndarray, *, nodes: int = NODES,
-                     seed: int = 0) -> Marginal:
+                     factor_scales: np.ndarray, *, nodes: int = NODES, seed: int = 0,
+                     pooled: tuple[np.ndarray, np.ndarray] | None = None) -> Marginal:
     """The ordinal model's marginal log-likelihood from flattened draws: ``theta``
     (S, params), ``thresholds`` (S, cutpoints), ``z`` (S, n, m) and ``factor_scales``
-    (S, m), the sampled metric's scales (bayes/model._sampled_to_theta)."""
+    (S, m), the sampled metric's scales (bayes/model._sampled_to_theta). ``pooled``: the
+    proposal's pooled moments of all draws' scores (see :func:`marginal_loglik`), when
+    ``z`` holds a block of the draws only."""
     pieces = ordinal_pieces(layout, theta, thresholds, odata.n_categories)
-    scores = ordinal_scores(layout, theta, z, factor_scales, pieces.free)
     d = len(pieces.free)
+    if pooled is None:
+        pooled = _pooled(ordinal_scores(layout, theta, z, factor_scales, pieces.free))
     return marginal_loglik(np.zeros((len(theta), d)), pieces.psi,
-                           ordinal_conditional(pieces, odata), scores,
-                           refine=ordinal_laplace(pieces, odata), nodes=nodes, seed=seed)
+                           ordinal_conditional(pieces, odata), None,
+                           refine=ordinal_laplace(pieces, odata), nodes=nodes, seed=seed,
+                           pooled=pooled)
+
+
+def _blocks(chains: int, draws: int, size: int):
+    """(chain, first draw, end draw) blocks of at most ``size`` draws, in the order of the
+    flattened (chain, draw) draws."""
+    return [(c, d, min(d + size, draws)) for c in range(chains) for d in range(0, draws, size)]
+
+
+def ordinal_marginal_draws(post, layout, odata, *, seed: int,
+                           block_bytes: int = 256 * 2**20) -> Marginal:
+    """The marginal log-likelihood of an ordinal fit's posterior ``post`` (an xarray
+    Dataset with ``parameters``, ``thresholds``, ``factor_scales`` and the scores ``z``, in
+    memory or lazily on disk, e.g. a trace streamed to a zarr store), a flat (draws,
+    respondents) result. The scores are read once, a block of draws at a time (at most
+    ``block_bytes`` of them), for the proposal's pooled moments (each draw's proposal is
+    then its own Laplace approximation); the same numbers whatever the block size."""
+    lead = ("chain", "draw")
+    theta4 = post["parameters"].transpose(*lead, "param").to_numpy()
+    chains, draws = theta4.shape[:2]
+    S = chains * draws
+    theta = theta4.reshape(S, -1)
+    cuts = post["thresholds"].transpose(*lead, "threshold").to_numpy().reshape(S, -1)
+    scales = post["factor_scales"].transpose(*lead, "structural").to_numpy().reshape(S, -1)
+    z = post["z"].transpose(*lead, "respondent", "structural")
+    n, m = z.shape[2:]
+    size = max(1, int(block_bytes // (8 * n * m)))
+    blocks = _blocks(chains, draws, size)
+    flat = [slice(c * draws + a, c * draws + b) for c, a, b in blocks]
+    free = ordinal_pieces(layout, theta[:1], cuts[:1], odata.n_categories).free
+    d = len(free)
+    total, outer = np.zeros((n, d)), np.zeros((n, d, d))
+
+    def scores(k):
+        c, a, b = blocks[k]
+        return ordinal_scores(layout, theta[flat[k]], np.asarray(z[c, a:b].values),
+                              scales[flat[k]], free)
+
+    for k in range(len(blocks)):  # the pooled moments, summed draw by draw in their order
+        for zeta in scores(k):  # (so that any block size gives the same bits)
+            total += zeta
+            outer += zeta[:, :, None] * zeta[:, None, :]
+    loc = total / S
+    cov = (outer - S * np.einsum("ni,nj->nij", loc, loc)) / max(S - 1, 1) + 1e-6 * np.eye(d)
+    parts = [ordinal_marginal(layout, odata, theta[sl], cuts[sl], None, scales[sl],
+                              seed=seed, pooled=(loc, cov)) for sl in flat]
+    return Marginal(np.concatenate([p.loglik for p in parts]),
+                    np.concatenate([p.mcse for p in parts]), parts[0].nodes)

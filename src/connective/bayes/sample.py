@@ -309,7 +309,7 @@ def _sample_nutpie(bm, compiled, draws, tune, chains, cores, seed, progress, tar
                                   seed=seed, progress_bar=progress, save_warmup=False,
                                   **store, **_nutpie_options(bm, target_accept))
         if streamed:
-            idata = _read_back(idata)
+            idata = _read_back(idata, bm, seed)
     except Exception as exc:  # nutpie reports failed initialisation as RuntimeError
         if "init" in str(exc).lower() or "logp" in str(exc).lower():
             raise SamplerError(_init_advice(bm) + f" (nutpie: {exc})") from None
@@ -323,14 +323,38 @@ def _sample_nutpie(bm, compiled, draws, tune, chains, cores, seed, progress, tar
     return idata
 
 
-def _read_back(idata):
+def _read_back(idata, bm: BayesModel, seed: int):
     """The draws of a trace written to disk, in memory, without the variables no result
-    reads (:data:`UNREAD`)."""
-    import arviz as az
+    reads (:data:`UNREAD`). An ordinal model's marginal log-likelihood, whose proposal
+    needs the factor scores, is integrated from the store first (a block of draws at a
+    time) and kept as the posterior's ``marginal_loglik`` and ``marginal_mcse``."""
+    import time
 
-    posterior = idata.posterior.drop_vars([v for v in UNREAD if v in idata.posterior])
-    return az.InferenceData(posterior=posterior.load(),
-                            sample_stats=idata.sample_stats.load())
+    import arviz as az
+    import xarray as xr
+
+    post = idata.posterior
+    attrs = {}
+    marginal = None
+    if bm.ordinal is not None and bm.groups is None and "z" in post and "factor_scales" in post:
+        from connective.bayes.results import STREAMED_MARGINAL, marginal_seed, \
+            ordinal_marginal_draws
+
+        started = time.perf_counter()
+        marginal = ordinal_marginal_draws(post, bm, seed=marginal_seed(seed))
+        attrs = {"marginal_seconds": round(time.perf_counter() - started, 2),
+                 "marginal_nodes": marginal.nodes}
+    posterior = post.drop_vars([v for v in UNREAD if v in post]).load()
+    if marginal is not None:
+        shape = (posterior.sizes["chain"], posterior.sizes["draw"], -1)
+        for name, values in zip(STREAMED_MARGINAL, (marginal.loglik, marginal.mcse)):
+            posterior[name] = xr.DataArray(values.reshape(shape),
+                                           dims=("chain", "draw", "respondent"),
+                                           coords={"chain": posterior.chain,
+                                                   "draw": posterior.draw})
+    out = az.InferenceData(posterior=posterior, sample_stats=idata.sample_stats.load())
+    out.attrs.update(attrs)
+    return out
 
 
 def _sample_pymc(bm, draws, tune, chains, cores, seed, progress, target_accept):
