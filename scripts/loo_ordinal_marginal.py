@@ -12,6 +12,14 @@ true model in a clear majority, fewer than 5% of the marginal k above 0.7).
 
     python scripts/loo_ordinal_marginal.py                  # 20 replications
     python scripts/loo_ordinal_marginal.py --reps 3 --n 150 # a quick look
+
+Measured (20 replications, defaults: 200 respondents, 2 chains x 300 draws, 2 cores shared;
+about 20 minutes, of which the two compilations 4 minutes): the marginal picked the true
+model in 20 of 20, 0 of 8,000 Pareto k above 0.7 (2 in 0.5-0.7); the conditional in 14 of
+20, 5,812 of 8,000 (72.7%) above 0.7. Every one of these fits failed the sampler checks
+(e.g. replication 1: max R-hat 1.021, min bulk ESS 138), and with 2 x 1,000 draws the
+first three replications still did (4 minutes each, 70 s of it the marginal's integral):
+the figures rank the likelihoods, not publishable fits.
 """
 
 from __future__ import annotations
@@ -84,6 +92,8 @@ def main(argv=None) -> None:
                           "conditional": az.loo(cond, pointwise=True),
                           "mcse": result.summary()["marginal_error"]["max_mcse"],
                           "ok": result.verdict().ok,
+                          "checks": (result.summary()["max_r_hat"],
+                                     result.summary()["min_ess_bulk"]),
                           "seconds": result.summary()["marginal_error"].get("seconds", 0.0),
                           "timings": result.timings}
         line = [f"rep {rep + 1:2d}"]
@@ -100,6 +110,9 @@ def main(argv=None) -> None:
         line.append(f"max MCSE {max(loos['true']['mcse'], loos['nested']['mcse']):.3f}, "
                     "diagnostics "
                     f"{'pass' if loos['true']['ok'] and loos['nested']['ok'] else 'FAIL'}"
+                    " (max R-hat " + "/".join(f"{loos[m]['checks'][0]:.3f}" for m in loos)
+                    + ", min bulk ESS " + "/".join(f"{loos[m]['checks'][1]:.0f}" for m in loos)
+                    + ")"
                     f", {time.perf_counter() - t0:.0f} s (true model's fit: " + ", ".join(
                         f"{k} {v:.0f} s" for k, v in loos["true"]["timings"].items())
                     + f", of which the marginal {loos['true']['seconds']:.0f} s)")
