@@ -143,8 +143,15 @@ def heldout_loglik(source: RefitSource, keep: np.ndarray) -> np.ndarray:
     respondents' log-likelihood, (draws, held-out rows in order)."""
     from connective.bayes.sample import sample
 
+    from connective.errors import DataError
+
     train = source.frame[keep].reset_index(drop=True)
-    bm = _model_for(source, train)
+    try:
+        bm = _model_for(source, train)
+    except DataError as exc:  # e.g. the held-out alone chose a category
+        raise ConnectiveError(f"{source.name}: the refit without {int((~keep).sum())} "
+                              f"respondent(s) cannot be built ({exc}); use --kfold with more "
+                              "folds, or PSIS-LOO without refits") from None
     s = source.sampling
     idata = sample(bm, draws=s["draws"], tune=s["tune"], chains=s["chains"], seed=s["seed"],
                    sampler=s["sampler"], progress=False, target_accept=s["target_accept"])
@@ -169,10 +176,11 @@ def _ordinal_heldout(source, bm, idata, theta, held: np.ndarray) -> np.ndarray:
     from connective.bayes.ordinal import code_items
 
     full = code_items(source.frame, list(bm.layout.observed))
-    if not np.array_equal(full.n_categories, bm.ordinal.n_categories):
-        raise ConnectiveError(f"{source.name}: a held-out respondent was the only one to "
-                              "choose a category, so the refit has fewer cutpoints; use "
-                              "--kfold with more folds, or PSIS-LOO")
+    if full.categories != bm.ordinal.categories:
+        raise ConnectiveError(f"{source.name}: the held-out respondents alone chose a category "
+                              "of an item, so the refit has fewer cutpoints and cannot give "
+                              "their answers a probability; use --kfold with more folds, or "
+                              "PSIS-LOO without refits")
     index = np.flatnonzero(held)
     answer = np.isin(full.rows, index)
     renumber = np.full(full.n, -1)
