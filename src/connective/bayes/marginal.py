@@ -196,6 +196,26 @@ class OrdinalPieces:
     psi: np.ndarray  # (S, d, d): the prior covariance of zeta
     lower: np.ndarray  # (S, p, K_max): each category's lower cutpoint (-inf at the bottom)
     upper: np.ndarray  # (S, p, K_max)
+    #: each respondent's group (hierarchical models): loadings are then (S, G, p, d) and
+    #: intercepts (S, G, p), every respondent answering with their group's
+    group: np.ndarray | None = None
+
+    def of_draw(self, s: int):
+        """Loadings and intercepts of draw s: shared, (p, d) and (p,), or each
+        respondent's group's, (n, p, d) and (n, p)."""
+        if self.group is None:
+            return self.loadings[s], self.intercepts[s]
+        return self.loadings[s][self.group], self.intercepts[s][self.group]
+
+
+def _latent_responses(zeta: np.ndarray, L: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """y* of points ``zeta`` (n, [K,] d) with loadings ``L`` shared (p, d) or each
+    respondent's (n, p, d), intercepts (p,) or (n, p)."""
+    if L.ndim == 2:
+        return zeta @ L.T + c
+    if zeta.ndim == 3:
+        return np.einsum("nkd,npd->nkp", zeta, L) + c[:, None, :]
+    return np.einsum("nd,npd->np", zeta, L) + c
 
 
 def ordinal_pieces(layout, theta: np.ndarray, thresholds: np.ndarray,
@@ -211,7 +231,14 @@ def ordinal_pieces(layout, theta: np.ndarray, thresholds: np.ndarray,
     free = np.flatnonzero(np.any(var > 0, axis=0))
     LA = mats["lambda"] @ A
     intercepts = (LA @ mats["alpha"][..., None])[..., 0] + mats["nu"]
-    S, p = intercepts.shape
+    return OrdinalPieces(free, LA[..., free], intercepts,
+                         mats["psi"][..., free[:, None], free[None, :]],
+                         *_cut_tables(thresholds, n_categories))
+
+
+def _cut_tables(thresholds: np.ndarray, n_categories: np.ndarray):
+    """(S, p, K_max) tables of each category's lower and upper cutpoint."""
+    S, p = thresholds.shape[0], len(n_categories)
     kmax = int(n_categories.max())
     lower = np.full((S, p, kmax), -np.inf)
     upper = np.full((S, p, kmax), np.inf)
@@ -221,8 +248,51 @@ def ordinal_pieces(layout, theta: np.ndarray, thresholds: np.ndarray,
         lower[:, j, 1:K] = cut
         upper[:, j, :K - 1] = cut
         start += K - 1
-    return OrdinalPieces(free, LA[..., free], intercepts,
-                         mats["psi"][..., free[:, None], free[None, :]], lower, upper)
+    return lower, upper
+
+
+def grouped_ordinal_pieces(group_layout, theta_g: np.ndarray, scales: np.ndarray,
+                           thresholds: np.ndarray, n_categories: np.ndarray,
+                           group: np.ndarray) -> OrdinalPieces:
+    """The pieces of a hierarchical ordinal model (bayes/ordinal.ordinal_likelihood with
+    groups): every respondent's answers load on the standard-normal scores z (prior N(0, I),
+    integrated out) with their group's ``Lambda (I - B)^-1 diag(s) chol(Psi_std)``, from the
+    groups' parameters ``theta_g`` (S, G, params) and the sampled metric's ``scales`` (S, m)."""
+    from connective.bayes.matrices import model_matrices
+
+    mats = model_matrices(group_layout, theta_g)
+    m = group_layout.shapes["beta"][0]
+    A = np.linalg.inv(np.eye(m) - mats["beta"])
+    s = scales[:, None, :]  # (S, 1, m) over the groups
+    M = mats["lambda"] @ A * s[:, :, None, :]
+    psi_std = mats["psi"] / (s[..., :, None] * s[..., None, :])
+    loadings = M @ np.linalg.cholesky(psi_std)
+    intercepts = (mats["lambda"] @ (A @ mats["alpha"][..., None]))[..., 0] + mats["nu"]
+    S = theta_g.shape[0]
+    return OrdinalPieces(np.arange(m), loadings, intercepts,
+                         np.broadcast_to(np.eye(m), (S, m, m)),
+                         *_cut_tables(thresholds, n_categories), group=np.asarray(group))
+
+
+def grouped_ordinal_marginal(post, group_layout, odata, group: np.ndarray, *,
+                             seed: int) -> Marginal:
+    """The marginal log-likelihood of a hierarchical ordinal fit's posterior ``post``
+    (``group_parameters``, ``thresholds``, ``factor_scales`` and the scores ``z``): a flat
+    (draws, respondents) result, each respondent's scores integrated out under their
+    group's parameters."""
+    lead = ("chain", "draw")
+    theta_g = post["group_parameters"].transpose(*lead, "group", "group_param").to_numpy()
+    S = theta_g.shape[0] * theta_g.shape[1]
+    theta_g = theta_g.reshape(S, *theta_g.shape[2:])
+    cuts = post["thresholds"].transpose(*lead, "threshold").to_numpy().reshape(S, -1)
+    scales = post["factor_scales"].transpose(*lead, "structural").to_numpy().reshape(S, -1)
+    z = post["z"].transpose(*lead, "respondent", "structural").to_numpy()
+    pieces = grouped_ordinal_pieces(group_layout, theta_g, scales, cuts, odata.n_categories,
+                                    group)
+    m = scales.shape[1]
+    return marginal_loglik(np.zeros((S, m)), pieces.psi, ordinal_conditional(pieces, odata),
+                           z.reshape(S, *z.shape[2:]), refine=ordinal_laplace(pieces, odata),
+                           seed=seed)
 
 
 def _answer_table(odata):
@@ -240,7 +310,7 @@ def ordinal_conditional(pieces: OrdinalPieces, odata) -> Callable[[int, np.ndarr
     answered, safe, item = _answer_table(odata)
 
     def conditional(s: int, zeta: np.ndarray) -> np.ndarray:
-        ystar = zeta @ pieces.loadings[s].T + pieces.intercepts[s]  # (n, K, p)
+        ystar = _latent_responses(zeta, *pieces.of_draw(s))  # (n, K, p)
         lo = pieces.lower[s][item, safe][:, None, :]
         hi = pieces.upper[s][item, safe][:, None, :]
         lp = log_prob_between(lo - ystar, hi - ystar)
@@ -259,12 +329,13 @@ def ordinal_laplace(pieces: OrdinalPieces, odata, steps: int = 4) -> Callable:
     answered, safe, item = _answer_table(odata)
 
     def refine(s: int, start: np.ndarray):
-        Lf, c = pieces.loadings[s], pieces.intercepts[s]
+        Lf, c = pieces.of_draw(s)
+        per = "npi" if Lf.ndim == 3 else "pi"  # each respondent's loadings, or shared
         prec = np.linalg.inv(pieces.psi[s])
         lo0, hi0 = pieces.lower[s][item, safe], pieces.upper[s][item, safe]
         zeta = start.copy()
         for step in range(steps + 1):
-            ystar = zeta @ Lf.T + c
+            ystar = _latent_responses(zeta, Lf, c)
             a, b = lo0 - ystar, hi0 - ystar
             logp = log_prob_between(a, b)
             ra = np.exp(norm.logpdf(a) - logp)  # phi(a) / P (0 at -inf)
@@ -273,10 +344,10 @@ def ordinal_laplace(pieces: OrdinalPieces, odata, steps: int = 4) -> Callable:
             aa = np.where(np.isfinite(a), a, 0.0) * ra
             bb = np.where(np.isfinite(b), b, 0.0) * rb
             h = np.where(answered, np.clip(aa - bb - g ** 2, -1.0, 0.0), 0.0)
-            H = np.einsum("pi,np,pj->nij", Lf, h, Lf) - prec  # negative definite
-            if step == steps:
+            H = np.einsum(f"{per},np,{per.replace('i', 'j')}->nij", Lf, h, Lf) - prec
+            if step == steps:  # (H is negative definite)
                 break
-            grad = g @ Lf - zeta @ prec
+            grad = np.einsum(f"np,{per}->ni", g, Lf) - zeta @ prec
             zeta = zeta - np.linalg.solve(H, grad[..., None])[..., 0]
         return zeta, np.linalg.inv(-H)
 

@@ -226,8 +226,8 @@ def ordinal_likelihood(pm, pt, layout: Layout, odata, theta, scales, initvals: d
     ``grouped`` = (extended layout, groups x parameters, group of each respondent) makes
     each respondent's responses follow their group's parameters."""
     ML, mu0 = ordinal_loadings(pt, layout, theta, scales)
-    if grouped is None:  # the sampled metric of z, for the marginal likelihood (marginal.py)
-        pm.Deterministic("factor_scales", scales, dims="structural")
+    # the sampled metric of z, for the marginal likelihood (marginal.py)
+    pm.Deterministic("factor_scales", scales, dims="structural")
     z = factor_scores(pm, layout, frame, initvals)
     # latent responses of every (respondent, item) cell as one small matrix product: the
     # row gathers M[items], z[rows] it replaced have scatter-add gradients (log-density

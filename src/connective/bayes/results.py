@@ -84,7 +84,14 @@ def augment(idata, bm: BayesModel, *, seed: int | None = None, label: dict | Non
         # had it computed from the store, before its scores were dropped: bayes/sample.py)
         if "factor_scales" in idata.posterior and "z" in idata.posterior:
             started = time.perf_counter()
-            marginal = ordinal_marginal_draws(idata.posterior, bm, seed=marginal_seed(seed))
+            if grouped:  # each respondent's scores under their group's parameters
+                from connective.bayes.marginal import grouped_ordinal_marginal
+
+                marginal = grouped_ordinal_marginal(idata.posterior, bm.group_layout,
+                                                    bm.ordinal, bm.groups.index,
+                                                    seed=marginal_seed(seed))
+            else:
+                marginal = ordinal_marginal_draws(idata.posterior, bm, seed=marginal_seed(seed))
             seconds = time.perf_counter() - started
             ll = marginal.loglik.reshape(conditional_ll.shape)
         elif STREAMED_MARGINAL[0] in idata.posterior:
