@@ -113,9 +113,9 @@ def _check_default_priors(source: RefitSource, used: dict) -> None:
 
 
 def _build(source: RefitSource, frame: pd.DataFrame):
-    from connective.bayes.model import build_model
-
     import warnings
+
+    from connective.bayes.model import build_model
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -142,7 +142,6 @@ def heldout_loglik(source: RefitSource, keep: np.ndarray) -> np.ndarray:
     """Refit without the rows not in ``keep`` (a boolean mask) and return the held-out
     respondents' log-likelihood, (draws, held-out rows in order)."""
     from connective.bayes.sample import sample
-
     from connective.errors import DataError
 
     train = source.frame[keep].reset_index(drop=True)
@@ -194,9 +193,10 @@ def _ordinal_heldout(source, bm, idata, theta, held: np.ndarray) -> np.ndarray:
     m = scales.shape[-1]
     # no sampled scores for the held-out: each draw's Laplace step starts at the prior mean
     z = np.zeros((S, len(index), m))
-    seed = int(source.sampling["seed"] or 0) + 15485863
+    from connective.bayes.results import marginal_seed
+
     return ordinal_marginal(bm.layout, odata, theta, cuts, z, scales.reshape(S, m),
-                            seed=seed).loglik
+                            seed=marginal_seed(source.sampling["seed"])).loglik
 
 
 def _log_mean_exp(ll: np.ndarray) -> np.ndarray:
