@@ -240,3 +240,19 @@ def test_hierarchical_ordinal_fits_store_the_marginal():
                                           log_likelihood=idata[CONDITIONAL_GROUP]),
                          pointwise=True).pareto_k.values
     assert (marginal > 0.7).mean() < 0.05 < 0.5 < (conditional > 0.7).mean()
+    # a trace streamed to disk gets it too, from the store: the same numbers
+    import importlib
+
+    from connective.bayes import sample
+    from connective.bayes.results import STREAMED_MARGINAL, ordinal_marginal_draws
+
+    module = importlib.import_module("connective.bayes.sample")
+    kept = sample(bm, draws=20, tune=20, chains=2, seed=4, progress=False)
+    limit, module.STREAM_BYTES = module.STREAM_BYTES, 0
+    try:
+        streamed = sample(bm, draws=20, tune=20, chains=2, seed=4, progress=False)
+    finally:
+        module.STREAM_BYTES = limit
+    in_memory = ordinal_marginal_draws(kept.posterior, bm, seed=4 + 15485863)
+    np.testing.assert_array_equal(
+        streamed.posterior[STREAMED_MARGINAL[0]].values.reshape(40, -1), in_memory.loglik)

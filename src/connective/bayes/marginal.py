@@ -274,27 +274,6 @@ def grouped_ordinal_pieces(group_layout, theta_g: np.ndarray, scales: np.ndarray
                          *_cut_tables(thresholds, n_categories), group=np.asarray(group))
 
 
-def grouped_ordinal_marginal(post, group_layout, odata, group: np.ndarray, *,
-                             seed: int) -> Marginal:
-    """The marginal log-likelihood of a hierarchical ordinal fit's posterior ``post``
-    (``group_parameters``, ``thresholds``, ``factor_scales`` and the scores ``z``): a flat
-    (draws, respondents) result, each respondent's scores integrated out under their
-    group's parameters."""
-    lead = ("chain", "draw")
-    theta_g = post["group_parameters"].transpose(*lead, "group", "group_param").to_numpy()
-    S = theta_g.shape[0] * theta_g.shape[1]
-    theta_g = theta_g.reshape(S, *theta_g.shape[2:])
-    cuts = post["thresholds"].transpose(*lead, "threshold").to_numpy().reshape(S, -1)
-    scales = post["factor_scales"].transpose(*lead, "structural").to_numpy().reshape(S, -1)
-    z = post["z"].transpose(*lead, "respondent", "structural").to_numpy()
-    pieces = grouped_ordinal_pieces(group_layout, theta_g, scales, cuts, odata.n_categories,
-                                    group)
-    m = scales.shape[1]
-    return marginal_loglik(np.zeros((S, m)), pieces.psi, ordinal_conditional(pieces, odata),
-                           z.reshape(S, *z.shape[2:]), refine=ordinal_laplace(pieces, odata),
-                           seed=seed)
-
-
 def _answer_table(odata):
     """(respondents, items) tables: answered?, the category (0 where unanswered) and the
     item index, to look up every answer's cutpoints."""
@@ -394,13 +373,17 @@ def _blocks(chains: int, draws: int, size: int):
 
 
 def ordinal_marginal_draws(post, layout, odata, *, seed: int,
-                           block_bytes: int = 256 * 2**20) -> Marginal:
+                           block_bytes: int = 256 * 2**20, groups=None) -> Marginal:
     """The marginal log-likelihood of an ordinal fit's posterior ``post`` (an xarray
     Dataset with ``parameters``, ``thresholds``, ``factor_scales`` and the scores ``z``, in
     memory or lazily on disk, e.g. a trace streamed to a zarr store), a flat (draws,
     respondents) result. The scores are read once, a block of draws at a time (at most
     ``block_bytes`` of them), for the proposal's pooled moments (each draw's proposal is
-    then its own Laplace approximation); the same numbers whatever the block size."""
+    then its own Laplace approximation); the same numbers whatever the block size.
+
+    ``groups`` = (the groups' layout, each respondent's group) for a hierarchical fit
+    (``group_parameters`` in ``post``): the standard-normal scores z are integrated out
+    under each respondent's group's loadings (:func:`grouped_ordinal_pieces`)."""
     lead = ("chain", "draw")
     theta4 = post["parameters"].transpose(*lead, "param").to_numpy()
     chains, draws = theta4.shape[:2]
@@ -413,14 +396,22 @@ def ordinal_marginal_draws(post, layout, odata, *, seed: int,
     size = max(1, int(block_bytes // (8 * n * m)))
     blocks = _blocks(chains, draws, size)
     flat = [slice(c * draws + a, c * draws + b) for c, a, b in blocks]
-    free = ordinal_pieces(layout, theta[:1], cuts[:1], odata.n_categories).free
-    d = len(free)
+    if groups is not None:
+        group_layout, group = groups
+        theta_g = post["group_parameters"].transpose(*lead, "group", "group_param").to_numpy()
+        theta_g = theta_g.reshape(S, *theta_g.shape[2:])
+        d = m
+    else:
+        free = ordinal_pieces(layout, theta[:1], cuts[:1], odata.n_categories).free
+        d = len(free)
     total, outer = np.zeros((n, d)), np.zeros((n, d, d))
 
     def scores(k):
         c, a, b = blocks[k]
-        return ordinal_scores(layout, theta[flat[k]], np.asarray(z[c, a:b].values),
-                              scales[flat[k]], free)
+        block = np.asarray(z[c, a:b].values)
+        if groups is not None:  # the prior's metric is z's own
+            return block
+        return ordinal_scores(layout, theta[flat[k]], block, scales[flat[k]], free)
 
     for k in range(len(blocks)):  # the pooled moments, summed draw by draw in their order
         for zeta in scores(k):  # (so that any block size gives the same bits)
@@ -428,7 +419,17 @@ def ordinal_marginal_draws(post, layout, odata, *, seed: int,
             outer += zeta[:, :, None] * zeta[:, None, :]
     loc = total / S
     cov = (outer - S * np.einsum("ni,nj->nij", loc, loc)) / max(S - 1, 1) + 1e-6 * np.eye(d)
-    parts = [ordinal_marginal(layout, odata, theta[sl], cuts[sl], None, scales[sl],
-                              seed=seed, pooled=(loc, cov)) for sl in flat]
+    parts = []
+    for sl in flat:
+        if groups is None:
+            parts.append(ordinal_marginal(layout, odata, theta[sl], cuts[sl], None, scales[sl],
+                                          seed=seed, pooled=(loc, cov)))
+            continue
+        pieces = grouped_ordinal_pieces(group_layout, theta_g[sl], scales[sl], cuts[sl],
+                                        odata.n_categories, group)
+        parts.append(marginal_loglik(np.zeros((len(pieces.psi), d)), pieces.psi,
+                                     ordinal_conditional(pieces, odata), None,
+                                     refine=ordinal_laplace(pieces, odata), seed=seed,
+                                     pooled=(loc, cov)))
     return Marginal(np.concatenate([p.loglik for p in parts]),
                     np.concatenate([p.mcse for p in parts]), parts[0].nodes)

@@ -84,14 +84,7 @@ def augment(idata, bm: BayesModel, *, seed: int | None = None, label: dict | Non
         # had it computed from the store, before its scores were dropped: bayes/sample.py)
         if "factor_scales" in idata.posterior and "z" in idata.posterior:
             started = time.perf_counter()
-            if grouped:  # each respondent's scores under their group's parameters
-                from connective.bayes.marginal import grouped_ordinal_marginal
-
-                marginal = grouped_ordinal_marginal(idata.posterior, bm.group_layout,
-                                                    bm.ordinal, bm.groups.index,
-                                                    seed=marginal_seed(seed))
-            else:
-                marginal = ordinal_marginal_draws(idata.posterior, bm, seed=marginal_seed(seed))
+            marginal = ordinal_marginal_draws(idata.posterior, bm, seed=marginal_seed(seed))
             seconds = time.perf_counter() - started
             ll = marginal.loglik.reshape(conditional_ll.shape)
         elif STREAMED_MARGINAL[0] in idata.posterior:
@@ -230,10 +223,12 @@ def marginal_seed(seed: int | None) -> int:
 
 def ordinal_marginal_draws(post, bm: BayesModel, *, seed: int):
     """The marginal log-likelihood (:mod:`connective.bayes.marginal`) of an ordinal fit's
-    posterior, before its factor scores are dropped: a flat (draws, respondents) result."""
+    posterior, before its factor scores are dropped: a flat (draws, respondents) result;
+    a hierarchical fit's respondents each under their group's parameters."""
     from connective.bayes.marginal import ordinal_marginal_draws as integrate
 
-    return integrate(post, bm.layout, bm.ordinal, seed=seed)
+    groups = None if bm.groups is None else (bm.group_layout, bm.groups.index)
+    return integrate(post, bm.layout, bm.ordinal, seed=seed, groups=groups)
 
 
 #: posterior variables of a trace streamed to disk: the marginal log-likelihood and its

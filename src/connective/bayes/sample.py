@@ -336,8 +336,8 @@ def _read_back(idata, bm: BayesModel, seed: int):
     post = idata.posterior
     attrs = {}
     marginal = None
-    if bm.ordinal is not None and bm.groups is None and not bm.interactions \
-            and "z" in post and "factor_scales" in post:
+    if bm.ordinal is not None and not bm.interactions and "z" in post \
+            and "factor_scales" in post:
         from connective.bayes.results import STREAMED_MARGINAL, marginal_seed, \
             ordinal_marginal_draws
 

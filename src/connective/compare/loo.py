@@ -129,7 +129,7 @@ def check_comparable(runs: list[LooRun], *, conditional: bool = False) -> None:
                 "conditional on the sampled factor scores, which PSIS-LOO cannot leave out "
                 "(its Pareto k are high by construction; Merkle, Furr & Rabe-Hesketh 2019). "
                 "Refit with this version of 'connective fit', which stores the marginal "
-                "log-likelihood (a hierarchical trace streamed to disk has none yet), or pass "
+                "log-likelihood, or pass "
                 "--conditional to rank the conditional ones anyway")
     elif any(r.conditional is None and r.loglik != "conditional" for r in runs):
         plain = [r.name for r in runs if r.conditional is None and r.loglik != "conditional"]
