@@ -423,11 +423,9 @@ def run_case(name, spec, frame, args, sampler, likelihood, fiml="schur"):
             # issue [7/12]: the marginal log-likelihood LOO uses (bayes/marginal.py), timed
             # against the sampling it follows
             from connective.bayes.results import ordinal_marginal_draws
-            from connective.bayes.tables import parameter_draws
 
-            theta = parameter_draws(idata).transpose("chain", "draw", "param").to_numpy()
             t0 = time.perf_counter()
-            marginal = ordinal_marginal_draws(idata.posterior, bm, theta, seed=seed)
+            marginal = ordinal_marginal_draws(idata.posterior, bm, seed=seed)
             rows[-1].update(marginal_s=round(time.perf_counter() - t0, 2),
                             marginal_max_mcse=round(float(marginal.mcse.max()), 4),
                             marginal_median_mcse=round(float(np.median(marginal.mcse)), 4))

@@ -139,3 +139,54 @@ def test_a_large_trace_streams_to_disk_with_the_same_draws(monkeypatch, ordinal_
     np.testing.assert_array_equal(streamed.sample_stats["n_steps"].values,
                                   kept.sample_stats["n_steps"].values)
     assert "warmup_posterior" not in kept.groups()
+    # the marginal log-likelihood was integrated from the store, a block of draws at a
+    # time, before the scores were dropped: the same numbers as from the scores in memory
+    from connective.bayes.marginal import ordinal_marginal_draws
+    from connective.bayes.results import STREAMED_MARGINAL, marginal_seed
+
+    assert streamed.attrs["marginal_nodes"] > 0
+    in_memory = ordinal_marginal_draws(kept.posterior, bm.layout, bm.ordinal,
+                                       seed=marginal_seed(4), block_bytes=8 * 300 * 2 * 7)
+    for name, values in zip(STREAMED_MARGINAL, (in_memory.loglik, in_memory.mcse)):
+        np.testing.assert_array_equal(streamed.posterior[name].values.reshape(60, -1), values)
+    # and it is the log-likelihood LOO ranks, as a fit kept in memory has it
+    from connective.bayes.results import augment
+
+    augment(kept, bm, seed=4), augment(streamed, bm, seed=4)
+    assert streamed.posterior.attrs["loglik"] == "marginal"
+    np.testing.assert_array_equal(streamed.log_likelihood["y"].values,
+                                  kept.log_likelihood["y"].values)
+    assert STREAMED_MARGINAL[0] not in streamed.posterior
+
+
+def test_a_compiled_ordinal_model_takes_new_answers_to_the_same_cells(ordinal_fit):
+    """with_data points a compiled ordinal model at other answers to the same cells: the
+    same draws, bit for bit, as a model built on them; other cells are refused."""
+    from connective.bayes import build_model, sample, with_data
+    from connective.errors import ConnectiveError
+
+    result, _, frame = ordinal_fit
+    bm = result.model  # compiled already
+    reversed_ = 6.0 - frame  # the scales reversed: the same answered cells and categories
+    try:
+        with_data(bm, reversed_)
+        reused = sample(bm, draws=30, tune=30, chains=2, seed=5, progress=False)
+        built = sample(build_model(result.spec, reversed_, likelihood="ordinal"), draws=30,
+                       tune=30, chains=2, seed=5, progress=False)
+        np.testing.assert_array_equal(reused.posterior["parameters"].values,
+                                      built.posterior["parameters"].values)
+        with pytest.raises(ConnectiveError, match="the new answers fill other cells"):
+            with_data(bm, _other_cells(frame))
+    finally:
+        with_data(bm, frame)  # the fixture's model serves other tests
+
+
+def _other_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the missing answer of a row that misses only the first item moved to
+    a complete row: the same missingness patterns and rows per pattern, other cells."""
+    out = frame.copy()
+    only_first = np.flatnonzero(out.iloc[:, 0].isna() & out.iloc[:, 1:].notna().all(axis=1))
+    complete = np.flatnonzero(out.notna().all(axis=1))
+    a, b = only_first[0], complete[0]
+    out.iloc[a, 0], out.iloc[b, 0] = out.iloc[b, 0], np.nan
+    return out

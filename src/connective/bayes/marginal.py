@@ -131,9 +131,10 @@ def _log_normal(points: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> np.nda
 
 
 def marginal_loglik(prior_mean: np.ndarray, prior_cov: np.ndarray,
-                    conditional: Callable[[int, np.ndarray], np.ndarray], scores: np.ndarray,
-                    *, refine: Callable | None = None, nodes: int = NODES,
-                    seed: int = 0) -> Marginal:
+                    conditional: Callable[[int, np.ndarray], np.ndarray],
+                    scores: np.ndarray | None, *, refine: Callable | None = None,
+                    nodes: int = NODES, seed: int = 0,
+                    pooled: tuple[np.ndarray, np.ndarray] | None = None) -> Marginal:
     """Integrate the latent variables out of ``conditional`` for every draw (see the module
     docstring for the interface); returns the (draws, respondents) log-likelihood and SE.
 
@@ -141,13 +142,15 @@ def marginal_loglik(prior_mean: np.ndarray, prior_cov: np.ndarray,
     conditional posterior of every respondent (e.g. a Laplace approximation started at the
     pooled mean ``loc``), which then locates and scales the proposal of draw s; without it
     the proposal is the respondent's pooled scores over all draws. The draws of
-    ``prior_mean`` need not be those of ``scores``. Same inputs and seed, same numbers.
+    ``prior_mean`` need not be those of ``scores``. ``pooled`` = (mean (n, d), covariance
+    (n, d, d)) of the scores stands in for ``scores`` (then ``None``): the draws can then be
+    integrated a block at a time (:func:`ordinal_marginal_draws`). Same inputs and seed,
+    same numbers.
     """
     rng = np.random.default_rng(seed)
     nodes = max(2, nodes - nodes % 2)
-    scores = np.asarray(scores, dtype=float)
-    loc, cov = _pooled(scores)
-    u, log_t = _base_points(scores.shape[1], nodes, scores.shape[2], rng)
+    loc, cov = pooled if pooled is not None else _pooled(np.asarray(scores, dtype=float))
+    u, log_t = _base_points(loc.shape[0], nodes, loc.shape[1], rng)
     points, log_q = _place(u, log_t, loc, cov)
     half = nodes // 2
     S = prior_mean.shape[0]
@@ -193,6 +196,26 @@ class OrdinalPieces:
     psi: np.ndarray  # (S, d, d): the prior covariance of zeta
     lower: np.ndarray  # (S, p, K_max): each category's lower cutpoint (-inf at the bottom)
     upper: np.ndarray  # (S, p, K_max)
+    #: each respondent's group (hierarchical models): loadings are then (S, G, p, d) and
+    #: intercepts (S, G, p), every respondent answering with their group's
+    group: np.ndarray | None = None
+
+    def of_draw(self, s: int):
+        """Loadings and intercepts of draw s: shared, (p, d) and (p,), or each
+        respondent's group's, (n, p, d) and (n, p)."""
+        if self.group is None:
+            return self.loadings[s], self.intercepts[s]
+        return self.loadings[s][self.group], self.intercepts[s][self.group]
+
+
+def _latent_responses(zeta: np.ndarray, L: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """y* of points ``zeta`` (n, [K,] d) with loadings ``L`` shared (p, d) or each
+    respondent's (n, p, d), intercepts (p,) or (n, p)."""
+    if L.ndim == 2:
+        return zeta @ L.T + c
+    if zeta.ndim == 3:
+        return np.einsum("nkd,npd->nkp", zeta, L) + c[:, None, :]
+    return np.einsum("nd,npd->np", zeta, L) + c
 
 
 def ordinal_pieces(layout, theta: np.ndarray, thresholds: np.ndarray,
@@ -208,7 +231,14 @@ def ordinal_pieces(layout, theta: np.ndarray, thresholds: np.ndarray,
     free = np.flatnonzero(np.any(var > 0, axis=0))
     LA = mats["lambda"] @ A
     intercepts = (LA @ mats["alpha"][..., None])[..., 0] + mats["nu"]
-    S, p = intercepts.shape
+    return OrdinalPieces(free, LA[..., free], intercepts,
+                         mats["psi"][..., free[:, None], free[None, :]],
+                         *_cut_tables(thresholds, n_categories))
+
+
+def _cut_tables(thresholds: np.ndarray, n_categories: np.ndarray):
+    """(S, p, K_max) tables of each category's lower and upper cutpoint."""
+    S, p = thresholds.shape[0], len(n_categories)
     kmax = int(n_categories.max())
     lower = np.full((S, p, kmax), -np.inf)
     upper = np.full((S, p, kmax), np.inf)
@@ -218,8 +248,30 @@ def ordinal_pieces(layout, theta: np.ndarray, thresholds: np.ndarray,
         lower[:, j, 1:K] = cut
         upper[:, j, :K - 1] = cut
         start += K - 1
-    return OrdinalPieces(free, LA[..., free], intercepts,
-                         mats["psi"][..., free[:, None], free[None, :]], lower, upper)
+    return lower, upper
+
+
+def grouped_ordinal_pieces(group_layout, theta_g: np.ndarray, scales: np.ndarray,
+                           thresholds: np.ndarray, n_categories: np.ndarray,
+                           group: np.ndarray) -> OrdinalPieces:
+    """The pieces of a hierarchical ordinal model (bayes/ordinal.ordinal_likelihood with
+    groups): every respondent's answers load on the standard-normal scores z (prior N(0, I),
+    integrated out) with their group's ``Lambda (I - B)^-1 diag(s) chol(Psi_std)``, from the
+    groups' parameters ``theta_g`` (S, G, params) and the sampled metric's ``scales`` (S, m)."""
+    from connective.bayes.matrices import model_matrices
+
+    mats = model_matrices(group_layout, theta_g)
+    m = group_layout.shapes["beta"][0]
+    A = np.linalg.inv(np.eye(m) - mats["beta"])
+    s = scales[:, None, :]  # (S, 1, m) over the groups
+    M = mats["lambda"] @ A * s[:, :, None, :]
+    psi_std = mats["psi"] / (s[..., :, None] * s[..., None, :])
+    loadings = M @ np.linalg.cholesky(psi_std)
+    intercepts = (mats["lambda"] @ (A @ mats["alpha"][..., None]))[..., 0] + mats["nu"]
+    S = theta_g.shape[0]
+    return OrdinalPieces(np.arange(m), loadings, intercepts,
+                         np.broadcast_to(np.eye(m), (S, m, m)),
+                         *_cut_tables(thresholds, n_categories), group=np.asarray(group))
 
 
 def _answer_table(odata):
@@ -237,7 +289,7 @@ def ordinal_conditional(pieces: OrdinalPieces, odata) -> Callable[[int, np.ndarr
     answered, safe, item = _answer_table(odata)
 
     def conditional(s: int, zeta: np.ndarray) -> np.ndarray:
-        ystar = zeta @ pieces.loadings[s].T + pieces.intercepts[s]  # (n, K, p)
+        ystar = _latent_responses(zeta, *pieces.of_draw(s))  # (n, K, p)
         lo = pieces.lower[s][item, safe][:, None, :]
         hi = pieces.upper[s][item, safe][:, None, :]
         lp = log_prob_between(lo - ystar, hi - ystar)
@@ -256,12 +308,13 @@ def ordinal_laplace(pieces: OrdinalPieces, odata, steps: int = 4) -> Callable:
     answered, safe, item = _answer_table(odata)
 
     def refine(s: int, start: np.ndarray):
-        Lf, c = pieces.loadings[s], pieces.intercepts[s]
+        Lf, c = pieces.of_draw(s)
+        per = "npi" if Lf.ndim == 3 else "pi"  # each respondent's loadings, or shared
         prec = np.linalg.inv(pieces.psi[s])
         lo0, hi0 = pieces.lower[s][item, safe], pieces.upper[s][item, safe]
         zeta = start.copy()
         for step in range(steps + 1):
-            ystar = zeta @ Lf.T + c
+            ystar = _latent_responses(zeta, Lf, c)
             a, b = lo0 - ystar, hi0 - ystar
             logp = log_prob_between(a, b)
             ra = np.exp(norm.logpdf(a) - logp)  # phi(a) / P (0 at -inf)
@@ -270,10 +323,10 @@ def ordinal_laplace(pieces: OrdinalPieces, odata, steps: int = 4) -> Callable:
             aa = np.where(np.isfinite(a), a, 0.0) * ra
             bb = np.where(np.isfinite(b), b, 0.0) * rb
             h = np.where(answered, np.clip(aa - bb - g ** 2, -1.0, 0.0), 0.0)
-            H = np.einsum("pi,np,pj->nij", Lf, h, Lf) - prec  # negative definite
-            if step == steps:
+            H = np.einsum(f"{per},np,{per.replace('i', 'j')}->nij", Lf, h, Lf) - prec
+            if step == steps:  # (H is negative definite)
                 break
-            grad = g @ Lf - zeta @ prec
+            grad = np.einsum(f"np,{per}->ni", g, Lf) - zeta @ prec
             zeta = zeta - np.linalg.solve(H, grad[..., None])[..., 0]
         return zeta, np.linalg.inv(-H)
 
@@ -296,14 +349,87 @@ def ordinal_scores(layout, theta: np.ndarray, z: np.ndarray, factor_scales: np.n
 
 
 def ordinal_marginal(layout, odata, theta: np.ndarray, thresholds: np.ndarray, z: np.ndarray,
-                     factor_scales: np.ndarray, *, nodes: int = NODES,
-                     seed: int = 0) -> Marginal:
+                     factor_scales: np.ndarray, *, nodes: int = NODES, seed: int = 0,
+                     pooled: tuple[np.ndarray, np.ndarray] | None = None) -> Marginal:
     """The ordinal model's marginal log-likelihood from flattened draws: ``theta``
     (S, params), ``thresholds`` (S, cutpoints), ``z`` (S, n, m) and ``factor_scales``
-    (S, m), the sampled metric's scales (bayes/model._sampled_to_theta)."""
+    (S, m), the sampled metric's scales (bayes/model._sampled_to_theta). ``pooled``: the
+    proposal's pooled moments of all draws' scores (see :func:`marginal_loglik`), when
+    ``z`` holds a block of the draws only."""
     pieces = ordinal_pieces(layout, theta, thresholds, odata.n_categories)
-    scores = ordinal_scores(layout, theta, z, factor_scales, pieces.free)
     d = len(pieces.free)
+    if pooled is None:
+        pooled = _pooled(ordinal_scores(layout, theta, z, factor_scales, pieces.free))
     return marginal_loglik(np.zeros((len(theta), d)), pieces.psi,
-                           ordinal_conditional(pieces, odata), scores,
-                           refine=ordinal_laplace(pieces, odata), nodes=nodes, seed=seed)
+                           ordinal_conditional(pieces, odata), None,
+                           refine=ordinal_laplace(pieces, odata), nodes=nodes, seed=seed,
+                           pooled=pooled)
+
+
+def _blocks(chains: int, draws: int, size: int):
+    """(chain, first draw, end draw) blocks of at most ``size`` draws, in the order of the
+    flattened (chain, draw) draws."""
+    return [(c, d, min(d + size, draws)) for c in range(chains) for d in range(0, draws, size)]
+
+
+def ordinal_marginal_draws(post, layout, odata, *, seed: int,
+                           block_bytes: int = 256 * 2**20, groups=None) -> Marginal:
+    """The marginal log-likelihood of an ordinal fit's posterior ``post`` (an xarray
+    Dataset with ``parameters``, ``thresholds``, ``factor_scales`` and the scores ``z``, in
+    memory or lazily on disk, e.g. a trace streamed to a zarr store), a flat (draws,
+    respondents) result. The scores are read once, a block of draws at a time (at most
+    ``block_bytes`` of them), for the proposal's pooled moments (each draw's proposal is
+    then its own Laplace approximation); the same numbers whatever the block size.
+
+    ``groups`` = (the groups' layout, each respondent's group) for a hierarchical fit
+    (``group_parameters`` in ``post``): the standard-normal scores z are integrated out
+    under each respondent's group's loadings (:func:`grouped_ordinal_pieces`)."""
+    lead = ("chain", "draw")
+    theta4 = post["parameters"].transpose(*lead, "param").to_numpy()
+    chains, draws = theta4.shape[:2]
+    S = chains * draws
+    theta = theta4.reshape(S, -1)
+    cuts = post["thresholds"].transpose(*lead, "threshold").to_numpy().reshape(S, -1)
+    scales = post["factor_scales"].transpose(*lead, "structural").to_numpy().reshape(S, -1)
+    z = post["z"].transpose(*lead, "respondent", "structural")
+    n, m = z.shape[2:]
+    size = max(1, int(block_bytes // (8 * n * m)))
+    blocks = _blocks(chains, draws, size)
+    flat = [slice(c * draws + a, c * draws + b) for c, a, b in blocks]
+    if groups is not None:
+        group_layout, group = groups
+        theta_g = post["group_parameters"].transpose(*lead, "group", "group_param").to_numpy()
+        theta_g = theta_g.reshape(S, *theta_g.shape[2:])
+        d = m
+    else:
+        free = ordinal_pieces(layout, theta[:1], cuts[:1], odata.n_categories).free
+        d = len(free)
+    total, outer = np.zeros((n, d)), np.zeros((n, d, d))
+
+    def scores(k):
+        c, a, b = blocks[k]
+        block = np.asarray(z[c, a:b].values)
+        if groups is not None:  # the prior's metric is z's own
+            return block
+        return ordinal_scores(layout, theta[flat[k]], block, scales[flat[k]], free)
+
+    for k in range(len(blocks)):  # the pooled moments, summed draw by draw in their order
+        for zeta in scores(k):  # (so that any block size gives the same bits)
+            total += zeta
+            outer += zeta[:, :, None] * zeta[:, None, :]
+    loc = total / S
+    cov = (outer - S * np.einsum("ni,nj->nij", loc, loc)) / max(S - 1, 1) + 1e-6 * np.eye(d)
+    parts = []
+    for sl in flat:
+        if groups is None:
+            parts.append(ordinal_marginal(layout, odata, theta[sl], cuts[sl], None, scales[sl],
+                                          seed=seed, pooled=(loc, cov)))
+            continue
+        pieces = grouped_ordinal_pieces(group_layout, theta_g[sl], scales[sl], cuts[sl],
+                                        odata.n_categories, group)
+        parts.append(marginal_loglik(np.zeros((len(pieces.psi), d)), pieces.psi,
+                                     ordinal_conditional(pieces, odata), None,
+                                     refine=ordinal_laplace(pieces, odata), seed=seed,
+                                     pooled=(loc, cov)))
+    return Marginal(np.concatenate([p.loglik for p in parts]),
+                    np.concatenate([p.mcse for p in parts]), parts[0].nodes)

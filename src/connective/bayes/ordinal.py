@@ -226,8 +226,8 @@ def ordinal_likelihood(pm, pt, layout: Layout, odata, theta, scales, initvals: d
     ``grouped`` = (extended layout, groups x parameters, group of each respondent) makes
     each respondent's responses follow their group's parameters."""
     ML, mu0 = ordinal_loadings(pt, layout, theta, scales)
-    if grouped is None:  # the sampled metric of z, for the marginal likelihood (marginal.py)
-        pm.Deterministic("factor_scales", scales, dims="structural")
+    # the sampled metric of z, for the marginal likelihood (marginal.py)
+    pm.Deterministic("factor_scales", scales, dims="structural")
     z = factor_scores(pm, layout, frame, initvals)
     # latent responses of every (respondent, item) cell as one small matrix product: the
     # row gathers M[items], z[rows] it replaced have scatter-add gradients (log-density
@@ -279,7 +279,9 @@ def answer_likelihood(pm, pt, odata, ystar, item_sd, initvals: dict, used: dict)
     for v, cats in zip(odata.variables, odata.categories):
         for t in range(len(cats) - 1):
             used[f"{v}|t{t + 1}"] = f"normal(0, {CUTPOINT_SD:g}) ordered"
-    slots = odata.items * int(odata.n_categories.max()) + odata.codes
+    # each answer's slot in the cutpoint tables, as data: a compiled model then takes
+    # another survey's answers to the same cells (bayes/sample.with_data)
+    slots = pm.Data("answer_slots", odata.items * int(odata.n_categories.max()) + odata.codes)
     lp = answer_logp(pt, odata, ystar, lower.ravel()[slots], upper.ravel()[slots])
     if len(cells) < odata.n * p:
         per_respondent = pt.inc_subtensor(pt.zeros(odata.n)[odata.rows], lp)

@@ -80,13 +80,15 @@ def augment(idata, bm: BayesModel, *, seed: int | None = None, label: dict | Non
         conditional_ll = idata.posterior["loglik_respondent"].transpose(
             "chain", "draw", "respondent").to_numpy()
         ll = conditional_ll
-        # LOO's: the factor scores integrated out (ordinal models; their proposal needs the
-        # sampled scores, which a trace streamed to disk does not keep)
+        # LOO's: the factor scores integrated out (ordinal models; a trace streamed to disk
+        # had it computed from the store, before its scores were dropped: bayes/sample.py)
         if "factor_scales" in idata.posterior and "z" in idata.posterior:
             started = time.perf_counter()
-            marginal = ordinal_marginal_draws(idata.posterior, bm, theta,
-                                              seed=0 if seed is None else seed + 15485863)
+            marginal = ordinal_marginal_draws(idata.posterior, bm, seed=marginal_seed(seed))
             seconds = time.perf_counter() - started
+            ll = marginal.loglik.reshape(conditional_ll.shape)
+        elif STREAMED_MARGINAL[0] in idata.posterior:
+            marginal, seconds = streamed_marginal(idata)
             ll = marginal.loglik.reshape(conditional_ll.shape)
     elif grouped:
         ll = group_results.grouped_pointwise_loglik(bm, idata.posterior)
@@ -214,19 +216,39 @@ def write_fit_folder(fit, out_dir: str | Path, *, overwrite: bool = False,
 CONDITIONAL_GROUP = "conditional_log_likelihood"
 
 
-def ordinal_marginal_draws(post, bm: BayesModel, theta: np.ndarray, *, seed: int):
-    """The marginal log-likelihood (:mod:`connective.bayes.marginal`) of an ordinal fit's
-    posterior, before its factor scores are dropped: a flat (draws, respondents) result."""
-    from connective.bayes.marginal import ordinal_marginal
+def marginal_seed(seed: int | None) -> int:
+    """The seed of an ordinal fit's marginal integration, from the fit's seed."""
+    return 0 if seed is None else int(seed) + 15485863
 
-    flat = theta.reshape(-1, theta.shape[-1])
-    lead = ("chain", "draw")
-    z = post["z"].transpose(*lead, "respondent", "structural").to_numpy()
-    cuts = post["thresholds"].transpose(*lead, "threshold").to_numpy()
-    scales = post["factor_scales"].transpose(*lead, "structural").to_numpy()
-    S = flat.shape[0]
-    return ordinal_marginal(bm.layout, bm.ordinal, flat, cuts.reshape(S, -1),
-                            z.reshape(S, *z.shape[2:]), scales.reshape(S, -1), seed=seed)
+
+def ordinal_marginal_draws(post, bm: BayesModel, *, seed: int):
+    """The marginal log-likelihood (:mod:`connective.bayes.marginal`) of an ordinal fit's
+    posterior, before its factor scores are dropped: a flat (draws, respondents) result;
+    a hierarchical fit's respondents each under their group's parameters."""
+    from connective.bayes.marginal import ordinal_marginal_draws as integrate
+
+    groups = None if bm.groups is None else (bm.group_layout, bm.groups.index)
+    return integrate(post, bm.layout, bm.ordinal, seed=seed, groups=groups)
+
+
+#: posterior variables of a trace streamed to disk: the marginal log-likelihood and its
+#: Monte Carlo SE, computed from the store before the factor scores were dropped
+STREAMED_MARGINAL = ("marginal_loglik", "marginal_mcse")
+
+
+def streamed_marginal(idata):
+    """The :class:`~connective.bayes.marginal.Marginal` a streamed trace carries (see
+    :data:`STREAMED_MARGINAL`), and its seconds; the variables leave the posterior."""
+    from connective.bayes.marginal import Marginal
+
+    post = idata.posterior
+    lead = ("chain", "draw", "respondent")
+    values = [post[v].transpose(*lead).to_numpy() for v in STREAMED_MARGINAL]
+    S = values[0].shape[0] * values[0].shape[1]
+    out = Marginal(values[0].reshape(S, -1), values[1].reshape(S, -1),
+                   int(idata.attrs["marginal_nodes"]))
+    idata.posterior = post.drop_vars(list(STREAMED_MARGINAL))
+    return out, float(idata.attrs.get("marginal_seconds", 0.0))
 
 
 #: posterior variables that stay in the posterior group; the sampler's own variables (on

@@ -180,9 +180,6 @@ def with_data(bm: BayesModel, frame, *, keep_priors: bool = False) -> None:
     if bm.interactions:  # the factor scores (one per respondent) are part of the model
         raise ConnectiveError("a compiled model with latent interactions cannot be reused on "
                               "new data; build a new model for them")
-    if bm.likelihood != "normal":
-        raise ConnectiveError(f"a compiled {bm.likelihood} model cannot be reused on new data; "
-                              "build a new model for them")
     if bm.groups is not None:
         raise ConnectiveError("a compiled hierarchical model cannot be reused on new data (its "
                               "groups are part of it); build a new model for them")
@@ -200,6 +197,10 @@ def with_data(bm: BayesModel, frame, *, keep_priors: bool = False) -> None:
     if any(a.n != b.n for a, b in zip(stats.patterns, bm.stats.patterns)):
         raise ConnectiveError("the new data have another number of rows per pattern; build "
                               "a new model for them")
+    if bm.ordinal is not None and not _same_answer_cells(bm.ordinal, fresh.ordinal):
+        raise ConnectiveError("the new answers fill other cells or have other numbers of "
+                              "categories than the answers the ordinal model was built on; "
+                              "build a new model for them")
     updates = {var.name: var.get_value() for var in fresh.model.data_vars
                if not (keep_priors and var.name.startswith("prior_"))}
     import pymc as pm
@@ -213,8 +214,17 @@ def with_data(bm: BayesModel, frame, *, keep_priors: bool = False) -> None:
         bm.compiled = dataclasses.replace(bm.compiled.with_data(**updates),
                                           initial_point_func=_initial_point_func(bm))
     bm.stats = stats
+    bm.ordinal = fresh.ordinal
     if not keep_priors:
         bm.priors = fresh.priors
+
+
+def _same_answer_cells(old, new) -> bool:
+    """Do two ordinal surveys answer the same (respondent, item) cells with the same numbers
+    of categories per item? Then only the answers' codes (data) differ."""
+    return (old.n == new.n and np.array_equal(old.rows, new.rows)
+            and np.array_equal(old.items, new.items)
+            and np.array_equal(old.n_categories, new.n_categories))
 
 
 def _initial_point_func(bm: BayesModel):
@@ -300,7 +310,7 @@ def _sample_nutpie(bm, compiled, draws, tune, chains, cores, seed, progress, tar
                                   seed=seed, progress_bar=progress, save_warmup=False,
                                   **store, **_nutpie_options(bm, target_accept))
         if streamed:
-            idata = _read_back(idata)
+            idata = _read_back(idata, bm, seed)
     except Exception as exc:  # nutpie reports failed initialisation as RuntimeError
         if "init" in str(exc).lower() or "logp" in str(exc).lower():
             raise SamplerError(_init_advice(bm) + f" (nutpie: {exc})") from None
@@ -314,14 +324,39 @@ def _sample_nutpie(bm, compiled, draws, tune, chains, cores, seed, progress, tar
     return idata
 
 
-def _read_back(idata):
+def _read_back(idata, bm: BayesModel, seed: int):
     """The draws of a trace written to disk, in memory, without the variables no result
-    reads (:data:`UNREAD`)."""
-    import arviz as az
+    reads (:data:`UNREAD`). An ordinal model's marginal log-likelihood, whose proposal
+    needs the factor scores, is integrated from the store first (a block of draws at a
+    time) and kept as the posterior's ``marginal_loglik`` and ``marginal_mcse``."""
+    import time
 
-    posterior = idata.posterior.drop_vars([v for v in UNREAD if v in idata.posterior])
-    return az.InferenceData(posterior=posterior.load(),
-                            sample_stats=idata.sample_stats.load())
+    import arviz as az
+    import xarray as xr
+
+    post = idata.posterior
+    attrs = {}
+    marginal = None
+    if bm.ordinal is not None and not bm.interactions and "z" in post \
+            and "factor_scales" in post:
+        from connective.bayes.results import STREAMED_MARGINAL, marginal_seed, \
+            ordinal_marginal_draws
+
+        started = time.perf_counter()
+        marginal = ordinal_marginal_draws(post, bm, seed=marginal_seed(seed))
+        attrs = {"marginal_seconds": round(time.perf_counter() - started, 2),
+                 "marginal_nodes": marginal.nodes}
+    posterior = post.drop_vars([v for v in UNREAD if v in post]).load()
+    if marginal is not None:
+        shape = (posterior.sizes["chain"], posterior.sizes["draw"], -1)
+        for name, values in zip(STREAMED_MARGINAL, (marginal.loglik, marginal.mcse)):
+            posterior[name] = xr.DataArray(values.reshape(shape),
+                                           dims=("chain", "draw", "respondent"),
+                                           coords={"chain": posterior.chain,
+                                                   "draw": posterior.draw})
+    out = az.InferenceData(posterior=posterior, sample_stats=idata.sample_stats.load())
+    out.attrs.update(attrs)
+    return out
 
 
 def _sample_pymc(bm, draws, tune, chains, cores, seed, progress, target_accept):

@@ -25,12 +25,23 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="rank ordinal fits by their log-likelihood given the sampled factor "
                         "scores (for comparison: PSIS-LOO cannot leave those out; the "
                         "default is the marginal one, scores integrated out)")
+    p.add_argument("--reloo", action="store_true",
+                   help="refit each model without every respondent whose Pareto k exceeds 0.7 "
+                        "and rank by the exact values for them (needs the runs' data file)")
+    p.add_argument("--reloo-max", type=int, default=20, metavar="N",
+                   help="refuse --reloo when a run has more than N such respondents "
+                        "(default 20; use --kfold then)")
+    p.add_argument("--kfold", type=int, metavar="K",
+                   help="K-fold cross-validation besides PSIS-LOO: K refits per run, folds by "
+                        "a permutation of the rows seeded by the run's seed (elpd_kfold, SE)")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     names = [Path(r).name for r in args.runs]
-    table = compare_loo(dict(zip(names, args.runs)), conditional=args.conditional)
+    table = compare_loo(dict(zip(names, args.runs)), conditional=args.conditional,
+                        reloo=args.reloo, reloo_max=args.reloo_max, kfold=args.kfold,
+                        say=print)
     attrs = dict(table.attrs)
     if args.pls:
         crit = pls_criteria(dict(zip(names, args.pls)), args.target)
@@ -45,7 +56,14 @@ def run(args: argparse.Namespace) -> int:
     for name, mcse in attrs.get("marginal_error", {}).items():
         print(f"{name}: marginal log-likelihood integrated with a Monte Carlo SE of at most "
               f"{mcse:.3f} per respondent and draw")
-    for w in attrs.get("warnings", []):
+    for name, rows in attrs.get("refitted", {}).items():
+        print(f"{name}: " + (f"refitted without respondent(s) {', '.join(str(i + 1) for i in rows)}"
+                             " (Pareto k > 0.7): their elpd is exact, the k columns are "
+                             "PSIS's" if rows else "no respondent with Pareto k > 0.7: no refit"))
+    if attrs.get("kfold"):
+        print(f"elpd_kfold: {attrs['kfold']}-fold cross-validation, each run refitted "
+              f"{attrs['kfold']} times with its own draws, tuning and seed (column refits)")
+    for w in attrs.get("warnings", []) if not attrs.get("refitted") else []:
         print(f"WARNING: {w}")
     if args.out:
         atomic_write_csv(args.out, table)

@@ -129,7 +129,7 @@ def check_comparable(runs: list[LooRun], *, conditional: bool = False) -> None:
                 "conditional on the sampled factor scores, which PSIS-LOO cannot leave out "
                 "(its Pareto k are high by construction; Merkle, Furr & Rabe-Hesketh 2019). "
                 "Refit with this version of 'connective fit', which stores the marginal "
-                "log-likelihood (a hierarchical ordinal model has none yet), or pass "
+                "log-likelihood, or pass "
                 "--conditional to rank the conditional ones anyway")
     elif any(r.conditional is None and r.loglik != "conditional" for r in runs):
         plain = [r.name for r in runs if r.conditional is None and r.loglik != "conditional"]
@@ -185,7 +185,9 @@ def k_distribution(k) -> dict[str, int]:
     return {name: int(((k > lo) & (k <= hi)).sum()) for name, (lo, hi) in K_BINS.items()}
 
 
-def compare_loo(runs: dict[str, str | Path], *, conditional: bool = False) -> pd.DataFrame:
+def compare_loo(runs: dict[str, str | Path], *, conditional: bool = False,
+                reloo: bool = False, reloo_max: int = 20, kfold: int | None = None,
+                say=None) -> pd.DataFrame:
     """az.compare of the runs (elpd_loo, differences with SEs, stacking weights), the Pareto
     k distribution of each (and of an ordinal fit's conditional log-likelihood beside it:
     ``conditional_k>0.7``) and each run's diagnostics verdict (``diagnostics``; the verdict
@@ -194,6 +196,12 @@ def compare_loo(runs: dict[str, str | Path], *, conditional: bool = False) -> pd
     Raises a clear error when the runs' log-likelihoods are not comparable
     (:func:`check_comparable`). ``conditional=True`` ranks ordinal fits by their
     log-likelihood given the sampled factor scores (for comparison only).
+
+    ``reloo=True`` refits each run without every respondent whose Pareto k exceeds 0.7 (at
+    most ``reloo_max`` per run) and ranks by the exact values for them (column
+    ``refitted``; the respondents in ``attrs["refitted"]``); ``kfold=K`` adds K-fold
+    cross-validation's ``elpd_kfold`` with its SE and differences (K refits per run), see
+    :mod:`connective.compare.loo_refit`. ``say`` gets a line per refit.
     """
     import arviz as az
 
@@ -201,16 +209,33 @@ def compare_loo(runs: dict[str, str | Path], *, conditional: bool = False) -> pd
         raise ConnectiveError("LOO compares two or more fitted models")
     described = [read_loo_run(name, folder) for name, folder in runs.items()]
     check_comparable(described, conditional=conditional)
+    if (reloo or kfold) and conditional:
+        raise ConnectiveError("--reloo and --kfold refit the marginal log-likelihood; drop "
+                              "--conditional")
     idatas = {}
     for run in described:
         idatas[run.name] = run.idata
         if conditional and run.conditional is not None:
             idatas[run.name] = az.InferenceData(posterior=run.idata.posterior,
                                                 log_likelihood=run.conditional)
+    refitted: dict[str, list[int]] = {}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        table = az.compare(idatas, ic="loo", method="stacking", scale="log")
         loos = {k: az.loo(v, pointwise=True) for k, v in idatas.items()}
+        if reloo:
+            from connective.compare import loo_refit
+
+            # every run's count checked before any refit runs
+            loo_refit.refuse_over_cap({r.name: int((loos[r.name].pareto_k
+                                                    > loo_refit.K_THRESHOLD).sum())
+                                       for r in described}, reloo_max)
+            exact = {}
+            for run in described:
+                exact[run.name], refitted[run.name] = loo_refit.reloo(
+                    run, loos[run.name], cap=reloo_max, say=say)
+            table = az.compare(exact, ic="loo", method="stacking", scale="log")
+        else:
+            table = az.compare(idatas, ic="loo", method="stacking", scale="log")
         other = {}
         for run in described:  # the other log-likelihood's k, beside
             if run.conditional is not None and not conditional:
@@ -228,12 +253,24 @@ def compare_loo(runs: dict[str, str | Path], *, conditional: bool = False) -> pd
     table["loglik"] = ["conditional" if conditional and by_name[k].likelihood == "ordinal"
                        else by_name[k].loglik for k in table.index]
     table["diagnostics"] = ["PASS" if by_name[k].verdict.ok else "FAIL" for k in table.index]
+    if reloo:  # the k columns stay PSIS's: which respondents needed the refits
+        table["refitted"] = [len(refitted[k]) for k in table.index]
     table.index.name = "model"
     out = table.reset_index()
     out.attrs["verdicts"] = [by_name[k].verdict.line() for k in table.index]
     out.attrs["failed"] = [k for k in table.index if not by_name[k].verdict.ok]
     out.attrs["warnings"] = sorted({str(w.message) for w in caught
                                     if "pareto" in str(w.message).lower()})
+    if reloo:
+        out.attrs["refitted"] = refitted
+    if kfold:
+        from connective.compare.loo_refit import kfold_table
+
+        folds = kfold_table(described, kfold, say=say).rename(columns={
+            "se": "se_kfold", "elpd_diff": "elpd_diff_kfold", "dse": "dse_kfold"})
+        attrs = dict(out.attrs)
+        out = out.merge(folds, on="model", how="left")
+        out.attrs.update(attrs, kfold=kfold)
     out.attrs["marginal_error"] = {
         r.name: json.loads(r.idata.posterior.attrs["marginal_error"])["max_mcse"]
         for r in described if "marginal_error" in r.idata.posterior.attrs}
