@@ -66,26 +66,42 @@ def test_product_moments_match_monte_carlo():
                                               * sd[0] * sd[1] / sd[2])
 
 
-def test_model_likelihood_is_the_numpy_conditional_likelihood():
-    """loglik_respondent of the pm.Model at its starting point is conditional_loglik of the
-    same parameters and scores (marker metric: the scores are chol(Psi) z)."""
+@pytest.mark.parametrize("reparameterize", [False, True])
+def test_model_likelihood_is_the_numpy_conditional_likelihood(reparameterize):
+    """loglik_respondent of the pm.Model at a point is conditional_loglik of the same
+    parameters and of the scores rebuilt from the sampled variables as the marginal
+    likelihood rebuilds them (centred scores, the score shift, the sampled metric's scales),
+    and the centred scores' potential is the disturbances' normal density."""
+    from scipy.stats import multivariate_normal
+
+    from connective.bayes.interaction_marginal import sampled_disturbances
+
     spec = parse_model(MODEL)
     frame = simulate(spec, 40, values=VALUES, seed=4).frame
     frame.loc[3, "cid2"] = np.nan
     from connective.bayes.model import build_model
 
-    bm = build_model(spec, frame, reparameterize=False)
+    bm = build_model(spec, frame, reparameterize=reparameterize)
     point = bm.model.initial_point()
-    outputs = bm.model.replace_rvs_by_values([bm.model["parameters"],
-                                              bm.model["loglik_respondent"]])
+    rng = np.random.default_rng(8)
+    point = {k: v + rng.normal(0, 0.1, np.shape(v)) for k, v in point.items()}
+    names = ["parameters", "loglik_respondent", "factor_scales", "score_shift",
+             "centred_scores"]
+    outputs = bm.model.replace_rvs_by_values([bm.model[n] for n in names])
     values = bm.model.compile_fn(outputs, inputs=bm.model.value_vars,
                                  on_unused_input="ignore")(point)
-    theta, ll = (np.asarray(x) for x in values)
-    psi = model_matrices(bm.layout, theta)["psi"]
-    eta = latent_scores(bm.layout, product_terms(spec, bm.layout), theta,
-                        point["z"] @ np.linalg.cholesky(psi).T)
+    theta, ll, scales, shift, potential = (np.asarray(x) for x in values)
+    terms = product_terms(spec, bm.layout)
+    zeta = sampled_disturbances(bm.layout, terms, theta[None], point["z"][None], scales[None],
+                                shift[None])[0]
+    eta = latent_scores(bm.layout, terms, theta, zeta)
+    np.testing.assert_allclose(eta, (point["z"] + shift) * scales, rtol=1e-10)
     got = conditional_loglik(bm.layout, item_data(frame, bm.layout.observed), theta, eta)
     np.testing.assert_allclose(ll, got, rtol=1e-8)
+    psi_std = model_matrices(bm.layout, theta)["psi"] / np.outer(scales, scales)
+    density = multivariate_normal(np.zeros(3), psi_std).logpdf(zeta / scales).sum()
+    z_prior = -0.5 * np.sum(point["z"] ** 2) - 0.5 * point["z"].size * np.log(2 * np.pi)
+    np.testing.assert_allclose(potential, density - z_prior, rtol=1e-10)
     assert bm.priors["OCA~CID:EFF"].startswith("normal(0, ")
 
 

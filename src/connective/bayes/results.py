@@ -80,12 +80,19 @@ def augment(idata, bm: BayesModel, *, seed: int | None = None, label: dict | Non
         conditional_ll = idata.posterior["loglik_respondent"].transpose(
             "chain", "draw", "respondent").to_numpy()
         ll = conditional_ll
-        # LOO's: the factor scores integrated out (ordinal models; their proposal needs the
-        # sampled scores, which a trace streamed to disk does not keep)
+        # LOO's: the factor scores integrated out (ordinal and latent-interaction models;
+        # their proposal needs the sampled scores, which a trace streamed to disk does not
+        # keep)
         if "factor_scales" in idata.posterior and "z" in idata.posterior:
             started = time.perf_counter()
-            marginal = ordinal_marginal_draws(idata.posterior, bm, theta,
-                                              seed=0 if seed is None else seed + 15485863)
+            if bm.interactions:
+                from connective.bayes.interaction_marginal import interaction_marginal_draws
+
+                draws_of = interaction_marginal_draws
+            else:
+                draws_of = ordinal_marginal_draws
+            marginal = draws_of(idata.posterior, bm, theta,
+                                seed=0 if seed is None else seed + 15485863)
             seconds = time.perf_counter() - started
             ll = marginal.loglik.reshape(conditional_ll.shape)
     elif grouped:
