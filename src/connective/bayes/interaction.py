@@ -172,33 +172,53 @@ def latent_scores(layout: Layout, terms: list[ProductTerm], theta, zeta):
     """
     from connective.bayes.matrices import model_matrices, structural_inverse
 
-    np_side = isinstance(theta, np.ndarray) and isinstance(zeta, np.ndarray)
+    if isinstance(theta, np.ndarray) and isinstance(zeta, np.ndarray):
+        return score_function(layout, terms, theta)(zeta)
+    import pytensor.tensor as pt
+
     mats = model_matrices(layout, theta)
     m = layout.shapes["beta"][0]
-    if np_side:
-        A = np.linalg.inv(np.eye(m) - mats["beta"])
-        At = np.swapaxes(A, -1, -2)
-        eta_lin = (zeta + mats["alpha"][..., None, :]) @ At
-        G = np.zeros(theta.shape[:-1] + (len(terms), m))  # products x outcomes
-        for p, t in enumerate(terms):
-            G[..., p, t.outcome] = theta[..., t.param]
-    else:
-        import pytensor.tensor as pt
+    At = structural_inverse(layout, mats["beta"]).T
+    eta_lin = (zeta + mats["alpha"][None, :]) @ At
+    G = pt.zeros((len(terms), m))
+    for p, t in enumerate(terms):
+        G = pt.set_subtensor(G[p, t.outcome], theta[t.param])
+    return _with_products(layout, terms, eta_lin, G @ At)
 
-        At = structural_inverse(layout, mats["beta"]).T
-        eta_lin = (zeta + mats["alpha"][None, :]) @ At
-        G = pt.zeros((len(terms), m))
-        for p, t in enumerate(terms):
-            G = pt.set_subtensor(G[p, t.outcome], theta[t.param])
+
+def _with_products(layout: Layout, terms: list[ProductTerm], eta_lin, AGt, depth=None):
+    """The scores from their linear part and the products' total effects ``AGt``."""
     if not terms:
         return eta_lin
-    AGt = G @ At  # the products' total effects on every factor
     a = np.array([t.a for t in terms])
     b = np.array([t.b for t in terms])
     eta = eta_lin
-    for _ in range(product_depth(layout, terms)):
+    for _ in range(product_depth(layout, terms) if depth is None else depth):
         eta = eta_lin + (eta[..., a] * eta[..., b]) @ AGt
     return eta
+
+
+def score_function(layout: Layout, terms: list[ProductTerm], theta: np.ndarray):
+    """:func:`latent_scores` (numpy) with the parameters' matrices computed once: a function
+    of ``zeta`` (..., n, m), for evaluating many points of one draw (the marginal
+    likelihood's); ``theta`` (n_params,) or (..., n_params) broadcasting with ``zeta``'s
+    leading dims."""
+    from connective.bayes.matrices import model_matrices
+
+    mats = model_matrices(layout, theta)
+    m = layout.shapes["beta"][0]
+    At = np.swapaxes(np.linalg.inv(np.eye(m) - mats["beta"]), -1, -2)
+    alpha = mats["alpha"][..., None, :]
+    G = np.zeros(theta.shape[:-1] + (len(terms), m))  # products x outcomes
+    for p, t in enumerate(terms):
+        G[..., p, t.outcome] = theta[..., t.param]
+    AGt = G @ At  # the products' total effects on every factor
+    depth = product_depth(layout, terms)
+
+    def scores(zeta: np.ndarray) -> np.ndarray:
+        return _with_products(layout, terms, (zeta + alpha) @ At, AGt, depth)
+
+    return scores
 
 
 def implied_moments_with_products(spec: ModelSpec, layout: Layout, theta: np.ndarray):
