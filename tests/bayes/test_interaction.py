@@ -234,3 +234,35 @@ def test_conditional_effects_of_the_draws(small_fit):
     np.testing.assert_allclose(post["effects_std_all"].sel(effect="CID -> OCA | EFF = +1 SD"),
                                std.sel(std_param="OCA~CID") + std.sel(std_param="OCA~CID:EFF"),
                                rtol=1e-10)
+
+
+def test_with_new_data_refuses_other_respondents():
+    from connective.bayes.interaction import with_new_data
+    from connective.bayes.model import build_model
+    from connective.errors import ConnectiveError
+
+    spec = parse_model(MODEL)
+    bm = build_model(spec, simulate(spec, 30, values=VALUES, seed=1).frame)
+    with pytest.raises(ConnectiveError, match="other respondents or other answered cells"):
+        with_new_data(bm, simulate(spec, 31, values=VALUES, seed=2).frame)
+    holes = simulate(spec, 30, values=VALUES, seed=2).frame
+    holes.loc[0, "cid1"] = np.nan
+    with pytest.raises(ConnectiveError, match="other respondents or other answered cells"):
+        with_new_data(bm, holes)
+
+
+@pytest.mark.slow  # two compiled models
+def test_with_new_data_gives_the_draws_of_a_model_built_on_the_data():
+    from connective.bayes import build_model, compile_model, sample
+    from connective.bayes.interaction import with_new_data
+
+    spec = parse_model(MODEL)
+    first, second = (simulate(spec, 60, values=VALUES, seed=s).frame for s in (1, 2))
+    reused = build_model(spec, first)
+    compile_model(reused)
+    with_new_data(reused, second)
+    fresh = build_model(spec, second)
+    compile_model(fresh)
+    a, b = (sample(bm, draws=30, tune=30, chains=1, seed=3, progress=False)
+            for bm in (reused, fresh))
+    np.testing.assert_array_equal(a.posterior["parameters"], b.posterior["parameters"])

@@ -95,3 +95,25 @@ def test_marginal_agrees_with_a_brute_force_integral():
     assert out.mcse.max() < 5e-3
     # within 3.5 estimated Monte Carlo SEs (the brute force is exact to 1e-8)
     assert np.all(np.abs(out.loglik[0] - brute) < 3.5 * out.mcse[0])
+
+
+@pytest.mark.slow  # two models of their own: about 2 minutes on 2 cores
+def test_loo_ranks_the_models_with_and_without_the_interaction(tmp_path):
+    """`connective loo` takes an interaction fit without --conditional (its stored
+    log-likelihood is the marginal one), and with a true interaction of 0.4 it ranks the
+    model with the product above the one without, with good Pareto k."""
+    from connective.bayes import fit
+    from connective.compare.loo import compare_loo
+
+    spec = parse_model(MODEL)
+    frame = simulate(spec, 300, values=VALUES, seed=12).frame
+    without = parse_model(MODEL.replace(" + g*A:B", ""))
+    for name, model in (("with", spec), ("without", without)):
+        fit(model, frame, draws=300, tune=300, chains=2, seed=4).save(tmp_path / name)
+    table = compare_loo({"with": tmp_path / "with", "without": tmp_path / "without"})
+    table = table.set_index("model")
+    assert table.at["with", "loglik"] == "marginal"
+    assert table.index[0] == "with"  # ranked first
+    assert table.at["with", "pareto_k_above_0.7"] <= 0.02 * 300
+    assert table.at["with", "conditional_k>0.7"] > 0.3 * 300  # what the conditional one did
+    assert table.attrs["marginal_error"]["with"] < 0.2

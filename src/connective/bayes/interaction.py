@@ -68,6 +68,12 @@ if TYPE_CHECKING:
     from connective.spec import ModelSpec
 
 
+#: the factor scores' parametrisation with normal items: "centred" (shifted with the
+#: intercepts, :func:`centred_scores`) or "non-centred" (as with ordinal items); a switch for
+#: scripts/benchmark_bayes.py, which measures the two side by side
+NORMAL_SCORES = "centred"
+
+
 @dataclass(frozen=True)
 class ProductTerm:
     """A latent product term in layout positions: outcome, factors ``a`` and ``b`` (indices
@@ -332,7 +338,7 @@ def interaction_likelihood(pm, pt, spec: ModelSpec, layout: Layout, theta, scale
     correlated = any(matrix == "psi" for matrix, _, _ in layout.covariances.values())
     chol = pt.linalg.cholesky(psi_std) if correlated else pt.diag(pt.sqrt(pt.diagonal(psi_std)))
     pm.Deterministic("factor_scales", scales, dims="structural")  # for the marginal (LOO)
-    if odata is None:  # normal items: centred scores, shifted with the intercepts
+    if odata is None and NORMAL_SCORES == "centred":  # shifted with the intercepts
         eta = centred_scores(pm, pt, layout, terms, theta, mats, scales, chol, z, frame)
     else:  # ordinal items: non-centred, as in bayes/ordinal.py
         eta = latent_scores(layout, terms, theta, (z @ chol.T) * scales[None, :])

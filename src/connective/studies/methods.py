@@ -31,13 +31,17 @@ from connective.studies.design import Method
 
 
 def _pls(spec: ModelSpec, frame: pd.DataFrame, *, seed: int, boot: int = 500,
-         consistent: bool = False, scheme: str = "path", level: float = 0.95):
+         consistent: bool = False, scheme: str = "path", level: float = 0.95,
+         interaction: str = "two_stage"):
+    """PLS with bootstrap percentile intervals; ``interaction`` is how a latent product
+    term is estimated (two_stage, product_indicator or orthogonal: pls/interaction.py)."""
     from connective.pls import bootstrap_pls, estimate_pls
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # inadmissible replicates etc. are counted, not printed
         result = estimate_pls(spec, frame, scheme=scheme, consistent=consistent,
-                              missing="casewise" if frame.isna().any().any() else None)
+                              missing="casewise" if frame.isna().any().any() else None,
+                              interaction=interaction)
         replicates = bootstrap_pls(result, n_boot=boot, seed=seed, level=level, bca=False)
         params = replicates.parameters()
         params = params.assign(effect=params["lhs"] + params["op"] + params["rhs"])
