@@ -4,9 +4,12 @@ scores in which an outcome's structural equation holds the product of two factor
 The marginal normal likelihood cannot hold ``OCA ~ CID + EFF + g*CID:EFF``: the product of
 two normal factors is not normal, so the answers are not multivariate normal. Here, as in
 the ordinal model (:mod:`connective.bayes.ordinal`), each respondent's factor scores are
-sampled, non-centred: the disturbances ``zeta_i = diag(s) chol(Psi_std) z_i`` with
-``z_i ~ N(0, I)`` (``s`` the sampled metric's scales, :mod:`connective.bayes.model`), and the
-scores are computed in topological order (the product makes ``(I - B)^-1`` nonlinear)::
+sampled. With ordinal items non-centred: the disturbances ``zeta_i = diag(s) chol(Psi_std)
+z_i`` with ``z_i ~ N(0, I)`` (``s`` the sampled metric's scales, :mod:`connective.bayes.model`),
+and the scores computed from them in topological order (the product makes ``(I - B)^-1``
+nonlinear); with normal items centred (the scores themselves, shifted with the item
+intercepts, their density that of the disturbances they imply: :func:`centred_scores`,
+which says what it gained). Either way::
 
     eta_ik = alpha_k + sum_j B_kj eta_ij + sum_(a:b -> k) gamma eta_ia eta_ib + zeta_ik
 
@@ -33,15 +36,11 @@ if the linear part were Gaussian (Isserlis): ``var(ab) = var(a) var(b) + cov(a, 
 centred factors, ``cov(ab, c) = 0``; exact when the factors of every product are not
 themselves outcomes of a product (:func:`implied_moments_with_products`).
 
-For a marginal per-respondent likelihood (LOO, :mod:`connective.bayes.marginal` once it
-lands) the model exposes the two pieces per draw ``theta`` (a row of the posterior's
-``parameters``, in the model's metric): eta's distribution, the push-forward of
-``zeta ~ N(0, Psi)`` (``Psi = model_matrices(layout, theta)["psi"]``) through
-:func:`latent_scores` (not Gaussian: the product), and the conditional log-likelihood of
-each respondent's answers given eta, :func:`conditional_loglik` with ``bm.items`` (normal
-items) or ``bm.ordinal`` and the draw's ``thresholds`` (ordinal items). The conditional
-per-respondent log-likelihood (given the sampled scores) is kept as ``loglik_respondent``,
-as in the ordinal model; a LOO on it is not a LOO over respondents' answers.
+LOO uses the marginal per-respondent likelihood, the scores integrated out for every draw
+(:mod:`connective.bayes.interaction_marginal`: over the Gaussian disturbances, whose
+push-forward through :func:`latent_scores` the scores are). The conditional per-respondent
+log-likelihood (given the sampled scores) is kept beside it as ``loglik_respondent``, as in
+the ordinal model; a LOO on it is not a LOO over respondents' answers.
 
 Example
 -------
