@@ -12,6 +12,12 @@ of the smallest bulk ESS, and the run time.
 
     PYTHONPATH=src nice -n 15 python scripts/check_interaction_false_positives.py \\
         --replications 200 --draws 500
+
+Measured (N = 194, normal items, 2 x 500 draws, seed 2024; 3,166 s on a busy machine):
+Bayes 15 of 200 intervals exclude 0 (7.5%; band [2.0%, 8.0%]: inside); max R-hat 1.006 to
+1.132 (6 fits above 1.05), smallest bulk ESS 22 to 293 (median 145; 43 below 100), no
+divergences. PLS two-stage (500 percentile bootstrap replicates): 20 of 200 (10.0%:
+outside the band, too many false positives).
 """
 
 from __future__ import annotations
