@@ -402,8 +402,9 @@ def centred_scores(pm, pt, layout: Layout, terms: list[ProductTerm], theta, mats
     means); a shift by a function of the parameters has unit Jacobian too. Kept as
     ``score_shift`` for the marginal likelihood.
 
-    Why (scripts/benchmark_bayes.py --only interaction; 4 simulated data sets x 2 seeds,
-    N = 194, 2 x 500 draws, interaction 0): the non-centred scores ``z ~ N(0, I)`` of the
+    Why (4 data sets of scripts/studies/moderation.lav x 2 seeds, N = 194, 2 x 500 draws,
+    interaction 0; scripts/benchmark_bayes.py --only interaction shows the two
+    parametrisations side by side on one data set): the non-centred scores ``z ~ N(0, I)`` of the
     ordinal model mixed slowly here: the intercepts trade off against the scores' mean
     (``nu_j + lambda_j mean(eta)`` is what the data pin, a ridge; the smallest ESS, 61-111,
     were intercepts') and the factor correlation and loadings against the scores (non-centred
