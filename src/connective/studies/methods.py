@@ -88,7 +88,9 @@ def _bayes(spec: ModelSpec, frame: pd.DataFrame, *, seed: int, draws: int = 500,
     parts = [post["effects_std_all"], measurement_draws(spec, post["std_all"])]
     if spec.latent_interactions:  # standardised interactions (bayes/interaction.py)
         parts.append(interaction_draws(spec, post["std_all"]))
-    targets = xr.concat(parts, dim="effect")
+    # the effects' own coordinates along "effect" (e.g. a conditional effect's moderator)
+    # are not the other targets': keep the names only
+    targets = xr.concat([p.reset_coords(drop=True) for p in parts], dim="effect")
     table = summarize_effects(targets, prob=level)
     table = table.rename(columns={"mean": "est", "eti_lower": "lower", "eti_upper": "upper"})
     verdict = diagnose(result.idata, var_names=["parameters"],
