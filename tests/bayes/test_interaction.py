@@ -66,26 +66,42 @@ def test_product_moments_match_monte_carlo():
                                               * sd[0] * sd[1] / sd[2])
 
 
-def test_model_likelihood_is_the_numpy_conditional_likelihood():
-    """loglik_respondent of the pm.Model at its starting point is conditional_loglik of the
-    same parameters and scores (marker metric: the scores are chol(Psi) z)."""
+@pytest.mark.parametrize("reparameterize", [False, True])
+def test_model_likelihood_is_the_numpy_conditional_likelihood(reparameterize):
+    """loglik_respondent of the pm.Model at a point is conditional_loglik of the same
+    parameters and of the scores rebuilt from the sampled variables as the marginal
+    likelihood rebuilds them (centred scores, the score shift, the sampled metric's scales),
+    and the centred scores' potential is the disturbances' normal density."""
+    from scipy.stats import multivariate_normal
+
+    from connective.bayes.interaction_marginal import sampled_disturbances
+
     spec = parse_model(MODEL)
     frame = simulate(spec, 40, values=VALUES, seed=4).frame
     frame.loc[3, "cid2"] = np.nan
     from connective.bayes.model import build_model
 
-    bm = build_model(spec, frame, reparameterize=False)
+    bm = build_model(spec, frame, reparameterize=reparameterize)
     point = bm.model.initial_point()
-    outputs = bm.model.replace_rvs_by_values([bm.model["parameters"],
-                                              bm.model["loglik_respondent"]])
+    rng = np.random.default_rng(8)
+    point = {k: v + rng.normal(0, 0.1, np.shape(v)) for k, v in point.items()}
+    names = ["parameters", "loglik_respondent", "factor_scales", "score_shift",
+             "centred_scores"]
+    outputs = bm.model.replace_rvs_by_values([bm.model[n] for n in names])
     values = bm.model.compile_fn(outputs, inputs=bm.model.value_vars,
                                  on_unused_input="ignore")(point)
-    theta, ll = (np.asarray(x) for x in values)
-    psi = model_matrices(bm.layout, theta)["psi"]
-    eta = latent_scores(bm.layout, product_terms(spec, bm.layout), theta,
-                        point["z"] @ np.linalg.cholesky(psi).T)
+    theta, ll, scales, shift, potential = (np.asarray(x) for x in values)
+    terms = product_terms(spec, bm.layout)
+    zeta = sampled_disturbances(bm.layout, terms, theta[None], point["z"][None], scales[None],
+                                shift[None])[0]
+    eta = latent_scores(bm.layout, terms, theta, zeta)
+    np.testing.assert_allclose(eta, (point["z"] + shift) * scales, rtol=1e-10)
     got = conditional_loglik(bm.layout, item_data(frame, bm.layout.observed), theta, eta)
     np.testing.assert_allclose(ll, got, rtol=1e-8)
+    psi_std = model_matrices(bm.layout, theta)["psi"] / np.outer(scales, scales)
+    density = multivariate_normal(np.zeros(3), psi_std).logpdf(zeta / scales).sum()
+    z_prior = -0.5 * np.sum(point["z"] ** 2) - 0.5 * point["z"].size * np.log(2 * np.pi)
+    np.testing.assert_allclose(potential, density - z_prior, rtol=1e-10)
     assert bm.priors["OCA~CID:EFF"].startswith("normal(0, ")
 
 
@@ -218,3 +234,35 @@ def test_conditional_effects_of_the_draws(small_fit):
     np.testing.assert_allclose(post["effects_std_all"].sel(effect="CID -> OCA | EFF = +1 SD"),
                                std.sel(std_param="OCA~CID") + std.sel(std_param="OCA~CID:EFF"),
                                rtol=1e-10)
+
+
+def test_with_new_data_refuses_other_respondents():
+    from connective.bayes.interaction import with_new_data
+    from connective.bayes.model import build_model
+    from connective.errors import ConnectiveError
+
+    spec = parse_model(MODEL)
+    bm = build_model(spec, simulate(spec, 30, values=VALUES, seed=1).frame)
+    with pytest.raises(ConnectiveError, match="other respondents or other answered cells"):
+        with_new_data(bm, simulate(spec, 31, values=VALUES, seed=2).frame)
+    holes = simulate(spec, 30, values=VALUES, seed=2).frame
+    holes.loc[0, "cid1"] = np.nan
+    with pytest.raises(ConnectiveError, match="other respondents or other answered cells"):
+        with_new_data(bm, holes)
+
+
+@pytest.mark.slow  # two compiled models
+def test_with_new_data_gives_the_draws_of_a_model_built_on_the_data():
+    from connective.bayes import build_model, compile_model, sample
+    from connective.bayes.interaction import with_new_data
+
+    spec = parse_model(MODEL)
+    first, second = (simulate(spec, 60, values=VALUES, seed=s).frame for s in (1, 2))
+    reused = build_model(spec, first)
+    compile_model(reused)
+    with_new_data(reused, second)
+    fresh = build_model(spec, second)
+    compile_model(fresh)
+    a, b = (sample(bm, draws=30, tune=30, chains=1, seed=3, progress=False)
+            for bm in (reused, fresh))
+    np.testing.assert_array_equal(a.posterior["parameters"], b.posterior["parameters"])

@@ -4,9 +4,12 @@ scores in which an outcome's structural equation holds the product of two factor
 The marginal normal likelihood cannot hold ``OCA ~ CID + EFF + g*CID:EFF``: the product of
 two normal factors is not normal, so the answers are not multivariate normal. Here, as in
 the ordinal model (:mod:`connective.bayes.ordinal`), each respondent's factor scores are
-sampled, non-centred: the disturbances ``zeta_i = diag(s) chol(Psi_std) z_i`` with
-``z_i ~ N(0, I)`` (``s`` the sampled metric's scales, :mod:`connective.bayes.model`), and the
-scores are computed in topological order (the product makes ``(I - B)^-1`` nonlinear)::
+sampled. With ordinal items non-centred: the disturbances ``zeta_i = diag(s) chol(Psi_std)
+z_i`` with ``z_i ~ N(0, I)`` (``s`` the sampled metric's scales, :mod:`connective.bayes.model`),
+and the scores computed from them in topological order (the product makes ``(I - B)^-1``
+nonlinear); with normal items centred (the scores themselves, shifted with the item
+intercepts, their density that of the disturbances they imply: :func:`centred_scores`,
+which says what it gained). Either way::
 
     eta_ik = alpha_k + sum_j B_kj eta_ij + sum_(a:b -> k) gamma eta_ia eta_ib + zeta_ik
 
@@ -33,15 +36,11 @@ if the linear part were Gaussian (Isserlis): ``var(ab) = var(a) var(b) + cov(a, 
 centred factors, ``cov(ab, c) = 0``; exact when the factors of every product are not
 themselves outcomes of a product (:func:`implied_moments_with_products`).
 
-For a marginal per-respondent likelihood (LOO, :mod:`connective.bayes.marginal` once it
-lands) the model exposes the two pieces per draw ``theta`` (a row of the posterior's
-``parameters``, in the model's metric): eta's distribution, the push-forward of
-``zeta ~ N(0, Psi)`` (``Psi = model_matrices(layout, theta)["psi"]``) through
-:func:`latent_scores` (not Gaussian: the product), and the conditional log-likelihood of
-each respondent's answers given eta, :func:`conditional_loglik` with ``bm.items`` (normal
-items) or ``bm.ordinal`` and the draw's ``thresholds`` (ordinal items). The conditional
-per-respondent log-likelihood (given the sampled scores) is kept as ``loglik_respondent``,
-as in the ordinal model; a LOO on it is not a LOO over respondents' answers.
+LOO uses the marginal per-respondent likelihood, the scores integrated out for every draw
+(:mod:`connective.bayes.interaction_marginal`: over the Gaussian disturbances, whose
+push-forward through :func:`latent_scores` the scores are). The conditional per-respondent
+log-likelihood (given the sampled scores) is kept beside it as ``loglik_respondent``, as in
+the ordinal model; a LOO on it is not a LOO over respondents' answers.
 
 Example
 -------
@@ -66,6 +65,12 @@ from connective.errors import ModelError
 if TYPE_CHECKING:
     from connective.bayes.matrices import Layout
     from connective.spec import ModelSpec
+
+
+#: the factor scores' parametrisation with normal items: "centred" (shifted with the
+#: intercepts, :func:`centred_scores`) or "non-centred" (as with ordinal items); a switch for
+#: scripts/benchmark_bayes.py, which measures the two side by side
+NORMAL_SCORES = "centred"
 
 
 @dataclass(frozen=True)
@@ -172,33 +177,53 @@ def latent_scores(layout: Layout, terms: list[ProductTerm], theta, zeta):
     """
     from connective.bayes.matrices import model_matrices, structural_inverse
 
-    np_side = isinstance(theta, np.ndarray) and isinstance(zeta, np.ndarray)
+    if isinstance(theta, np.ndarray) and isinstance(zeta, np.ndarray):
+        return score_function(layout, terms, theta)(zeta)
+    import pytensor.tensor as pt
+
     mats = model_matrices(layout, theta)
     m = layout.shapes["beta"][0]
-    if np_side:
-        A = np.linalg.inv(np.eye(m) - mats["beta"])
-        At = np.swapaxes(A, -1, -2)
-        eta_lin = (zeta + mats["alpha"][..., None, :]) @ At
-        G = np.zeros(theta.shape[:-1] + (len(terms), m))  # products x outcomes
-        for p, t in enumerate(terms):
-            G[..., p, t.outcome] = theta[..., t.param]
-    else:
-        import pytensor.tensor as pt
+    At = structural_inverse(layout, mats["beta"]).T
+    eta_lin = (zeta + mats["alpha"][None, :]) @ At
+    G = pt.zeros((len(terms), m))
+    for p, t in enumerate(terms):
+        G = pt.set_subtensor(G[p, t.outcome], theta[t.param])
+    return _with_products(layout, terms, eta_lin, G @ At)
 
-        At = structural_inverse(layout, mats["beta"]).T
-        eta_lin = (zeta + mats["alpha"][None, :]) @ At
-        G = pt.zeros((len(terms), m))
-        for p, t in enumerate(terms):
-            G = pt.set_subtensor(G[p, t.outcome], theta[t.param])
+
+def _with_products(layout: Layout, terms: list[ProductTerm], eta_lin, AGt, depth=None):
+    """The scores from their linear part and the products' total effects ``AGt``."""
     if not terms:
         return eta_lin
-    AGt = G @ At  # the products' total effects on every factor
     a = np.array([t.a for t in terms])
     b = np.array([t.b for t in terms])
     eta = eta_lin
-    for _ in range(product_depth(layout, terms)):
+    for _ in range(product_depth(layout, terms) if depth is None else depth):
         eta = eta_lin + (eta[..., a] * eta[..., b]) @ AGt
     return eta
+
+
+def score_function(layout: Layout, terms: list[ProductTerm], theta: np.ndarray):
+    """:func:`latent_scores` (numpy) with the parameters' matrices computed once: a function
+    of ``zeta`` (..., n, m), for evaluating many points of one draw (the marginal
+    likelihood's); ``theta`` (n_params,) or (..., n_params) broadcasting with ``zeta``'s
+    leading dims."""
+    from connective.bayes.matrices import model_matrices
+
+    mats = model_matrices(layout, theta)
+    m = layout.shapes["beta"][0]
+    At = np.swapaxes(np.linalg.inv(np.eye(m) - mats["beta"]), -1, -2)
+    alpha = mats["alpha"][..., None, :]
+    G = np.zeros(theta.shape[:-1] + (len(terms), m))  # products x outcomes
+    for p, t in enumerate(terms):
+        G[..., p, t.outcome] = theta[..., t.param]
+    AGt = G @ At  # the products' total effects on every factor
+    depth = product_depth(layout, terms)
+
+    def scores(zeta: np.ndarray) -> np.ndarray:
+        return _with_products(layout, terms, (zeta + alpha) @ At, AGt, depth)
+
+    return scores
 
 
 def implied_moments_with_products(spec: ModelSpec, layout: Layout, theta: np.ndarray):
@@ -309,11 +334,13 @@ def interaction_likelihood(pm, pt, spec: ModelSpec, layout: Layout, theta, scale
     mats = model_matrices(layout, theta)
     z = ordinal.factor_scores(pm, layout, frame, initvals)
     psi_std = mats["psi"] / (scales[:, None] * scales[None, :])
-    if any(matrix == "psi" for matrix, _, _ in layout.covariances.values()):
-        zeta = (z @ pt.linalg.cholesky(psi_std).T) * scales[None, :]
-    else:
-        zeta = z * (pt.sqrt(pt.diagonal(psi_std)) * scales)[None, :]
-    eta = latent_scores(layout, terms, theta, zeta)
+    correlated = any(matrix == "psi" for matrix, _, _ in layout.covariances.values())
+    chol = pt.linalg.cholesky(psi_std) if correlated else pt.diag(pt.sqrt(pt.diagonal(psi_std)))
+    pm.Deterministic("factor_scales", scales, dims="structural")  # for the marginal (LOO)
+    if odata is None and NORMAL_SCORES == "centred":  # shifted with the intercepts
+        eta = centred_scores(pm, pt, layout, terms, theta, mats, scales, chol, z, frame)
+    else:  # ordinal items: non-centred, as in bayes/ordinal.py
+        eta = latent_scores(layout, terms, theta, (z @ chol.T) * scales[None, :])
     ystar = eta @ mats["lambda"].T + mats["nu"][None, :]
     if odata is not None:
         # the cutpoints' sampling scale: the latent responses' SD from the linear part
@@ -334,3 +361,106 @@ def interaction_likelihood(pm, pt, spec: ModelSpec, layout: Layout, theta, scale
     pm.Deterministic("loglik_respondent", per_respondent, dims="respondent")
     pm.Potential("loglik", lp.sum())
     return data
+
+
+def item_means(frame: pd.DataFrame, variables: list[str]) -> np.ndarray:
+    """Each item's mean over its answers (the centre :func:`centred_scores` uses)."""
+    Y = frame[list(variables)].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    return np.nanmean(Y, axis=0)
+
+
+def disturbances(layout: Layout, terms: list[ProductTerm], theta, eta):
+    """The structural disturbances of factor scores ``eta`` (n, m), the inverse of
+    :func:`latent_scores`: ``zeta = eta - alpha - eta B' - (eta_a eta_b) G``; numpy (any
+    leading dims of ``theta`` (..., n_params) and ``eta`` (..., n, m)) or pytensor alike."""
+    from connective.bayes.matrices import model_matrices
+
+    mats = model_matrices(layout, theta)
+    if isinstance(eta, np.ndarray):
+        zeta = eta - mats["alpha"][..., None, :] - eta @ np.swapaxes(mats["beta"], -1, -2)
+        for t in terms:
+            zeta[..., t.outcome] -= theta[..., t.param, None] * eta[..., t.a] * eta[..., t.b]
+        return zeta
+    import pytensor.tensor as pt
+
+    zeta = eta - mats["alpha"][None, :] - eta @ mats["beta"].T
+    for t in terms:
+        zeta = pt.inc_subtensor(zeta[:, t.outcome], -theta[t.param] * eta[:, t.a] * eta[:, t.b])
+    return zeta
+
+
+def centred_scores(pm, pt, layout: Layout, terms: list[ProductTerm], theta, mats: dict,
+                   scales, chol, v, frame: pd.DataFrame):
+    """Centred factor scores for normal items: the sampled ``v`` (respondent x structural,
+    the std_lv metric) are the scores ``eta = (v + h) s`` themselves, their density that of
+    the disturbances they imply (:func:`disturbances`), ``zeta / s ~ N(0, Psi_std)``: the map
+    from ``v`` to ``zeta / s`` is triangular with unit diagonal (a recursive model), so no
+    Jacobian, and the model is the one the non-centred scores of the ordinal items define.
+    ``h`` shifts every factor's scores (the same for every respondent) by the mean its items'
+    intercepts imply: per factor ``-sum_j (l_j / th_j) (nu_j - ybar_j) / (1 + sum_j l_j^2 /
+    th_j)`` (``l`` the std_lv loadings, ``th`` the residual variances, ``ybar`` the item
+    means); a shift by a function of the parameters has unit Jacobian too. Kept as
+    ``score_shift`` for the marginal likelihood.
+
+    Why (4 data sets of scripts/studies/moderation.lav x 2 seeds, N = 194, 2 x 500 draws,
+    interaction 0; scripts/benchmark_bayes.py --only interaction shows the two
+    parametrisations side by side on one data set): the non-centred scores ``z ~ N(0, I)`` of the
+    ordinal model mixed slowly here: the intercepts trade off against the scores' mean
+    (``nu_j + lambda_j mean(eta)`` is what the data pin, a ridge; the smallest ESS, 61-111,
+    were intercepts') and the factor correlation and loadings against the scores (non-centred
+    scores move when they change). With the shift the median smallest ESS went from 80 to
+    107; centred and shifted to 134, and that of the interaction from 94-194 to 336-879."""
+    ybar = pm.Data("item_means", item_means(frame, list(layout.observed)))
+    lam = mats["lambda"] * scales[None, :]
+    prec = 1.0 / pt.diagonal(mats["theta"])
+    info = pt.sum(lam ** 2 * prec[:, None], axis=0)
+    h = -((lam * prec[:, None]).T @ (mats["nu"] - ybar)) / (1.0 + info)
+    h = pm.Deterministic("score_shift", h, dims="structural")
+    eta = (v + h[None, :]) * scales[None, :]
+    zs = pt.linalg.solve_triangular(chol, (disturbances(layout, terms, theta, eta)
+                                           / scales[None, :]).T, lower=True)
+    n = len(frame)
+    # the density of zeta / s, less the N(0, I) prior v already has (ordinal.factor_scores)
+    pm.Potential("centred_scores", -0.5 * pt.sum(zs ** 2) - n * pt.sum(pt.log(pt.diagonal(chol)))
+                 + 0.5 * pt.sum(v ** 2))
+    return eta
+
+
+def with_new_data(bm, frame: pd.DataFrame) -> None:
+    """:func:`connective.bayes.sample.with_data` for a latent-interaction model with normal
+    items: point ``bm`` (and its compiled model) at ``frame``, without recompiling. The
+    factor scores are one per respondent and the answers' cells are indices of the graph,
+    so ``frame`` must have as many respondents and the same answered cells; then every data
+    container (the answers, their means, the data-scaled priors) and the starting values are
+    replaced, and the same seed gives the draws a model built on ``frame`` gives.
+
+    Example
+    -------
+    >>> with_new_data(bm, next_frame)  # doctest: +SKIP
+    >>> idata = sample(bm, seed=2)  # doctest: +SKIP
+    """
+    import dataclasses
+
+    import pymc as pm
+
+    from connective.bayes.model import build_model
+    from connective.bayes.sample import _initial_point_func
+    from connective.errors import ConnectiveError
+
+    if not bm.interactions or bm.ordinal is not None:
+        raise ConnectiveError("with_new_data takes a latent-interaction model with normal items; "
+                              "build a new model for other data")
+    fresh = build_model(bm.spec, frame, likelihood=bm.likelihood,
+                        priors=bm.options.get("priors") or None)
+    if fresh.items.n != bm.items.n or not (np.array_equal(fresh.items.rows, bm.items.rows)
+                                           and np.array_equal(fresh.items.items, bm.items.items)):
+        raise ConnectiveError("the new data have other respondents or other answered cells "
+                              "than the data the model was built on; build a new model for them")
+    updates = {var.name: var.get_value() for var in fresh.model.data_vars}
+    with bm.model:
+        pm.set_data(updates)
+    bm.initvals = fresh.initvals
+    if bm.compiled is not None:
+        bm.compiled = dataclasses.replace(bm.compiled.with_data(**updates),
+                                          initial_point_func=_initial_point_func(bm))
+    bm.stats, bm.priors, bm.items = fresh.stats, fresh.priors, fresh.items

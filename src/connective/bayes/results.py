@@ -80,11 +80,18 @@ def augment(idata, bm: BayesModel, *, seed: int | None = None, label: dict | Non
         conditional_ll = idata.posterior["loglik_respondent"].transpose(
             "chain", "draw", "respondent").to_numpy()
         ll = conditional_ll
-        # LOO's: the factor scores integrated out (ordinal models; a trace streamed to disk
-        # had it computed from the store, before its scores were dropped: bayes/sample.py)
+        # LOO's: the factor scores integrated out (ordinal and latent-interaction models; a
+        # streamed ordinal trace had it computed from the store, before its scores were
+        # dropped: bayes/sample.py)
         if "factor_scales" in idata.posterior and "z" in idata.posterior:
             started = time.perf_counter()
-            marginal = ordinal_marginal_draws(idata.posterior, bm, seed=marginal_seed(seed))
+            if bm.interactions:
+                from connective.bayes.interaction_marginal import interaction_marginal_draws
+
+                marginal = interaction_marginal_draws(idata.posterior, bm, theta,
+                                                      seed=marginal_seed(seed))
+            else:
+                marginal = ordinal_marginal_draws(idata.posterior, bm, seed=marginal_seed(seed))
             seconds = time.perf_counter() - started
             ll = marginal.loglik.reshape(conditional_ll.shape)
         elif STREAMED_MARGINAL[0] in idata.posterior:

@@ -31,13 +31,17 @@ from connective.studies.design import Method
 
 
 def _pls(spec: ModelSpec, frame: pd.DataFrame, *, seed: int, boot: int = 500,
-         consistent: bool = False, scheme: str = "path", level: float = 0.95):
+         consistent: bool = False, scheme: str = "path", level: float = 0.95,
+         interaction: str = "two_stage"):
+    """PLS with bootstrap percentile intervals; ``interaction`` is how a latent product
+    term is estimated (two_stage, product_indicator or orthogonal: pls/interaction.py)."""
     from connective.pls import bootstrap_pls, estimate_pls
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # inadmissible replicates etc. are counted, not printed
         result = estimate_pls(spec, frame, scheme=scheme, consistent=consistent,
-                              missing="casewise" if frame.isna().any().any() else None)
+                              missing="casewise" if frame.isna().any().any() else None,
+                              interaction=interaction)
         replicates = bootstrap_pls(result, n_boot=boot, seed=seed, level=level, bca=False)
         params = replicates.parameters()
         params = params.assign(effect=params["lhs"] + params["op"] + params["rhs"])
@@ -84,7 +88,9 @@ def _bayes(spec: ModelSpec, frame: pd.DataFrame, *, seed: int, draws: int = 500,
     parts = [post["effects_std_all"], measurement_draws(spec, post["std_all"])]
     if spec.latent_interactions:  # standardised interactions (bayes/interaction.py)
         parts.append(interaction_draws(spec, post["std_all"]))
-    targets = xr.concat(parts, dim="effect")
+    # the effects' own coordinates along "effect" (e.g. a conditional effect's moderator)
+    # are not the other targets': keep the names only
+    targets = xr.concat([p.reset_coords(drop=True) for p in parts], dim="effect")
     table = summarize_effects(targets, prob=level)
     table = table.rename(columns={"mean": "est", "eti_lower": "lower", "eti_upper": "upper"})
     verdict = diagnose(result.idata, var_names=["parameters"],
