@@ -40,6 +40,24 @@ an idle machine's, so read the ratios, each from one run):
         the same, wave 1's inverse/pattern 329.9 s, 12,064 us/step, 891 (22x complete)
         (interleaved gradient timing, median of 7: 1.86x and 17x complete's)
 
+Issue [6/12], item 1, on an idle machine (2026-12-01), whole processes, 4 x 1,000 draws:
+
+    --cold nutpie numpyro blackjax --cold-cases normal "new model"
+                                      nutpie   numpyro  blackjax   target
+        flagship normal, empty caches  78.4 s   33.1 s   31.4 s     20 s
+        the same, its own cache        16.0 s   24.5 s   19.9 s
+        a new model after it           54.8 s   31.2 s   26.8 s     10 s
+    Phases (nutpie, empty caches): imports 0.8, build 4.7, compile 64.0, sampling 8.9 s;
+    the JAX backends compile the NUTS loop inside their sampling (26 s; 15-18 s cached).
+    The same draws' checksum whatever the cache state, per backend. On a busy machine (load
+    4-8), the demo's hierarchical model from empty caches: nutpie 674 s, numpyro 316 s,
+    blackjax 183 s (target 60 s).
+    --scale 200 2000 --draws 300 --tune 300 --chains 2 (busy machine): us per gradient
+    against its floor (normal: a p x p Cholesky and solve; ordinal: the N x p normal CDF
+    differences and their log): normal 341 us (floor 34, 9.9x) at N = 200, 377 us at
+    2,000; ordinal 3,160 us (floor 688, 4.6x) at N = 200, 21,250 us (floor 7,825, 2.7x) at
+    2,000, 31-39 leapfrog steps per draw, peak memory 1.1 and 1.7 GB.
+
 Issue [12/12], lavaan's Demo.twolevel (two-level SEM, 2,500 respondents in 200 clusters of
 5-20; --only twolevel --samplers nutpie --seeds 2), 4 x 1,000 draws, on a busy machine:
 
@@ -91,7 +109,7 @@ per line; peak_mb is the process's peak resident memory so far.
     python scripts/benchmark_bayes.py                      # everything, 2 seeds per line
     python scripts/benchmark_bayes.py --seeds 10 --only normal --samplers nutpie
     python scripts/benchmark_bayes.py --only missing --samplers nutpie
-    python scripts/benchmark_bayes.py --cold nutpie numpyro --seeds 1
+    python scripts/benchmark_bayes.py --cold nutpie numpyro blackjax --seeds 1
     python scripts/benchmark_bayes.py --only twolevel --samplers nutpie
     python scripts/benchmark_bayes.py --only interaction --samplers nutpie
     python scripts/benchmark_bayes.py --scale 200 2000 20000 --draws 500 --tune 500

@@ -7,9 +7,9 @@ that is most of a first fit (flagship normal: 50 of 57 s). XLA compiles the same
 faster, and its cache key is the compiled program, so a later process with the same model
 loads it. The chains' draws depend on the seed only, not on the cache state. Install with
 ``pip install connective[jax]`` (jax, jaxlib, numpyro: about 390 MB, jaxlib 349 MB);
-blackjax adds 4 MB (``pip install connective[blackjax]``: blackjax 1.2.5, the last release
-whose adaptation and progress-bar interface PyMC 5.28 calls; 1.3 and later fail inside
-``pm.sample``).
+blackjax adds about 7 MB with jaxopt and optax (``pip install connective[blackjax]``:
+blackjax 1.2.5, the last release whose adaptation and progress-bar interface PyMC 5.28
+calls; 1.3 and later fail inside ``pm.sample``).
 
 Example
 -------
