@@ -48,7 +48,8 @@ def sample(bm: BayesModel, *, draws: int = 1000, tune: int = 1000, chains: int =
 
     ``sampler='nutpie'`` falls back to PyMC's NUTS (with a warning) when nutpie is not
     installed or cannot compile the model; ``sampler='numpyro'`` or ``'blackjax'`` (JAX, the
-    extra ``connective[jax]``, see :mod:`connective.bayes.backends`) falls back to nutpie.
+    extras ``connective[jax]`` and ``connective[blackjax]``, see
+    :mod:`connective.bayes.backends`) falls back to nutpie when its packages are missing.
     ``target_accept`` (between 0 and 1) replaces the model's target acceptance rate (0.8;
     0.95 for hierarchical models): raise it towards 0.99 when the chains report
     divergences, for smaller steps.
