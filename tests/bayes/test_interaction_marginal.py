@@ -117,3 +117,9 @@ def test_loo_ranks_the_models_with_and_without_the_interaction(tmp_path):
     assert table.at["with", "pareto_k_above_0.7"] <= 0.02 * 300
     assert table.at["with", "conditional_k>0.7"] > 0.3 * 300  # what the conditional one did
     assert table.attrs["marginal_error"]["with"] < 0.2
+    # --conditional ranks (and names) the log-likelihood given the sampled scores (the
+    # model without the product sampled none: the fit against itself)
+    given = compare_loo({"with": tmp_path / "with", "again": tmp_path / "with"},
+                        conditional=True).set_index("model")
+    assert (given["loglik"] == "conditional").all()
+    assert given.at["with", "pareto_k_above_0.7"] > 0.3 * 300

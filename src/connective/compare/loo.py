@@ -250,7 +250,9 @@ def compare_loo(runs: dict[str, str | Path], *, conditional: bool = False,
         table["conditional_k>0.7"] = [int((other[k] > 0.7).sum()) if k in other else None
                                       for k in table.index]
     by_name = {r.name: r for r in described}
-    table["loglik"] = ["conditional" if conditional and by_name[k].likelihood == "ordinal"
+    # what was ranked: the conditional one of every run that keeps one beside its marginal
+    # (ordinal and latent-interaction fits) under --conditional
+    table["loglik"] = ["conditional" if conditional and by_name[k].conditional is not None
                        else by_name[k].loglik for k in table.index]
     table["diagnostics"] = ["PASS" if by_name[k].verdict.ok else "FAIL" for k in table.index]
     if reloo:  # the k columns stay PSIS's: which respondents needed the refits
