@@ -8,6 +8,11 @@ should narrow with N. Prints one line per fit (estimate, interval, covered, widt
 min ESS, R-hat, divergences).
 
     PYTHONPATH=src python scripts/check_interaction_recovery.py [--draws 500] [--seed 11]
+
+Measured (2026-12-01, ordinal items, N = 1,000, 2 x 500 draws, 1,286 s beside a background
+job): CID:EFF 0.269 [0.181, 0.364], CID 0.327 [0.240, 0.399], EFF 0.265 [0.177, 0.343], all
+covering the truth; min bulk ESS 242, R-hat 1.009, no divergences; the interaction's
+interval 0.38 times as wide as at N = 194.
 """
 
 from __future__ import annotations
