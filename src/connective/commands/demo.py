@@ -87,8 +87,11 @@ def run(args: argparse.Namespace) -> int:
     print()
     hierarchical = next(v for v in verdicts if "organisations" in v.fit)
     if not hierarchical.ok:
+        more = ("run without --quick" if args.quick else
+                f"fit it with more draws: connective fit {spec.source} --data {data} "
+                "--group organisation --group-predictor logic --draws 3000 --out DIR")
         print("The hierarchical fit FAILED its checks: do not report its numbers below as they "
-              "are (the report marks its tables; more draws may help: run without --quick).")
+              f"are (the report marks its tables; more draws may help: {more}).")
     print(organisation_effects_text(grouped, survey.population.get("groups", {})))
     print(f"\nReport: {out / 'report' / 'report.html'} (headline table also in "
           f"{out / 'report' / 'tables' / 'headline.csv'})")
