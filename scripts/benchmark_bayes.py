@@ -235,18 +235,19 @@ def cold_start(backends, cases, repeats):
         for case in cases:
             for backend in backends:
                 folder = tempfile.mkdtemp(prefix="connective-cold-")
-                states = [("empty cache", case)]
+                # (what the process is, which fit it runs, whether the case's target applies)
+                states = [("empty cache", case, True)]
                 if case == "new model":  # fill the cache with another model first
-                    states = [("filling the cache: flagship normal", "normal"),
-                              ("a new model after it", "new model")]
+                    states = [("filling the cache: flagship normal", "normal", False),
+                              ("a new model after it", "new model", True)]
                 elif case == "normal":
-                    states.append(("cache of that run", "normal"))
-                for state, run_case in states:
+                    states.append(("cache of that run", "normal", False))
+                for state, run_case, targeted in states:
                     r = _cold_process(backend, run_case, folder, src)
                     if r is None:
                         break
-                    target = COLD_TARGETS.get(case) if state != "cache of that run" else None
-                    aim = f" (target {target} s)" if target and run_case == case else ""
+                    target = COLD_TARGETS.get(case) if targeted else None
+                    aim = f" (target {target} s)" if target else ""
                     phases = (f"imports {r['imports']} + data {r['data']} + build "
                               f"{r['build']} + compile {r['compile']} + sampling {r['sample']}"
                               if run_case != "hierarchical" else
@@ -431,7 +432,7 @@ def run_case(name, spec, frame, args, sampler, likelihood, fiml="schur"):
         # were nutpie's callbacks loaded from the disk cache, or compiled in this run?
         cache = "disk" if getattr(compiled.compiled_logp_func, "cache_hits", 0) else "compiled"
     rows = []
-    seeds = range(args.seed, args.seed + max(args.seeds, 2))
+    seeds = range(args.seed, args.seed + max(args.seeds or 2, 2))
     for i, seed in enumerate(seeds):
         t0 = time.perf_counter()
         idata = sample(bm, draws=args.draws, tune=args.tune, chains=args.chains, seed=seed,
@@ -509,7 +510,7 @@ def run_twolevel_case(args, sampler):
         compile_model(tm)
         compile_s = time.perf_counter() - t0
     rows = []
-    for i, seed in enumerate(range(args.seed, args.seed + max(args.seeds, 2))):
+    for i, seed in enumerate(range(args.seed, args.seed + max(args.seeds or 2, 2))):
         t0 = time.perf_counter()
         idata = sample(tm, draws=args.draws, tune=args.tune, chains=args.chains, seed=seed,
                        sampler=sampler, progress=False)
@@ -542,8 +543,9 @@ def main(argv=None) -> None:
     parser.add_argument("--tune", type=int, default=1000)
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--seeds", type=int, default=2,
-                        help="number of seeds (the first run is cold, the rest warm)")
+    parser.add_argument("--seeds", type=int, default=None,
+                        help="number of seeds (the first run is cold, the rest warm; default "
+                             "2, and 1 repetition of each --cold case)")
     parser.add_argument("--samplers", nargs="+", default=["nutpie", "pymc"],
                         choices=["nutpie", "numpyro", "blackjax", "pymc"])
     parser.add_argument("--only", nargs="+",
@@ -590,7 +592,7 @@ def main(argv=None) -> None:
         return
     if args.cold is not None:
         cold_start(args.cold or ["nutpie", "numpyro", "blackjax"], args.cold_cases,
-                   args.seeds if "--seeds" in (argv or sys.argv) else 1)
+                   args.seeds or 1)
         return
     if args.fresh_cache:  # before PyTensor is imported, which reads the flag once
         import os
