@@ -163,7 +163,7 @@ COLD_SNIPPET = """
 import json, sys, time, warnings
 t0 = time.perf_counter()
 warnings.filterwarnings("ignore")
-backend, case = sys.argv[1], sys.argv[2]
+backend, case, graph = sys.argv[1], sys.argv[2], sys.argv[3]
 from connective.bayes import build_model, compile_model, fit, sample
 from connective.bayes.results import summary
 from connective.data.readers import read_survey
@@ -183,7 +183,8 @@ if case == "hierarchical":  # the demo's: organisations, logic as group-level pr
     idata, t_build, t_compile = result.idata, 0.0, 0.0
 else:
     frame = survey.frame[list(spec.observed)]
-    bm = build_model(spec, frame, likelihood="ordinal" if case == "ordinal" else "normal")
+    bm = build_model(spec, frame, likelihood="ordinal" if case == "ordinal" else "normal",
+                     fused=graph == "op")
     t_build = time.perf_counter() - t1
     t2 = time.perf_counter()
     if backend == "nutpie":
@@ -209,9 +210,11 @@ COLD_CASES = ("normal", "new model", "ordinal", "hierarchical")
 COLD_TARGETS = {"normal": 20, "new model": 10, "hierarchical": 60}
 
 
-def _cold_process(backend, case, folder, src):
-    env = dict(os.environ, PYTHONPATH=src, PYTENSOR_FLAGS=f"base_compiledir={folder}")
-    out = subprocess.run([sys.executable, "-c", COLD_SNIPPET, backend, case], env=env,
+def _cold_process(backend, case, folder, src, graph="op"):
+    # numba's own cache (the fused normal Op's kernel) in the folder too: a new machine
+    env = dict(os.environ, PYTHONPATH=src, PYTENSOR_FLAGS=f"base_compiledir={folder}",
+               NUMBA_CACHE_DIR=os.path.join(folder, "numba-functions"))
+    out = subprocess.run([sys.executable, "-c", COLD_SNIPPET, backend, case, graph], env=env,
                          capture_output=True, text=True)
     line = [x for x in out.stdout.splitlines() if x.startswith("RESULT")]
     if not line:
@@ -222,41 +225,43 @@ def _cold_process(backend, case, folder, src):
     return json.loads(line[0][len("RESULT "):])
 
 
-def cold_start(backends, cases, repeats):
+def cold_start(backends, cases, repeats, graphs=("op",)):
     """Whole processes (imports included) on an empty cache folder, then on the folder the
     first left behind: seconds by phase, min bulk ESS, R-hat, divergences, and a checksum of
-    the draws (the same whatever the cache state); the targets of issue [6/12] beside."""
+    the draws (the same whatever the cache state); the targets of issue [6/12] beside.
+    ``graphs``: the normal likelihood as one Op (``op``, bayes/sem_normal_op.py) and/or as
+    the graph of PyTensor nodes before it (``nodes``), one after the other per case."""
     import tempfile
 
     src = str(Path(__file__).resolve().parents[1] / "src")
     print("whole process, 4 chains x 1,000 draws (+1,000 tuning); seconds: total = imports "
           "+ data + build + compile (nutpie) + sampling (JAX backends compile inside it)")
-    for rep in range(repeats):
-        for case in cases:
-            for backend in backends:
-                folder = tempfile.mkdtemp(prefix="connective-cold-")
-                # (what the process is, which fit it runs, whether the case's target applies)
-                states = [("empty cache", case, True)]
-                if case == "new model":  # fill the cache with another model first
-                    states = [("filling the cache: flagship normal", "normal", False),
-                              ("a new model after it", "new model", True)]
-                elif case == "normal":
-                    states.append(("cache of that run", "normal", False))
-                for state, run_case, targeted in states:
-                    r = _cold_process(backend, run_case, folder, src)
-                    if r is None:
-                        break
-                    target = COLD_TARGETS.get(case) if targeted else None
-                    aim = f" (target {target} s)" if target else ""
-                    phases = (f"imports {r['imports']} + data {r['data']} + build "
-                              f"{r['build']} + compile {r['compile']} + sampling {r['sample']}"
-                              if run_case != "hierarchical" else
-                              f"imports {r['imports']} + data {r['data']} + build, compile and "
-                              f"sampling {r['sample']}")
-                    print(f"  {case:<12} {backend:<8} {state}: {r['total']} s{aim} = {phases}; "
-                          f"min ESS {r['min_ess']}, R-hat "
-                          f"{r['max_r_hat']}, {r['divergences']} divergences, draws' sum "
-                          f"{r['checksum']}", flush=True)
+    import itertools
+
+    for _, case, graph, backend in itertools.product(range(repeats), cases, graphs, backends):
+        folder = tempfile.mkdtemp(prefix="connective-cold-")
+        # (what the process is, which fit it runs, whether the case's target applies)
+        states = [("empty cache", case, True)]
+        if case == "new model":  # fill the cache with another model first
+            states = [("filling the cache: flagship normal", "normal", False),
+                      ("a new model after it", "new model", True)]
+        elif case == "normal":
+            states.append(("cache of that run", "normal", False))
+        for state, run_case, targeted in states:
+            r = _cold_process(backend, run_case, folder, src, graph)
+            if r is None:
+                break
+            target = COLD_TARGETS.get(case) if targeted else None
+            aim = f" (target {target} s)" if target else ""
+            phases = (f"imports {r['imports']} + data {r['data']} + build "
+                      f"{r['build']} + compile {r['compile']} + sampling {r['sample']}"
+                      if run_case != "hierarchical" else
+                      f"imports {r['imports']} + data {r['data']} + build, compile and "
+                      f"sampling {r['sample']}")
+            label = f"{backend} {graph}" if run_case in ("normal", "new model") else backend
+            print(f"  {case:<12} {label:<15} {state}: {r['total']} s{aim} = {phases}; "
+                  f"min ESS {r['min_ess']}, R-hat {r['max_r_hat']}, {r['divergences']} "
+                  f"divergences, draws' sum {r['checksum']}", flush=True)
 
 
 SCALE_SNIPPET = """
@@ -371,6 +376,82 @@ def scale_in_n(sizes, likelihoods, args):
         print(table.to_string(index=False))
 
 
+def _callback_call(compiled):
+    """A call of nutpie's compiled log-density-and-gradient callback at the model's initial
+    point, through ctypes (about a microsecond of its own), checked to succeed."""
+    import ctypes
+
+    x = np.ascontiguousarray(compiled.initial_point_func(1), dtype=float)
+    out, logp = np.empty_like(x), np.empty(1)
+    ptr = ctypes.POINTER(ctypes.c_double)
+    args = (ctypes.c_uint64(x.size), x.ctypes.data_as(ptr), out.ctypes.data_as(ptr),
+            logp.ctypes.data_as(ptr), ctypes.c_void_p(compiled.user_data.ctypes.data))
+    function = compiled.compiled_logp_func.ctypes
+    if function(*args) != 0:
+        raise RuntimeError("the log-density callback failed at the initial point")
+
+    def call(keep=(compiled, x, out, logp)):  # the data the pointers point to stay alive
+        return function(*args)
+
+    return call
+
+
+def gradient_costs(repeats: int = 7, evals: int = 300) -> None:
+    """Microseconds per log-density gradient of nutpie's compiled callbacks (nutpie's own
+    timer, one thread), interleaved in one process so that a busy machine slows every line
+    alike: the flagship normal model, complete and with 1% of cells missing, for each graph
+    of the normal likelihood, beside the floor (a p x p Cholesky factor and solve)."""
+    import numba
+
+    from connective.bayes import build_model, compile_model
+    from connective.bayes.sample import single_threaded_blas
+    from connective.data.readers import read_frame
+    from connective.resources import flagship_data_path, model_path
+    from connective.spec import read_model
+
+    spec = read_model(model_path("connective_action"))
+    complete = read_frame(flagship_data_path())[list(spec.observed)]
+    holes = with_missing(complete, 0.01)
+    lines = {}
+    for label, frame in (("complete", complete), ("1% missing", holes)):
+        for graph in GRAPHS:
+            if label == "complete" and graph == "wave1":  # the same graph as "nodes"
+                continue
+            bm = build_model(spec, frame, **GRAPHS[graph])
+            compiled = compile_model(bm)
+            lines[(label, graph)] = (_callback_call(compiled), len(bm.stats.patterns))
+
+    @numba.njit(cache=False)
+    def floor_fn(A, B):
+        return np.linalg.solve(np.linalg.cholesky(A), B)
+
+    p = len(spec.observed)
+    A = np.cov(complete.to_numpy(float).T) + np.eye(p)
+    floor_fn(A, A)
+    times = {key: [] for key in lines}
+    floor = []
+    with single_threaded_blas():
+        for _ in range(repeats):
+            for key, (call, _) in lines.items():
+                t0 = time.perf_counter()
+                for _ in range(evals):
+                    call()
+                times[key].append((time.perf_counter() - t0) / evals * 1e6)
+            t0 = time.perf_counter()
+            for _ in range(evals):
+                floor_fn(A, A)
+            floor.append((time.perf_counter() - t0) / evals * 1e6)
+    base = float(np.median(times[("complete", "op")]))
+    print(f"us per log-density gradient (nutpie's callbacks, median of {repeats} x {evals}, "
+          f"interleaved); floor: a {p} x {p} Cholesky and solve, "
+          f"{np.median(floor):.1f} us")
+    for (label, graph), values in times.items():
+        us = float(np.median(values))
+        patterns = lines[(label, graph)][1]
+        print(f"  {label:<11} ({patterns:>2} patterns) {graph:<6} {us:8.1f} us  "
+              f"{us / base:5.2f} x complete data's Op  {us / np.median(floor):5.1f} x the floor")
+
+
 def study_rate(condition: str, replications: int) -> None:
     """Item 5 of [6/12]: replications per minute of the PLS-vs-Bayes study file in one
     worker, run as a study worker runs them (``run_replication``: simulate, then every
@@ -410,7 +491,14 @@ def study_rate(condition: str, replications: int) -> None:
               f"{table['wall_s'].iloc[0]:.1f} s)")
 
 
-def run_case(name, spec, frame, args, sampler, likelihood, fiml="schur"):
+#: how the normal likelihood is built (run_case): one Op (bayes/sem_normal_op.py, the
+#: default), the graph of PyTensor nodes before it (missing answers: Schur steps), wave 1's
+#: graph (missing answers: an inverse per pattern)
+GRAPHS = {"op": dict(fused=True), "nodes": dict(fused=False),
+          "wave1": dict(fused=False, fiml="patterns")}
+
+
+def run_case(name, spec, frame, args, sampler, likelihood, graph="op"):
     from connective.bayes import build_model, compile_model, sample
     from connective.bayes.results import summary
 
@@ -420,7 +508,7 @@ def run_case(name, spec, frame, args, sampler, likelihood, fiml="schur"):
     # the interaction model's scores with normal items: centred (the default) or not
     interaction.NORMAL_SCORES = "non-centred" if "non-centred" in name else "centred"
     try:
-        bm = build_model(spec, frame, likelihood=likelihood, fiml=fiml)
+        bm = build_model(spec, frame, likelihood=likelihood, **GRAPHS[graph])
     finally:
         interaction.NORMAL_SCORES = "centred"
     build = time.perf_counter() - t0
@@ -447,7 +535,8 @@ def run_case(name, spec, frame, args, sampler, likelihood, fiml="schur"):
         cores = min(args.chains, os.cpu_count() or 1)
         all_steps = per_draw * args.chains * (args.draws + args.tune)  # tuning as long
         rows.append(dict(case=name, likelihood=likelihood, sampler=sampler, seed=seed,
-                         fiml=fiml if not bm.stats.complete else "",
+                         graph=graph if likelihood == "normal" and not bm.interactions
+                         else "",
                          steps_per_draw=round(per_draw, 1),
                          us_per_step=round(1e6 * wall * cores / all_steps),
                          peak_mb=round(_peak_mb()),
@@ -479,7 +568,7 @@ def run_case(name, spec, frame, args, sampler, likelihood, fiml="schur"):
                   f" x the sampling), Monte Carlo SE max {rows[-1]['marginal_max_mcse']}, "
                   f"median {rows[-1]['marginal_median_mcse']}", flush=True)
         r = rows[-1]
-        print(f"  {name} {likelihood} {sampler} {r['fiml']} seed {seed} {r['run']}: "
+        print(f"  {name} {likelihood} {sampler} {r['graph']} seed {seed} {r['run']}: "
               f"{r['wall_s']} s, {r['steps_per_draw']} steps/draw, {r['us_per_step']} us/step, "
               f"min ESS "
               f"{r['min_ess_bulk']}, {r['ess_per_s']} ESS/s, R-hat {r['max_r_hat']}, "
@@ -520,7 +609,7 @@ def run_twolevel_case(args, sampler):
         cores = min(args.chains, os.cpu_count() or 1)
         all_steps = per_draw * args.chains * (args.draws + args.tune)
         rows.append(dict(case="Demo.twolevel (N=2500, 200 clusters)", likelihood="two-level",
-                         sampler=sampler, seed=seed, fiml="", steps_per_draw=round(per_draw, 1),
+                         sampler=sampler, seed=seed, graph="", steps_per_draw=round(per_draw, 1),
                          us_per_step=round(1e6 * wall * cores / all_steps),
                          peak_mb=round(_peak_mb()),
                          run="cold" if i == 0 else "warm",
@@ -559,6 +648,10 @@ def main(argv=None) -> None:
                              "Demo.twolevel (two-level SEM, --cluster), the latent "
                              "interaction model (CID x EFF -> OCA, simulated N = 194, "
                              "normal and 7-point ordinal items)")
+    parser.add_argument("--graphs", nargs="+", default=["op", "nodes", "wave1"],
+                        choices=list(GRAPHS),
+                        help="the normal likelihood's graphs to run side by side: one Op "
+                             "(the default), the PyTensor nodes before it, wave 1's")
     parser.add_argument("--cold", nargs="*", default=None, metavar="BACKEND",
                         help="only first fits in whole new processes on empty caches, per "
                              "backend (default: nutpie numpyro blackjax)")
@@ -567,6 +660,9 @@ def main(argv=None) -> None:
                         help="which first fits: flagship normal, a new model on a machine "
                              "that fitted the flagship one, flagship ordinal, the demo's "
                              "hierarchical model")
+    parser.add_argument("--cold-graphs", nargs="+", default=["op"], choices=["op", "nodes"],
+                        help="the normal likelihood of the --cold cases: one Op "
+                             "(bayes/sem_normal_op.py, the default) and/or wave 1's graph")
     parser.add_argument("--scale", nargs="*", type=int, default=None, metavar="N",
                         help="only the scale in N: the flagship model on simulated data of "
                              "these sizes (default: 200 2000 20000), each in a new process")
@@ -578,6 +674,9 @@ def main(argv=None) -> None:
                              "scripts/studies/pls_vs_bayes.toml in one worker (default "
                              "condition n=194)")
     parser.add_argument("--replications", type=int, default=5)
+    parser.add_argument("--gradients", action="store_true",
+                        help="only the microseconds per gradient of each normal graph, "
+                             "complete and with 1%% of cells missing, interleaved")
     parser.add_argument("--benchmarks", default=str(Path(__file__).resolve().parents[2]
                                                     / "shared" / "benchmarks"))
     parser.add_argument("--fresh-cache", action="store_true",
@@ -586,13 +685,16 @@ def main(argv=None) -> None:
     if args.study is not None:
         study_rate(args.study, args.replications)
         return
+    if args.gradients:
+        gradient_costs()
+        return
     if args.scale is not None:
         print(f"{args.chains} chains x {args.draws} draws (+{args.tune} tuning)")
         scale_in_n(args.scale or [200, 2000, 20000], args.scale_likelihood, args)
         return
     if args.cold is not None:
         cold_start(args.cold or ["nutpie", "numpyro", "blackjax"], args.cold_cases,
-                   args.seeds or 1)
+                   args.seeds or 1, args.cold_graphs)
         return
     if args.fresh_cache:  # before PyTensor is imported, which reads the flag once
         import os
@@ -635,15 +737,19 @@ def main(argv=None) -> None:
     rows = []
     for sampler in args.samplers:
         for name, sp, fr, lik in cases:
-            rows += run_case(name, sp, fr, args, sampler, lik)
-        if "missing" in args.only:  # side by side: complete rows, both missing-data graphs
+            plain = lik == "normal" and not sp.latent_interactions
+            # complete data: wave 1's graph is the PyTensor nodes' (they differ in FIML only)
+            graphs = [g for g in args.graphs if not (g == "wave1" and "nodes" in args.graphs)]
+            for graph in graphs if plain else ["op"]:
+                rows += run_case(name, sp, fr, args, sampler, lik, graph)
+        if "missing" in args.only:  # side by side: complete rows, the missing-data graphs
             holes = with_missing(flagship, 0.01)
             name = f"connective_action, 1% missing (N={len(flagship)})"
-            if "normal" not in args.only:
-                rows += run_case(name.replace("1% missing", "complete"), spec, flagship, args,
-                                 sampler, "normal")
-            for fiml in ("schur", "patterns"):
-                rows += run_case(name, spec, holes, args, sampler, "normal", fiml=fiml)
+            for graph in args.graphs:
+                if "normal" not in args.only:
+                    rows += run_case(name.replace("1% missing", "complete"), spec, flagship,
+                                     args, sampler, "normal", graph)
+                rows += run_case(name, spec, holes, args, sampler, "normal", graph)
         if "twolevel" in args.only and sampler != "numpyro":  # (numpyro: one-level only)
             rows += run_twolevel_case(args, sampler)
     table = pd.DataFrame(rows)
@@ -651,7 +757,7 @@ def main(argv=None) -> None:
     print(table.to_string(index=False))
     print("\nsummary by case, likelihood and sampler (warm runs):")
     warm = table[table["run"] == "warm"]
-    print(warm.groupby(["case", "likelihood", "sampler", "fiml"]).agg(
+    print(warm.groupby(["case", "likelihood", "sampler", "graph"]).agg(
         runs=("seed", "size"), steps_per_draw=("steps_per_draw", "median"),
         us_per_step=("us_per_step", "median"), max_r_hat=("max_r_hat", "max"),
         min_ess_bulk=("min_ess_bulk", "min"), divergences=("divergences", "sum"),

@@ -18,7 +18,7 @@ Example
 >>> bm.layout.names
 ['M~X', 'M~~M', 'X~~X', 'X~1', 'M~1']
 >>> sorted(bm.model.named_vars)[:3]
-['data_cov', 'data_mean', 'fixed_x']
+['data_factor', 'data_mean', 'data_n']
 """
 
 from __future__ import annotations
@@ -258,7 +258,8 @@ def _override(priors: dict | None, p) -> str:
 
 def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "normal",
                 priors: dict[str, str] | None = None, reparameterize: bool | None = None,
-                groups=None, fiml: str = "schur", prior_only: bool = False) -> BayesModel:
+                groups=None, fiml: str = "schur", prior_only: bool = False,
+                fused: bool = True) -> BayesModel:
     """Build the PyMC model of ``spec`` on the survey ``frame`` (raw scale).
 
     ``priors`` maps parameter names (``OCA~EFF``) or labels to prior texts and overrides the
@@ -268,7 +269,9 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
     hierarchical: ``parameters`` are then the population values, and the group-specific
     ones are pooled towards them (:mod:`connective.bayes.pooling`). ``fiml`` is how missing
     answers enter the normal likelihood (:mod:`connective.bayes.normal`): ``"schur"`` (one
-    factorisation of Sigma) or wave 1's ``"patterns"``, kept for comparison.
+    factorisation of Sigma) or wave 1's ``"patterns"``, kept for comparison. ``fused``
+    (the default) computes the normal likelihood of complete data in one Op
+    (:mod:`connective.bayes.sem_normal_op`); ``False`` is wave 1's graph, for comparison.
     ``prior_only`` leaves the likelihood out (prior predictive sampling,
     :mod:`connective.bayes.prior_checks`); the data still scale the default priors.
 
@@ -586,7 +589,7 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
             return BayesModel(**built, ordinal=odata)
         if groups is not None:
             pm.Potential("loglik", normal.grouped_loglik(pm, pt, group_layout, theta_g, stats,
-                                                         groups))
+                                                         groups, fused))
             return BayesModel(**built)
         if prior_only:
             options["prior_only"] = True
@@ -596,8 +599,8 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
                 pm.Potential("implied_pd", pt.switch(implied_covariance_guard(sigma), 0.0,
                                                      -np.inf))
             return BayesModel(**built)
-        loglik, sigma = normal.normal_loglik(pm, pt, layout, theta, stats, fiml)
-        if improper_blocks(layout) or layout.shared_covariances:
+        loglik, sigma = normal.normal_loglik(pm, pt, layout, theta, stats, fiml, fused)
+        if sigma is not None and (improper_blocks(layout) or layout.shared_covariances):
             # only then can Sigma fail to be positive definite (see implied_covariance_guard)
             loglik = pt.switch(implied_covariance_guard(sigma), loglik, -np.inf)
         pm.Potential("loglik", loglik)

@@ -2,12 +2,14 @@
 containers and the log-likelihood of one group, or of every group of a hierarchical model,
 complete or with missing answers.
 
-Missing answers (``fiml="schur"``, the default) go through one inverse and determinant of
-each group's Sigma and an r x r correction per missingness pattern (r missing columns, see
-:func:`~connective.bayes.likelihood.fiml_loglik_tensor`); ``fiml="patterns"`` is wave 1's
-inverse and determinant of every pattern's own Sigma_oo, kept selectable for comparison
-(scripts/benchmark_bayes.py). Complete data take the same graph as in wave 1 either way, so
-their draws are unchanged.
+The log-likelihood of a recursive model is one Op from the parameters to the log-density
+(:mod:`~connective.bayes.sem_normal_op`), complete or with missing answers, one group or
+many: missing answers through one factorisation of each group's Sigma and an r x r Schur
+correction per missingness pattern (r missing columns). ``fused=False`` builds the same
+likelihood as a graph of PyTensor nodes, as before the Op (missing answers:
+:func:`~connective.bayes.likelihood.fiml_loglik_tensor`), and ``fiml="patterns"`` wave 1's
+inverse and determinant of every pattern's own Sigma_oo; both are kept selectable for
+comparison (scripts/benchmark_bayes.py).
 
 Example
 -------
@@ -19,7 +21,7 @@ Example
 >>> frame.iloc[0, 0] = np.nan
 >>> bm = build_model(parse_model("F =~ a + b + c"), frame)
 >>> sorted(v for v in bm.model.named_vars if v.startswith("data_"))
-['data_cov_missing', 'data_cov_total', 'data_mean']
+['data_factor', 'data_mean', 'data_n', 'data_observed', 'data_rank']
 """
 
 from __future__ import annotations
@@ -40,10 +42,15 @@ def check_fiml(fiml: str) -> None:
 
 
 def normal_loglik(pm, pt, layout: Layout, theta, stats: SufficientStatistics,
-                  fiml: str = "schur"):
+                  fiml: str = "schur", fused: bool = True):
     """``(loglik, sigma)``: the log-likelihood (a pytensor scalar) of the data ``stats``
     under the parameters ``theta``, with its data containers (in the model context), and
-    the implied covariance."""
+    the implied covariance, or ``None`` where the likelihood is -inf for a Sigma that is
+    not positive definite already. Complete data take one Op from theta to the
+    log-likelihood (:mod:`~connective.bayes.sem_normal_op`) unless ``fused=False`` (wave
+    1's graph of PyTensor nodes, kept for comparison)."""
+    if fused and layout.recursive and fiml != "patterns":  # the Op needs B lower triangular
+        return _fused(pm, layout, theta, stats.patterns, "data"), None
     mu, sigma = implied_moments(layout, theta)
     p = len(layout.observed)
     if stats.complete or fiml == "patterns":
@@ -64,6 +71,17 @@ def normal_loglik(pm, pt, layout: Layout, theta, stats: SufficientStatistics,
                               mu[None], P[None], logdet[None]), sigma
 
 
+def _fused(pm, layout: Layout, theta, patterns, prefix: str, grouped: bool = False):
+    """The log-likelihood as one Op (:mod:`~connective.bayes.sem_normal_op`), its pattern
+    data as containers ``<prefix>_n``, ``_mean``, ``_cov``, ``_observed``."""
+    from connective.bayes.sem_normal_op import pattern_arrays, sem_normal_loglik
+
+    arrays = pattern_arrays(patterns, len(layout.observed), by_group=grouped)
+    names = ("n", "mean", "factor", "rank", "observed")
+    data = {k: pm.Data(f"{prefix}_{k}", arrays[k]) for k in names}
+    return sem_normal_loglik(layout, theta, arrays["group"], *(data[k] for k in names))
+
+
 def check_grouped(stats: SufficientStatistics, groups) -> None:
     """A group design fits the data it was made for."""
     if len(groups.index) != stats.n:
@@ -80,16 +98,22 @@ def grouped_cells(stats: SufficientStatistics, index: np.ndarray, n_groups: int)
     return cells
 
 
-def grouped_loglik(pm, pt, layout: Layout, theta_g, stats: SufficientStatistics, groups):
+def grouped_loglik(pm, pt, layout: Layout, theta_g, stats: SufficientStatistics, groups,
+                   fused: bool = True):
     """The normal log-likelihood of each group's data under its own parameters ``theta_g``
     (groups x parameters of the extended ``layout``), with its data containers (in the
-    model context). Complete data use the cheapest form for the model's shape; missing
-    answers one inverse of each group's Sigma (:func:`fiml_loglik_tensor`)."""
+    model context). Complete data take one Op for all groups
+    (:mod:`~connective.bayes.sem_normal_op`), or with ``fused=False`` wave 1's cheapest
+    graph for the model's shape; missing answers one inverse of each group's Sigma
+    (:func:`fiml_loglik_tensor`)."""
     from connective.bayes.likelihood import (factor_model_loglik_tensor, group_determinants,
                                              group_statistics, grouped_loglik_tensor,
                                              path_model_loglik_tensor)
     from connective.bayes.matrices import model_matrices, structural_inverse
 
+    if fused and layout.recursive:
+        cells = grouped_cells(stats, groups.index, groups.n_groups)
+        return _fused(pm, layout, theta_g, cells, "group", grouped=True)
     if not stats.complete:
         G = groups.n_groups
         fl, arrays = fiml_data(grouped_cells(stats, groups.index, G),
