@@ -19,7 +19,7 @@ With ``G = dlogL/dSigma = -n/2 (P - P C P)`` (``P = Sigma^-1``, ``C = S + d d'``
 
 and each matrix's cells add into the parameters they are gathered from. A missingness
 pattern contributes at its answered cells, with ``Sigma_oo^-1`` from the one factorisation
-of Sigma by a Schur complement (see :func:`_pattern_terms`). A Sigma that is not positive
+of Sigma by a Schur complement (see :func:`_patterns`). A Sigma that is not positive
 definite gives a log-density of -inf and a zero gradient.
 
 Example
@@ -196,58 +196,81 @@ def _scatter(grad, index, values):
 
 
 @numba.njit(cache=True)
-def _pattern_terms(P, logdet, mu, n, mean, factor, rank, observed, Gm, gv):
-    """One missingness pattern's log-likelihood; its dlogL/dSigma into ``Gm`` and
-    dlogL/dmu into ``gv`` (p x p, p x 1, at the observed cells).
+def _patterns(P, logdet, sigma, mu, n, mean, factor, rank, observed):
+    """``(logL, dlogL/dSigma, dlogL/dmu)`` of one group's missingness patterns from the one
+    factorisation of its Sigma (``P = Sigma^-1``, ``logdet``).
 
-    ``Sigma_oo^-1`` (``W``) comes from the one factorisation of Sigma by a Schur
-    complement, ``P_oo - P_om P_mm^-1 P_mo``, and ``log|Sigma_oo| = log|Sigma| + log|P_mm|``.
-    The pattern's covariance enters by its factor ``F`` (``S = F F'``, ``rank`` columns,
-    fewer than the pattern's rows): ``tr(W S) = sum(F * W F)`` and ``W S W = (W F)(W F)'``
-    cost q^2 x rank, so a pattern answered by a few rows costs a few q^2 steps."""
+    With ``m`` a pattern's missing cells and ``Q = P_mm^-1``, the inverse of its answered
+    block, set in a p x p matrix, is ``P - P_.m Q P_m. = P (Sigma - E_m Q E_m') P``, and
+    ``log|Sigma_oo| = log|Sigma| + log|P_mm|`` (Schur complements). Each pattern's
+    deviation ``d`` and covariance factor ``F`` (``S = F F'``, as many columns as its rank)
+    then enter through ``y = x - E_m Q (P x)_m`` for each of their columns ``x``, so that
+
+        logL = sum -n/2 [q log 2 pi + log|Sigma_oo| + sum_x (P x)' y],
+        dlogL/dSigma = P H P,  H = -1/2 [N Sigma - sum n E_m Q E_m' - sum n y y'],
+        dlogL/dmu = P sum n y_d:
+
+    one p x p x columns product each way, whatever the number of patterns, and an r x r
+    inverse per pattern (r missing cells). Complete data are one pattern with m empty."""
     p = P.shape[0]
-    o = np.flatnonzero(observed > 0.5)
-    q = o.shape[0]
-    if q == p:
-        W, ld = P, logdet
-    else:
-        mis = np.flatnonzero(observed <= 0.5)
+    K = n.shape[0]
+    T = K
+    for k in range(K):
+        T += rank[k]
+    X = np.zeros((p, T))
+    for k in range(K):
+        c = k + 0
+        for j in range(k):
+            c += rank[j]
+        for i in range(p):
+            X[i, c] = (mean[k, i] - mu[i, 0]) * observed[k, i]
+            for j in range(rank[k]):
+                X[i, c + 1 + j] = factor[k, i, j]
+    PX = _mm(P, X)
+    Y = X.copy()
+    D = np.zeros((p, p))
+    weights = np.empty(T)
+    s = np.zeros((p, 1))
+    logp, N, c = 0.0, 0.0, 0
+    for k in range(K):
+        mis = np.flatnonzero(observed[k] <= 0.5)
         r = mis.shape[0]
-        Pmm = np.empty((r, r))
-        Pmo = np.empty((r, q))
-        for a in range(r):
-            for b in range(r):
-                Pmm[a, b] = P[mis[a], mis[b]]
-            for b in range(q):
-                Pmo[a, b] = P[mis[a], o[b]]
-        ok, ld_mm, Pmm_inv = _cholesky_inverse(Pmm)
-        if not ok:
-            return -np.inf
-        correction = _tm(Pmo, _mm(Pmm_inv, Pmo))
-        W = np.empty((q, q))
-        for a in range(q):
-            for b in range(q):
-                W[a, b] = P[o[a], o[b]] - correction[a, b]
-        ld = logdet + ld_mm
-    d = np.empty((q, 1))
-    F = np.empty((q, rank))
-    for a in range(q):
-        d[a, 0] = mean[o[a]] - mu[o[a], 0]
-        for j in range(rank):
-            F[a, j] = factor[o[a], j]
-    z = _mm(W, d)
-    WF = _mm(W, F)
-    quad = 0.0
-    for a in range(q):
-        quad += d[a, 0] * z[a, 0]
-        for j in range(rank):
-            quad += F[a, j] * WF[a, j]
-    WSW = _mt(WF, WF)
-    for a in range(q):
-        gv[o[a], 0] += n * z[a, 0]
-        for b in range(q):
-            Gm[o[a], o[b]] += -0.5 * n * (W[a, b] - z[a, 0] * z[b, 0] - WSW[a, b])
-    return -0.5 * n * (q * LOG_2PI + ld + quad)
+        ld = logdet
+        columns = 1 + rank[k]
+        if r > 0:
+            Pmm = np.empty((r, r))
+            for a in range(r):
+                for b in range(r):
+                    Pmm[a, b] = P[mis[a], mis[b]]
+            ok, ld_mm, Q = _cholesky_inverse(Pmm)
+            if not ok:
+                return -np.inf, D, s
+            ld += ld_mm
+            for a in range(r):
+                for b in range(r):
+                    D[mis[a], mis[b]] += n[k] * Q[a, b]
+            for x in range(c, c + columns):
+                for a in range(r):
+                    t = 0.0
+                    for b in range(r):
+                        t += Q[a, b] * PX[mis[b], x]
+                    Y[mis[a], x] -= t
+        quad = 0.0
+        for x in range(c, c + columns):
+            weights[x] = math.sqrt(n[k])
+            for i in range(p):
+                quad += PX[i, x] * Y[i, x]
+        for i in range(p):
+            s[i, 0] += n[k] * Y[i, c]
+        logp += -0.5 * n[k] * ((p - r) * LOG_2PI + ld + quad)
+        N += n[k]
+        c += columns
+    for x in range(T):
+        for i in range(p):
+            Y[i, x] *= weights[x]
+    H = _lin(-0.5 * N, sigma, 0.5, _lin(1.0, D, 1.0, _mt(Y, Y)))
+    G = _mm(_mm(P, H), P)
+    return logp, _lin(0.5, G, 0.5, G.T), _mm(P, s)
 
 
 @numba.njit(cache=True)
@@ -279,15 +302,9 @@ def sem_logp_grad(theta, constants, g_lambda, g_beta, g_psi, g_theta, g_nu, g_al
     ok, logdet, P = _cholesky_inverse(sigma)
     if not ok or not math.isfinite(logdet):
         return -np.inf, grad
-    Gm = np.zeros((p, p))
-    g = np.zeros((p, 1))
-    logp = 0.0
-    for k in range(n.shape[0]):
-        logp += _pattern_terms(P, logdet, mu, n[k], mean[k], factor[k], rank[k], observed[k],
-                               Gm, g)
+    logp, G, g = _patterns(P, logdet, sigma, mu, n, mean, factor, rank, observed)
     if not math.isfinite(logp):
         return -np.inf, grad
-    G = _lin(0.5, Gm, 0.5, Gm.T)
     GM = _mm(G, M)
     dM = _lin(1.0, _mm(GM, _lin(1.0, psi, 1.0, psi.T)), 1.0, _mt(g, alpha))
     _scatter(grad, g_theta, G)
@@ -309,7 +326,7 @@ _C_SIGNATURE = numba.types.float64(
     _F8, _INTP, _INTP, _F8, _INTP, _I8, _INTP, _I8, _INTP, _I8, _INTP, _I8, _INTP, _I8, _INTP,
     _I8, _INTP, _I8, _INTP, _F8, _F8, _INTP, _F8, _INTP, _I8, _F8, _F8)
 #: the symbol the callers call; bump its number when the kernel changes
-_SYMBOL = "connective_sem_normal_logp_grad_4"
+_SYMBOL = "connective_sem_normal_logp_grad_5"
 
 
 @numba.cfunc(_C_SIGNATURE, cache=True)
@@ -480,7 +497,7 @@ def _register(op_type) -> None:
     def _numba(op, node=None, **kwargs):
         # the kernel does not depend on the model (the structure arrays are inputs): one
         # cache entry serves every model; the integer is bumped when the kernel changes
-        return _sem_numba, 4
+        return _sem_numba, 5
 
     try:
         from pytensor.link.jax.dispatch import jax_funcify
