@@ -106,8 +106,9 @@ def cross_level_effects(spec, design, theta: xr.DataArray, coef: xr.DataArray,
     ``at``, in W's metric), indices of moderation and of moderated mediation, through the
     one algebra (:func:`connective.effects.with_conditional_effects`). The conditional
     indirect effect is that of a group whose paths are at their mean given W (the product
-    of the mean paths); the population average over such groups adds cov(a_g, b_g), which
-    does not depend on W, so the indices and differences are the same for either.
+    of the mean paths); for a path of two arrows the population average over such groups
+    adds cov(a_g, b_g), which does not depend on W, so the indices and differences are the
+    same for either (longer paths' covariance terms depend on W).
 
     Example
     -------
