@@ -3,8 +3,8 @@ N = 194 in scripts/check_interaction_false_positives.py): on the same null data 
 same seeds), the interaction path's estimates across replications against its bootstrap.
 
 For every replication: the two-stage estimate of OCA~CID:EFF, its bootstrap SE and
-percentile interval (``--boot`` replicates, no sign changes, as the check), BCa, the
-percentile interval with construct sign changes, and the normal interval est +- 1.96 SE.
+percentile interval (``--boot`` replicates, no sign changes, as the check), BCa (with
+``--bca``), the percentile interval with construct sign changes, and the normal interval est +- 1.96 SE.
 Printed at the end: the mean and SD of the estimates over replications (the sampling
 distribution the bootstrap should reproduce), the mean bootstrap SE, their ratio, the
 estimates' kurtosis, and the share of each interval that excludes 0 with its 95% binomial
@@ -31,13 +31,13 @@ STUDY = Path(__file__).parent / "studies"
 TERM = "OCA~CID:EFF"
 
 
-def one(spec, frame, boot: int, seed: int) -> dict:
+def one(spec, frame, boot: int, seed: int, bca: bool) -> dict:
     from connective.pls import bootstrap_pls, estimate_pls
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = estimate_pls(spec, frame, interaction="two_stage")
-        plain = bootstrap_pls(result, n_boot=boot, seed=seed, bca=True)
+        plain = bootstrap_pls(result, n_boot=boot, seed=seed, bca=bca)
         signed = bootstrap_pls(result, n_boot=boot, seed=seed, bca=False,
                                sign_change="construct")
 
@@ -45,13 +45,49 @@ def one(spec, frame, boot: int, seed: int) -> dict:
         t = b.parameters(method=method)
         return t[(t["lhs"] + t["op"] + t["rhs"]) == TERM].iloc[0]
 
-    p, bca, s = row(plain), row(plain, "bca"), row(signed)
+    p, s = row(plain), row(signed)
+    b = row(plain, "bca") if bca else p
     se = float(p["se"])
     return {"est": float(p["est"]), "se": se,
             "percentile": (float(p["ci.lower"]), float(p["ci.upper"])),
-            "bca": (float(bca["ci.lower"]), float(bca["ci.upper"])),
+            "bca": (float(b["ci.lower"]), float(b["ci.upper"])) if bca else (0.0, 0.0),
             "sign_change": (float(s["ci.lower"]), float(s["ci.upper"])),
             "normal": (float(p["est"]) - 1.96 * se, float(p["est"]) + 1.96 * se)}
+
+
+def mean_score_regression(spec, frame, boot: int, seed: int) -> dict:
+    """The same question without PLS: OCA's mean score regressed on CID's and EFF's mean
+    scores and the product of their standardised scores (all standardised), with the
+    classical OLS SE, HC3 and a pairs bootstrap's percentile interval."""
+    def z(x):
+        return (x - x.mean()) / x.std(ddof=1)
+
+    table = spec.partable[spec.partable["op"] == "=~"]
+    blocks = {f: table.loc[table["lhs"] == f, "rhs"].tolist() for f in ("CID", "EFF", "OCA")}
+    score = {f: z(frame[items].mean(axis=1).to_numpy()) for f, items in blocks.items()}
+    product = z(score["CID"] * score["EFF"])
+    X = np.column_stack([np.ones(len(frame)), score["CID"], score["EFF"], product])
+    y = score["OCA"]
+
+    def fit(Xb, yb):
+        beta, *_ = np.linalg.lstsq(Xb, yb, rcond=None)
+        return beta
+
+    beta = fit(X, y)
+    resid = y - X @ beta
+    n, k = X.shape
+    XtX_inv = np.linalg.inv(X.T @ X)
+    classic = np.sqrt(resid @ resid / (n - k) * XtX_inv[3, 3])
+    h = np.einsum("ij,jk,ik->i", X, XtX_inv, X)
+    meat = (X * (resid / (1 - h))[:, None] ** 2).T @ X
+    hc3 = np.sqrt((XtX_inv @ meat @ XtX_inv)[3, 3])
+    rng = np.random.default_rng(seed)
+    reps = np.array([fit(X[i], y[i])[3] for i in rng.integers(0, n, (boot, n))])
+    lo, hi = np.quantile(reps, [0.025, 0.975])
+    b = beta[3]
+    return {"est": b, "classic": (b - 1.96 * classic, b + 1.96 * classic),
+            "hc3": (b - 1.96 * hc3, b + 1.96 * hc3), "pairs": (lo, hi),
+            "boot_se": reps.std(ddof=1)}
 
 
 def band(excluded: int, done: int) -> str:
@@ -67,7 +103,12 @@ def study(spec, values, n: int, args) -> None:
     for r in range(args.replications):
         seed = int(np.random.SeedSequence([args.seed, r]).generate_state(1)[0])
         frame = simulate(spec, n, values=values, seed=seed).frame
-        rows.append(one(spec, frame, args.boot, seed))
+        rows.append(one(spec, frame, args.boot, seed, args.bca))
+        rows[-1]["ols"] = mean_score_regression(spec, frame, args.boot, seed)
+        x = rows[-1]
+        print(f"  {r + 1:3d}: est {x['est']:+.3f} SE {x['se']:.3f} percentile "
+              f"[{x['percentile'][0]:+.3f}, {x['percentile'][1]:+.3f}] sign changes "
+              f"[{x['sign_change'][0]:+.3f}, {x['sign_change'][1]:+.3f}]", flush=True)
     est = np.array([x["est"] for x in rows])
     se = np.array([x["se"] for x in rows])
     print(f"N = {n}, {len(rows)} null replications, {args.boot} bootstrap replicates "
@@ -77,9 +118,24 @@ def study(spec, values, n: int, args) -> None:
           f"(SD / mean SE = {est.std(ddof=1) / se.mean():.3f})")
     print(f"  |estimate| / SD above 1.96 (the share a correct SE would flag): "
           f"{band(int((np.abs(est) / est.std(ddof=1) > 1.96).sum()), len(rows))}")
-    for kind in ("percentile", "bca", "sign_change", "normal"):
+    for kind in ("percentile", "bca", "sign_change", "normal")[:None if args.bca else 1] + (
+            () if args.bca else ("sign_change", "normal")):
         out = sum(not lo <= 0 <= hi for lo, hi in (x[kind] for x in rows))
         print(f"  {kind:11s} intervals excluding 0: {band(out, len(rows))}")
+    big = np.abs(est) > np.median(np.abs(est))
+    print(f"  mean bootstrap SE where |estimate| is above its median {se[big].mean():.4f}, "
+          f"below {se[~big].mean():.4f}; correlation of |estimate| and SE "
+          f"{np.corrcoef(np.abs(est), se)[0, 1]:+.3f}; |estimate / SE| above 1.96: "
+          f"{band(int((np.abs(est / se) > 1.96).sum()), len(rows))}")
+    ols = [x["ols"] for x in rows]
+    o_est = np.array([x["est"] for x in ols])
+    o_se = np.array([x["boot_se"] for x in ols])
+    print(f"  without PLS (mean scores, OLS with the standardised product): estimates' SD "
+          f"{o_est.std(ddof=1):.4f}, mean pairs-bootstrap SE {o_se.mean():.4f}; correlation "
+          f"of |estimate| and bootstrap SE {np.corrcoef(np.abs(o_est), o_se)[0, 1]:+.3f}")
+    for kind in ("classic", "hc3", "pairs"):
+        out = sum(not lo <= 0 <= hi for lo, hi in (x[kind] for x in ols))
+        print(f"    {kind:8s} intervals excluding 0: {band(out, len(rows))}")
 
 
 def main() -> None:
@@ -89,6 +145,7 @@ def main() -> None:
     parser.add_argument("--boot", type=int, default=500)
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--large", action="store_true", help="also N x 4")
+    parser.add_argument("--bca", action="store_true", help="also BCa (a jackknife of N fits)")
     args = parser.parse_args()
     spec = read_model(STUDY / "moderation.lav")
     values = read_values_file(STUDY / "moderation_population.toml")

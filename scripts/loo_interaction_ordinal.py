@@ -11,6 +11,12 @@ integrals of its draws:
 
 Prints per proposal the seconds, the largest and median MC SE over (draw, respondent) and
 of each respondent's mean over draws, and the largest difference between the two integrals.
+
+Measured (the command above, seed 11; 2 cores shared with other jobs, load 4-6; sampling
+734 s): pooled scores 154 s, MC SE largest 0.963, median 0.083 (largest respondent mean
+0.159); per-draw mode 88 s, largest 0.116, median 0.016 (largest respondent mean 0.038).
+The two integrals differ by up to 8.3 (median 0.054): the pooled proposal missed the mass of
+some (draw, respondent) pairs.
 """
 
 from __future__ import annotations
