@@ -314,12 +314,13 @@ def _lead_values(x, lead: list[str], shape: tuple[int, ...]) -> np.ndarray:
     return np.broadcast_to(np.asarray(float(x)), shape)
 
 
-def _moderated_paths(spec: ModelSpec, w: str, arrows: set[tuple[str, str]]
-                     ) -> list[tuple[str, ...]]:
-    """Directed paths (of one or more arrows) that use an arrow moderated by ``w`` and do
-    not pass through ``w`` (it is held at a value); ``w`` may start the path only when it
-    moderates its own arrow (a quadratic term)."""
-    moderated = {(s, t) for s, t, _, _ in moderated_arrows(spec)[w]}
+def _moderated_paths(spec: ModelSpec, w: str, arrows: set[tuple[str, str]],
+                     edges: list[tuple[str, str, str, float]]) -> list[tuple[str, ...]]:
+    """Directed paths (of one or more arrows) that use an arrow moderated by ``w`` (its
+    ``edges``, as :func:`moderated_arrows` gives them) and do not pass through ``w`` (it is
+    held at a value); ``w`` may start the path only when it moderates its own arrow (a
+    quadratic term)."""
+    moderated = {(s, t) for s, t, _, _ in edges}
     children: dict[str, list[str]] = {}
     for s, t in sorted(arrows | moderated, key=lambda a: (spec.structural.index(a[1]),)):
         children.setdefault(s, []).append(t)
@@ -343,7 +344,8 @@ def _moderated_paths(spec: ModelSpec, w: str, arrows: set[tuple[str, str]]
 
 
 def conditional_effects(spec: ModelSpec, values, *, moderators: Mapping | None = None,
-                        at: Mapping | None = None) -> xr.DataArray:
+                        at: Mapping | None = None, moderated: Mapping | None = None
+                        ) -> xr.DataArray:
     """Conditional process analysis of the model's product terms, over the leading dims of
     ``values`` (posterior draws, bootstrap replicates or none), as effect rows.
 
@@ -357,7 +359,11 @@ def conditional_effects(spec: ModelSpec, values, *, moderators: Mapping | None =
     dims (a latent moderator's mean and SD per posterior draw); default ``(0, 1)``
     (standardised scores, as PLS's). ``at``: per moderator, the values to condition on, in
     W's metric; default the mean and one SD either side. A second moderator of the same
-    path is held at its mean.
+    path is held at its mean. ``moderated``: per moderator, the arrows it moderates, as
+    :func:`moderated_arrows` gives them (its default: the model's product terms); a
+    hierarchical model's cross-level moderation passes the varying paths shifted by its
+    group-level predictor, with the predictor's coefficients among ``values``
+    (:func:`connective.bayes.group_results.cross_level_effects`).
 
     For the engines: PLS calls it with the bootstrap replicates of its paths and the
     default ``(0, 1)`` (:func:`connective.pls.results.effects_of`); a Bayesian fit calls
@@ -401,7 +407,7 @@ def conditional_effects(spec: ModelSpec, values, *, moderators: Mapping | None =
     coords = {d: values.coords[d] for d in lead if d in values.coords}
     moderators = dict(moderators or {})
     at = dict(at or {})
-    by_w = moderated_arrows(spec)
+    by_w = dict(moderated) if moderated is not None else moderated_arrows(spec)
     unknown = [w for w in list(moderators) + list(at) if w not in by_w]
     if unknown:
         raise ConnectiveError(f"{', '.join(sorted(set(unknown)))}: not a moderator of "
@@ -438,7 +444,7 @@ def conditional_effects(spec: ModelSpec, values, *, moderators: Mapping | None =
                       for v in at[w]]
         else:
             levels = [(label, mean + k * sd) for label, k in DEFAULT_LEVELS]
-        for path in _moderated_paths(spec, w, arrows):
+        for path in _moderated_paths(spec, w, arrows, by_w[w]):
             edges = list(zip(path[:-1], path[1:]))
             name = " -> ".join(path)
             x, y = path[0], path[-1]
@@ -502,7 +508,7 @@ def with_conditional_effects(spec: ModelSpec, effects: xr.DataArray, values, **o
     >>> fx.sel(effect="X -> Y | W = -1 SD").item(), str(fx.sel(effect="X -> Y").moderator.item())
     (0.09999999999999998, '')
     """
-    if not spec.interactions:
+    if not spec.interactions and not options.get("moderated"):
         return effects
     cond = conditional_effects(spec, values, **options)
     n = effects.sizes["effect"]

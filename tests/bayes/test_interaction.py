@@ -266,3 +266,46 @@ def test_with_new_data_gives_the_draws_of_a_model_built_on_the_data():
     a, b = (sample(bm, draws=30, tune=30, chains=1, seed=3, progress=False)
             for bm in (reused, fresh))
     np.testing.assert_array_equal(a.posterior["parameters"], b.posterior["parameters"])
+
+
+def test_with_data_routes_an_interaction_model_to_with_new_data():
+    """``sample.with_data`` (what ``fit(model=...)`` calls) takes a latent-interaction
+    model: other respondents get with_new_data's error, an ordinal one or kept priors a
+    clear refusal."""
+    from connective.bayes.model import build_model
+    from connective.bayes.sample import with_data
+    from connective.errors import ConnectiveError
+
+    spec = parse_model(MODEL)
+    bm = build_model(spec, simulate(spec, 30, values=VALUES, seed=1).frame)
+    with pytest.raises(ConnectiveError, match="other respondents or other answered cells"):
+        with_data(bm, simulate(spec, 31, values=VALUES, seed=2).frame)
+    with pytest.raises(ConnectiveError, match="only with normal items and its priors rebuilt"):
+        with_data(bm, simulate(spec, 30, values=VALUES, seed=2).frame, keep_priors=True)
+    second = simulate(spec, 30, values=VALUES, seed=2).frame
+    with_data(bm, second)
+    fresh = build_model(spec, second)
+    np.testing.assert_array_equal(bm.items.values, fresh.items.values)
+    np.testing.assert_array_equal(bm.model["item_answers"].get_value(), fresh.items.values)
+
+
+@pytest.mark.slow  # two compiled models
+def test_the_study_runner_reuses_a_compiled_interaction_model():
+    """The study's Bayes method compiles an interaction model once per shape: the second
+    complete data set of one shape is fitted by the first replication's model, and its
+    draws equal those of a model built on it, bit for bit."""
+    from connective.bayes import fit
+    from connective.studies import methods
+
+    spec = parse_model(MODEL)
+    first, second = (simulate(spec, 60, values=VALUES, seed=s).frame for s in (1, 2))
+    methods._COMPILED.clear()
+    settings = dict(likelihood="normal", draws=30, tune=30, chains=1)
+    a = methods._fit_reusing(spec, first, seed=3, **settings)
+    b = methods._fit_reusing(spec, second, seed=3, **settings)
+    assert b.model is a.model and len(methods._COMPILED) == 1
+    fresh = fit(spec, second, seed=3, cores=1, **settings)
+    assert fresh.model is not a.model
+    np.testing.assert_array_equal(b.idata.posterior["parameters"],
+                                  fresh.idata.posterior["parameters"])
+    methods._COMPILED.clear()

@@ -171,6 +171,10 @@ def with_data(bm: BayesModel, frame, *, keep_priors: bool = False) -> None:
     ``keep_priors=True`` keeps the priors as built (simulation-based calibration draws the
     truth from them).
 
+    A latent-interaction model with normal items goes through
+    :func:`connective.bayes.interaction.with_new_data` (as many respondents, the same
+    answered cells: its factor scores are one per respondent).
+
     Example
     -------
     >>> with_data(bm, next_frame)  # doctest: +SKIP
@@ -179,8 +183,14 @@ def with_data(bm: BayesModel, frame, *, keep_priors: bool = False) -> None:
     from connective.bayes.model import build_model
 
     if bm.interactions:  # the factor scores (one per respondent) are part of the model
-        raise ConnectiveError("a compiled model with latent interactions cannot be reused on "
-                              "new data; build a new model for them")
+        if keep_priors or bm.ordinal is not None:
+            raise ConnectiveError("a compiled model with latent interactions is reused on new "
+                                  "data only with normal items and its priors rebuilt; build "
+                                  "a new model for them")
+        from connective.bayes.interaction import with_new_data
+
+        with_new_data(bm, frame)  # same respondents and answered cells, or a clear error
+        return
     if bm.groups is not None:
         raise ConnectiveError("a compiled hierarchical model cannot be reused on new data (its "
                               "groups are part of it); build a new model for them")

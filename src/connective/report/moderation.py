@@ -217,10 +217,13 @@ def region_text(table: pd.DataFrame) -> str:
 
 
 def add_moderation_section(doc, effects: pd.DataFrame, draws, *, bayes: bool,
-                           fit: str | None = None, note: str = "") -> None:
-    """The moderation section (nothing without product terms): sentences, the tables of
-    conditional effects and indices, and per moderated path the simple-slope figure (a
-    direct path) and the Johnson-Neyman figure and region (when there are draws)."""
+                           fit: str | None = None, note: str = "",
+                           unit: str = "SD of the moderator") -> None:
+    """The moderation section (nothing without product terms or cross-level moderation):
+    sentences, the tables of conditional effects and indices, and per moderated path the
+    simple-slope figure (a direct path) and the Johnson-Neyman figure and region (when
+    there are draws). ``unit``: what an index is the change per (a hierarchical model's
+    group-level predictor W: ``unit of W``)."""
     from connective.mediation import johnson_neyman
 
     rows = moderation_rows(effects)
@@ -233,9 +236,9 @@ def add_moderation_section(doc, effects: pd.DataFrame, draws, *, bayes: bool,
               "values", name="conditional_effects", note=note, fit=fit)
     doc.table(index_table(effects, bayes), "Indices of moderation and of moderated mediation",
               name="moderation_indices", note=(
-                  "Index of moderation: the change of a direct effect per SD of the moderator "
+                  f"Index of moderation: the change of a direct effect per {unit} "
                   "(the product term's path). Index of moderated mediation (Hayes 2015): the "
-                  "change of an indirect effect per SD of the moderator; when the moderator "
+                  f"change of an indirect effect per {unit}; when the moderator "
                   "moderates both stages it depends on the moderator's value."), fit=fit)
     regions = []
     # PLS: the lines through the full-sample estimates; Bayes: the draws' means

@@ -176,8 +176,10 @@ def build_run_report(run_dir: str | Path, *, trace: bool = False, data: str | Pa
         ci = None if bayes else (run["label"].get("settings", {}).get("ci") or "percentile")
         doc.table(*mediation_table(draws, bayes, effects=effects, ci=ci, point=point),
                   name="mediation_analysis", note=mediation_note(bayes, ci, point), fit=fit)
+    predictor = run["summary"].get("groups", {}).get("predictor") if bayes else None
     add_moderation_section(doc, effects, draws, bayes=bayes, fit=fit,
-                           note=moderation_note(run, bayes, point))
+                           note=moderation_note(run, bayes, point),
+                           unit=f"unit of {predictor}" if predictor else "SD of the moderator")
     add_group_section(doc, run)
     add_pls_analyses(doc, run)
     add_prior_section(doc, run, fit)
@@ -494,8 +496,18 @@ def effect_draws(run: dict):
 def moderation_note(run: dict, bayes: bool, point: str = "mean") -> str:
     """What the conditional effects are, in the engine's terms."""
     if bayes:
-        return (f"Standardised conditional effects, posterior {point}s with 95% credible "
+        text = (f"Standardised conditional effects, posterior {point}s with 95% credible "
                 "intervals, at the moderator's mean and one SD either side (per draw).")
+        predictor = run["summary"].get("groups", {}).get("predictor")
+        if predictor:
+            text += (f" Cross-level moderation by the group-level predictor {predictor}: the "
+                     f"mean of the groups' paths at {predictor}'s mean over groups and one SD "
+                     f"either side, in {predictor}'s own metric (an index is per unit of "
+                     f"{predictor}; two levels are coded −1/2 and +1/2, so a unit is their "
+                     "difference); a conditional indirect effect is the product of those mean "
+                     "paths, which the population average exceeds by the paths' between-group "
+                     "covariance.")
+        return text
     method = run["label"].get("settings", {}).get("interaction") or "two_stage"
     how = {"two_stage": "two-stage", "product_indicator": "product-indicator",
            "orthogonal": "orthogonalised product-indicator"}.get(method, method)

@@ -58,11 +58,11 @@ def _fit_reusing(spec: ModelSpec, frame: pd.DataFrame, *, seed: int, likelihood:
     """``bayes.fit`` on one core, reusing this worker's compiled model where it can: a
     compiled model serves new data of one shape: complete data, normal likelihood (the
     ordinal model's answers and the missingness patterns are built into it; a latent
-    interaction model samples factor scores of its respondents)."""
+    interaction model's factor scores are one per respondent, so complete data of one
+    shape answer the same cells: ``bayes.interaction.with_new_data``)."""
     from connective.bayes import fit
 
-    reusable = (likelihood == "normal" and not frame.isna().any().any()
-                and not spec.latent_interactions)  # factor scores per respondent
+    reusable = likelihood == "normal" and not frame.isna().any().any()
     key = (spec.text, likelihood, frame.shape, tuple(frame.columns))
     result = fit(spec, frame, likelihood=likelihood, draws=draws, tune=tune, chains=chains,
                  cores=1, seed=seed, model=_COMPILED.get(key) if reusable else None)
