@@ -329,7 +329,6 @@ _C_SIGNATURE = numba.types.float64(
 _SYMBOL = "connective_sem_normal_logp_grad_5"
 
 
-@numba.cfunc(_C_SIGNATURE, cache=True)
 def _sem_c(theta_p, G, K, constants_p, C, lam_p, n_lam, beta_p, n_beta, psi_p, n_psi, th_p,
            n_th, nu_p, n_nu, alpha_p, n_alpha, group_p, n_patterns, n_p, mean_p, p, factor_p,
            f, rank_p, observed_p, grad_p):
@@ -364,13 +363,21 @@ def _sem_c(theta_p, G, K, constants_p, C, lam_p, n_lam, beta_p, n_beta, psi_p, n
     return total
 
 
-def _register_symbol() -> None:
-    from llvmlite import binding
-
-    binding.add_symbol(_SYMBOL, _sem_c.address)
+_KERNEL = []  # the compiled C function, kept alive once its address is registered
 
 
-_register_symbol()
+def ensure_kernel() -> None:
+    """Compile (or load from numba's disk cache) the C kernel and register its symbol, which
+    every numba caller links to: before any such caller is compiled or loaded. The JAX
+    backends never need it, so it is not compiled at import."""
+    if not _KERNEL:
+        from llvmlite import binding
+
+        kernel = numba.cfunc(_C_SIGNATURE, cache=True)(_sem_c)
+        binding.add_symbol(_SYMBOL, kernel.address)
+        _KERNEL.append(kernel)
+
+
 _SEM_C = numba.types.ExternalFunction(_SYMBOL, _C_SIGNATURE)
 
 
@@ -463,6 +470,7 @@ def _make_op():
             return Apply(self, inputs, [pt.dscalar(), pt.dmatrix()])
 
         def perform(self, node, inputs, outputs):
+            ensure_kernel()
             logp, grad = _sem_numba(*inputs)
             outputs[0][0] = logp
             outputs[1][0] = grad
@@ -497,6 +505,7 @@ def _register(op_type) -> None:
     def _numba(op, node=None, **kwargs):
         # the kernel does not depend on the model (the structure arrays are inputs): one
         # cache entry serves every model; the integer is bumped when the kernel changes
+        ensure_kernel()
         return _sem_numba, 5
 
     try:
