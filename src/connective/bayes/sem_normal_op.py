@@ -429,13 +429,17 @@ def _jax_pattern_logp(theta, constants, g_lambda, g_beta, g_psi, g_theta, g_nu, 
     sigma = 0.5 * (sigma + sigma.T)
     mu = ext[g_nu] + M @ ext[g_alpha]
     sigma = sigma * jnp.outer(observed, observed) + jnp.diag(1.0 - observed)
-    L = jnp.linalg.cholesky(sigma)  # NaN when Sigma is not positive definite
+    # an inverse and a determinant (LU): XLA compiles them and their gradients faster than
+    # a Cholesky factor's; the factor only checks that Sigma is positive definite
+    import jax
+
+    valid = jnp.all(jnp.isfinite(jnp.linalg.cholesky(jax.lax.stop_gradient(sigma))))
     d = (mean - mu) * observed
-    Linv = jnp.linalg.inv(L)
-    P = Linv.T @ Linv
+    P = jnp.linalg.inv(sigma)
     quad = jnp.sum(P * (factor @ factor.T + jnp.outer(d, d)))  # unused columns are 0
-    logdet = 2.0 * jnp.sum(jnp.log(jnp.diagonal(L)))
-    return -0.5 * n * (jnp.sum(observed) * LOG_2PI + logdet + quad)
+    logdet = jnp.log(jnp.linalg.det(sigma))
+    logp = -0.5 * n * (jnp.sum(observed) * LOG_2PI + logdet + quad)
+    return jnp.where(valid, logp, -jnp.inf)
 
 
 def _jax_logp(theta, *rest):
