@@ -278,7 +278,9 @@ def factor_scores(pm, layout: Layout, frame: pd.DataFrame, initvals: dict):
 def answer_likelihood(pm, pt, odata, ystar, item_sd, initvals: dict, used: dict) -> None:
     """Cutpoints and the ordered-probit answers given the latent responses ``ystar``
     (respondent x item), with ``item_sd`` the cutpoints' sampling scale (see
-    :func:`_cutpoint_tables`); keeps ``loglik_respondent`` and adds the ``loglik``."""
+    :func:`_cutpoint_tables`); keeps ``loglik_respondent`` (a Deterministic: computed for
+    the stored draws only) and adds the ``loglik`` Potential, the sum, as the fused Op of
+    :mod:`connective.bayes.ordered_probit_op` (or wave 1's graph, see ``ANSWER_LOGP``)."""
     p = len(odata.variables)
     ystar = ystar.ravel()  # respondent-major, as the answers
     cells = odata.rows * p + odata.items
