@@ -15,8 +15,11 @@ erfc's limit (0 or 2) without calling it. The gradient is ``d/da log P = -phi(a)
 ``d/db log P = phi(b) / P``, and 0 where the floor holds (as through the graph's
 ``maximum``).
 
-The node has four outputs (the value and the three gradients); the gradient is the same
-node's last three, so a log-density-and-gradient function computes it once. The numba
+The node has four outputs (the value and the three gradients); the gradient reads the last
+three of a node with the same inputs, which PyTensor merges with the forward one, so a
+log-density-and-gradient function runs the kernel once (tests/bayes/test_ordered_probit_op.py
+counts the nodes: a graph above it that PyTensor's rewrites cloned once made it twice, see
+bayes/ordinal.ordinal_loadings). The numba
 implementation is a module-level kernel compiled with ``cache=True`` and registered with
 PyTensor's default Op cache key, so PyTensor's numba cache and nutpie's cached callbacks
 (bayes/nutpie_cache.py) keep working. :func:`register_jax` adds the JAX implementation
