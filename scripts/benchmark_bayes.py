@@ -75,8 +75,9 @@ ratios), one run each:
         load 2,534 us a step (wave 1 on an idle machine: 295), 3.5 ESS/s
     --only standin --samplers nutpie --no-marginal (seed 1, cold, empty nutpie cache for
         the model): the 500 x 21 stand-in (4 constructs, 5-point items), 878 s in all
-        (build, compile and sampling), 26.6 leapfrog steps per draw, 4,852 us a step at
-        this load, min bulk ESS 778 (target >= 400), R-hat 1.007, 0 divergences
+        (compile 339 s, sampling 516 s), 26.6 leapfrog steps per draw, 4,852 us a step at
+        this load, min bulk ESS 778 (target >= 400), R-hat 1.007, 0 divergences; seed 2
+        (warm) 534 s, 27.2 steps per draw, min bulk ESS 814; peak memory 1.5-1.6 GB
     target_accept on the flagship ordinal (seed 1, 4 x 1,000): 0.65 takes 23.8 steps per
         draw, min bulk ESS 726 (7.6 per 1,000 gradients); 0.8, the default, 31.0 and 1,106
         (8.9), the same draws as the line above
