@@ -80,7 +80,13 @@ ratios), one run each:
         (warm) 534 s, 27.2 steps per draw, min bulk ESS 814; peak memory 1.5-1.6 GB
     target_accept on the flagship ordinal (seed 1, 4 x 1,000): 0.65 takes 23.8 steps per
         draw, min bulk ESS 726 (7.6 per 1,000 gradients); 0.8, the default, 31.0 and 1,106
-        (8.9), the same min ESS and R-hat as the line above (same seed)
+        (8.9), the same min ESS and R-hat as the line above (same seed); rerun at load
+        about 3: 107.5 s, 10.3 ESS/s (wave 1 on an idle machine: 73 s, 13-15 ESS/s)
+    flagship ordinal, one process at load about 3 (not a line of this script):
+        576 us per gradient against wave 1's graph 633 us (1.10x)
+    --sampler numpyro (the Op's JAX implementation), flagship ordinal, seed 1, 4 x 1,000,
+        busy machine: 281 s with the JAX compile, 31.1 steps per draw, min bulk ESS 762,
+        R-hat 1.005, 0 divergences
 
 Issue [12/12], lavaan's Demo.twolevel (two-level SEM, 2,500 respondents in 200 clusters of
 5-20; --only twolevel --samplers nutpie --seeds 2), 4 x 1,000 draws, on a busy machine:
