@@ -58,6 +58,36 @@ Issue [6/12], item 1, on an idle machine (2026-12-01), whole processes, 4 x 1,00
     2,000; ordinal 3,160 us (floor 688, 4.6x) at N = 200, 21,250 us (floor 7,825, 2.7x) at
     2,000, 31-39 leapfrog steps per draw, peak memory 1.1 and 1.7 GB.
 
+Issue [6/12], item 3: the ordinal answers' log-likelihood as one fused Op with its analytic
+gradient (bayes/ordered_probit_op.py; wave 1's elementwise graph stays selectable, the
+"wave 1's graph" lines and the --scale ratio). Busy machine (load 6-8 on 2 cores: read the
+ratios), one run each:
+
+    --scale 200 --scale-likelihood ordinal --draws 200 --tune 200 --chains 2
+        N = 200: 2,806 us per gradient, wave 1's graph 3,492 us (1.24x ours), floor 512 us
+    --scale 2000 20000 --scale-likelihood ordinal --draws 0
+        N = 2,000: 16,235 us per gradient, wave 1's graph 22,696 us (1.40x), floor 11,887
+        N = 20,000: 140,488 us, wave 1's graph 171,003 us (1.22x), floor 119,062 (1.2x);
+        8.65x the gradient of N = 2,000 for 10x N; peak memory of the built and compiled
+        model 534 MB (a 4 x 1,000 fit's trace, 4.5 GB, is streamed to disk; not measured)
+    --only ordinal --samplers nutpie (seed 1, cold): flagship ordinal, 31.0 leapfrog steps
+        per draw (as wave 1's), min bulk ESS 1,106, R-hat 1.005, 0 divergences; at this
+        load 2,534 us a step (wave 1 on an idle machine: 295), 3.5 ESS/s
+    --only standin --samplers nutpie --no-marginal (seed 1, cold, empty nutpie cache for
+        the model): the 500 x 21 stand-in (4 constructs, 5-point items), 878 s in all
+        (compile 339 s, sampling 516 s), 26.6 leapfrog steps per draw, 4,852 us a step at
+        this load, min bulk ESS 778 (target >= 400), R-hat 1.007, 0 divergences; seed 2
+        (warm) 534 s, 27.2 steps per draw, min bulk ESS 814; peak memory 1.5-1.6 GB
+    target_accept on the flagship ordinal (seed 1, 4 x 1,000): 0.65 takes 23.8 steps per
+        draw, min bulk ESS 726 (7.6 per 1,000 gradients); 0.8, the default, 31.0 and 1,106
+        (8.9), the same min ESS and R-hat as the line above (same seed); rerun at load
+        about 3: 107.5 s, 10.3 ESS/s (wave 1 on an idle machine: 73 s, 13-15 ESS/s)
+    flagship ordinal, one process at load about 3 (not a line of this script):
+        576 us per gradient against wave 1's graph 633 us (1.10x)
+    --sampler numpyro (the Op's JAX implementation), flagship ordinal, seed 1, 4 x 1,000,
+        busy machine: 281 s with the JAX compile, 31.1 steps per draw, min bulk ESS 762,
+        R-hat 1.005, 0 divergences
+
 Issue [12/12], lavaan's Demo.twolevel (two-level SEM, 2,500 respondents in 200 clusters of
 5-20; --only twolevel --samplers nutpie --seeds 2), 4 x 1,000 draws, on a busy machine:
 
@@ -113,6 +143,7 @@ per line; peak_mb is the process's peak resident memory so far.
     python scripts/benchmark_bayes.py --only twolevel --samplers nutpie
     python scripts/benchmark_bayes.py --only interaction --samplers nutpie
     python scripts/benchmark_bayes.py --scale 200 2000 20000 --draws 500 --tune 500
+    python scripts/benchmark_bayes.py --only ordinal standin --samplers nutpie --no-marginal
     python scripts/benchmark_bayes.py --study n=194 --replications 5
 """
 
@@ -284,20 +315,31 @@ build = time.perf_counter() - t0
 import pytensor
 m = bm.model
 point = m.initial_point()
-f = pytensor.function(m.value_vars, [m.logp(), *pytensor.grad(m.logp(), m.value_vars)],
-                      mode="NUMBA")
+def gradient_function(model):
+    # one logp graph for the value and the gradient, as nutpie compiles them (two calls of
+    # model.logp() build two graphs, which PyTensor does not always merge)
+    logp = model.logp()
+    return pytensor.function(model.value_vars, [logp, *pytensor.grad(logp, model.value_vars)],
+                             mode="NUMBA")
+f = gradient_function(m)
 args = [point[v.name] for v in m.value_vars]
 f(*args)
 reps = max(5, int(2e5 / n))
-times = []
 import importlib
 # one BLAS thread, as the sampler runs (a multi-threaded BLAS on a busy machine took 10x)
-with importlib.import_module("connective.bayes.sample").single_threaded_blas():
-    for _ in range(5):
-        t1 = time.perf_counter()
-        for _ in range(reps):
-            f(*args)
-        times.append((time.perf_counter() - t1) / reps * 1e6)
+blas = importlib.import_module("connective.bayes.sample").single_threaded_blas
+def time_us(functions, arguments):
+    # median us per call of each function, interleaved (5 rounds of reps calls)
+    times = [[] for _ in functions]
+    with blas():
+        for _ in range(5):
+            for fn, a, out in zip(functions, arguments, times):
+                t1 = time.perf_counter()
+                for _ in range(reps):
+                    fn(*a)
+                out.append((time.perf_counter() - t1) / reps * 1e6)
+    return [float(np.median(t)) for t in times]
+times = time_us([f], [args])
 # the floor of one gradient (issue [6/12]): what any implementation must compute. Normal:
 # a p x p Cholesky and triangular solve (the likelihood needs Sigma's factor and Sigma^-1 S);
 # ordinal: the N x p normal CDF differences of the answers and their log
@@ -321,24 +363,32 @@ else:
     lo = np.random.default_rng(0).normal(size=n * p)
     floor_args = (lo, lo + 1.0)
 floor_fn(*floor_args)
-floor = []
-for _ in range(5):
-    t1 = time.perf_counter()
-    for _ in range(reps):
-        floor_fn(*floor_args)
-    floor.append((time.perf_counter() - t1) / reps * 1e6)
-t0 = time.perf_counter()
-idata = sample(bm, draws=draws, tune=tune, chains=chains, seed=1, progress=False)
-wall = time.perf_counter() - t0
-s = summary(idata)
-steps = float(idata.sample_stats["n_steps"].mean())
+floor = time_us([floor_fn], [floor_args])
+wall, steps, s, trace = None, None, dict(min_ess_bulk=None, max_r_hat=None), "not sampled"
+if draws:  # --draws 0: the gradients and the memory of the model only
+    t0 = time.perf_counter()
+    idata = sample(bm, draws=draws, tune=tune, chains=chains, seed=1, progress=False)
+    wall = time.perf_counter() - t0
+    s = summary(idata)
+    steps = float(idata.sample_stats["n_steps"].mean())
+    trace = "streamed to disk" if idata.attrs.get("streamed_to_disk") else "in memory"
+# peak memory of the fit (before wave 1's graph below is built)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+wave1 = None
+if likelihood == "ordinal":  # wave 1's graph of the same model, timed interleaved with ours
+    from connective.bayes import ordinal
+    ordinal.ANSWER_LOGP = "graph"
+    f_graph = gradient_function(build_model(spec, frame, likelihood=likelihood).model)
+    ordinal.ANSWER_LOGP = "fused"
+    f_graph(*args)
+    times[0], wave1 = time_us([f, f_graph], [args, args])
 print("RESULT " + json.dumps(dict(
     n=n, likelihood=likelihood, dims=int(sum(a.size for a in args)),
-    us_per_gradient=round(float(np.median(times)), 1),
-    floor_us=round(float(np.median(floor)), 1), build_s=round(build, 1),
-    sample_s=round(wall, 1), steps_per_draw=round(steps, 1),
-    min_ess_bulk=round(s["min_ess_bulk"]), max_r_hat=round(s["max_r_hat"], 4),
-    peak_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))))
+    us_per_gradient=round(times[0], 1), wave1_us=wave1 and round(wave1, 1),
+    floor_us=round(floor[0], 1), build_s=round(build, 1),
+    sample_s=wall and round(wall, 1), steps_per_draw=steps and round(steps, 1),
+    min_ess_bulk=s["min_ess_bulk"] and round(s["min_ess_bulk"]),
+    max_r_hat=s["max_r_hat"] and round(s["max_r_hat"], 4), trace=trace, peak_mb=round(peak))))
 """
 
 
@@ -364,11 +414,14 @@ def scale_in_n(sizes, likelihoods, args):
 
             rows.append(json.loads(line[0][len("RESULT "):]))
             r = rows[-1]
+            ratio = (f"; wave 1's graph {r['wave1_us']} us, "
+                     f"{r['wave1_us'] / r['us_per_gradient']:.2f}x ours" if r["wave1_us"]
+                     else "")
             print(f"  N={n} {likelihood}: {r['us_per_gradient']} us/gradient ({r['dims']} "
                   f"dims; floor {r['floor_us']} us, {r['us_per_gradient'] / r['floor_us']:.1f}"
-                  f"x), sampling {r['sample_s']} s, {r['steps_per_draw']} steps/draw, "
+                  f"x{ratio}), sampling {r['sample_s']} s, {r['steps_per_draw']} steps/draw, "
                   f"min ESS {r['min_ess_bulk']}, R-hat {r['max_r_hat']}, peak "
-                  f"{r['peak_mb']} MB", flush=True)
+                  f"{r['peak_mb']} MB (trace {r['trace']})", flush=True)
     if rows:
         table = pd.DataFrame(rows)
         first = table.groupby("likelihood")["us_per_gradient"].transform("first")
@@ -498,19 +551,38 @@ GRAPHS = {"op": dict(fused=True), "nodes": dict(fused=False),
           "wave1": dict(fused=False, fiml="patterns")}
 
 
+#: the name of an ordinal line that uses wave 1's elementwise graph of the answers'
+#: log-likelihood instead of the fused Op (bayes/ordered_probit_op.py), for the ratio
+WAVE1_GRAPH = "wave 1's graph"
+
+#: the 500 x 21 stand-in for a real survey (issue [6/12], item 3): 4 constructs
+STAND_IN = """
+A =~ a1 + a2 + a3 + a4 + a5
+B =~ b1 + b2 + b3 + b4 + b5
+C =~ c1 + c2 + c3 + c4 + c5
+D =~ d1 + d2 + d3 + d4 + d5 + d6
+D ~ A + B + C
+"""
+
+
 def run_case(name, spec, frame, args, sampler, likelihood, graph="op"):
     from connective.bayes import build_model, compile_model, sample
     from connective.bayes.results import summary
 
     from connective.bayes import interaction
 
+    from connective.bayes import ordinal
+
     t0 = time.perf_counter()
-    # the interaction model's scores with normal items: centred (the default) or not
+    # the interaction model's scores with normal items: centred (the default) or not; the
+    # ordinal answers' log-likelihood: the fused Op (the default) or wave 1's graph
     interaction.NORMAL_SCORES = "non-centred" if "non-centred" in name else "centred"
+    ordinal.ANSWER_LOGP = "graph" if WAVE1_GRAPH in name else "fused"
     try:
         bm = build_model(spec, frame, likelihood=likelihood, **GRAPHS[graph])
     finally:
         interaction.NORMAL_SCORES = "centred"
+        ordinal.ANSWER_LOGP = "fused"
     build = time.perf_counter() - t0
     compile_s, cache = 0.0, ""
     if sampler == "nutpie":
@@ -547,7 +619,8 @@ def run_case(name, spec, frame, args, sampler, likelihood, graph="op"):
                          min_ess_bulk=round(s["min_ess_bulk"]),
                          ess_per_s=round(s["min_ess_bulk"] / wall, 1),
                          max_r_hat=round(s["max_r_hat"], 4), divergences=s["divergences"]))
-        if (likelihood == "ordinal" or bm.interactions) and "factor_scales" in idata.posterior:
+        if ((likelihood == "ordinal" or bm.interactions) and "factor_scales" in idata.posterior
+                and args.marginal):
             # issues [7/12] and [10/12]: the marginal log-likelihood LOO uses
             # (bayes/marginal.py, bayes/interaction_marginal.py), timed against the sampling
             from connective.bayes.interaction_marginal import interaction_marginal_draws
@@ -639,15 +712,21 @@ def main(argv=None) -> None:
                         choices=["nutpie", "numpyro", "blackjax", "pymc"])
     parser.add_argument("--only", nargs="+",
                         default=["normal", "ordinal", "poldem", "missing", "twolevel",
-                                 "interaction"],
+                                 "interaction", "standin"],
                         choices=["normal", "ordinal", "poldem", "missing", "twolevel",
-                                 "interaction"],
+                                 "interaction", "standin"],
                         help="which lines: flagship normal, flagship ordinal, PoliticalDemocracy, "
                              "flagship normal with 1%% of cells missing (one factorisation of "
                              "Sigma against wave 1's inverse per pattern), lavaan's "
                              "Demo.twolevel (two-level SEM, --cluster), the latent "
                              "interaction model (CID x EFF -> OCA, simulated N = 194, "
-                             "normal and 7-point ordinal items)")
+                             "normal and 7-point ordinal items), the 500 x 21 ordinal "
+                             "stand-in survey (4 constructs, 5-point items, simulated)")
+    parser.add_argument("--marginal", action=argparse.BooleanOptionalAction, default=True,
+                        help="time the marginal log-likelihood of the factor-score fits")
+    parser.add_argument("--wave1-ordinal", action=argparse.BooleanOptionalAction, default=True,
+                        help="beside the flagship ordinal line, the same fit with wave 1's "
+                             "graph of the answers' log-likelihood (for the ratio)")
     parser.add_argument("--graphs", nargs="+", default=["op", "nodes", "wave1"],
                         choices=list(GRAPHS),
                         help="the normal likelihood's graphs to run side by side: one Op "
@@ -712,6 +791,16 @@ def main(argv=None) -> None:
     flagship = read_survey(flagship_data_path()).frame[list(spec.observed)]
     cases = [(f"connective_action (synthetic flagship, N={len(flagship)})", spec, flagship, lik)
              for lik in ("normal", "ordinal") if lik in args.only]
+    if "ordinal" in args.only and args.wave1_ordinal:  # the ratio to wave 1's graph
+        cases.append((f"connective_action (synthetic flagship, N={len(flagship)}), "
+                      f"{WAVE1_GRAPH}", spec, flagship, "ordinal"))
+    if "standin" in args.only:  # 500 x 21, 4 constructs, 5-point items, simulated
+        from connective.data.simulate import simulate
+
+        stand_in = parse_model(STAND_IN, source="stand-in")
+        frame = simulate(stand_in, 500, seed=21, likert=5).frame[list(stand_in.observed)]
+        cases.append(("stand-in survey (simulated, 500 x 21, 5-point)", stand_in, frame,
+                      "ordinal"))
     pd_file = Path(args.benchmarks) / "data" / "PoliticalDemocracy.csv"
     if "poldem" in args.only:
         if not pd_file.is_file():

@@ -78,6 +78,9 @@ def sample_jax(bm, draws, tune, chains, cores, seed, progress, target_accept,
     import pymc as pm
 
     configure_jax(chains)
+    from connective.bayes.ordered_probit_op import register_jax
+
+    register_jax()  # the fused ordinal likelihood's JAX implementation
     parallel = len(jax.devices()) >= chains and cores > 1
     with bm.model, warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -36,6 +36,12 @@ if TYPE_CHECKING:
 
 #: prior SD of every cutpoint (latent responses have residual SD 1)
 CUTPOINT_SD = 5.0
+#: how the answers' summed log-likelihood enters the log-density: "fused", one Op with its
+#: analytic gradient (bayes/ordered_probit_op.py), or "graph", wave 1's elementwise PyTensor
+#: graph (the same value; kept so scripts/benchmark_bayes.py can time both)
+ANSWER_LOGP = "fused"
+#: the open bound of the end categories in the cutpoint tables (their -inf / +inf)
+OPEN_BOUND = 1e4
 
 
 @dataclass
@@ -210,7 +216,11 @@ def ordinal_loadings(pt, layout: Layout, theta, scales):
     if any(matrix == "psi" for matrix, _, _ in layout.covariances.values()):
         ML = M @ pt.linalg.cholesky(psi_std)
     else:
-        ML = M * pt.sqrt(pt.diagonal(psi_std, axis1=-2, axis2=-1))[..., None, :]
+        # the diagonal as a gather: the gradient of pt.diagonal is an AllocDiag OpFromGraph,
+        # whose inlining (late in PyTensor's rewrites) cloned the graph above it, fused
+        # ordered-probit node included, which then ran twice per gradient
+        diag = np.arange(len(layout.structural))
+        ML = M * pt.sqrt(psi_std[..., diag, diag])[..., None, :]
     mu0 = (mats["lambda"] @ (A @ mats["alpha"][..., None]))[..., 0] + mats["nu"]
     return ML, mu0
 
@@ -268,7 +278,9 @@ def factor_scores(pm, layout: Layout, frame: pd.DataFrame, initvals: dict):
 def answer_likelihood(pm, pt, odata, ystar, item_sd, initvals: dict, used: dict) -> None:
     """Cutpoints and the ordered-probit answers given the latent responses ``ystar``
     (respondent x item), with ``item_sd`` the cutpoints' sampling scale (see
-    :func:`_cutpoint_tables`); keeps ``loglik_respondent`` and adds the ``loglik``."""
+    :func:`_cutpoint_tables`); keeps ``loglik_respondent`` (a Deterministic: computed for
+    the stored draws only) and adds the ``loglik`` Potential, the sum, as the fused Op of
+    :mod:`connective.bayes.ordered_probit_op` (or wave 1's graph, see ``ANSWER_LOGP``)."""
     p = len(odata.variables)
     ystar = ystar.ravel()  # respondent-major, as the answers
     cells = odata.rows * p + odata.items
@@ -282,13 +294,21 @@ def answer_likelihood(pm, pt, odata, ystar, item_sd, initvals: dict, used: dict)
     # each answer's slot in the cutpoint tables, as data: a compiled model then takes
     # another survey's answers to the same cells (bayes/sample.with_data)
     slots = pm.Data("answer_slots", odata.items * int(odata.n_categories.max()) + odata.codes)
-    lp = answer_logp(pt, odata, ystar, lower.ravel()[slots], upper.ravel()[slots])
+    lower, upper = lower.ravel(), upper.ravel()
+    # per answer, for loglik_respondent only: a Deterministic, computed for the stored
+    # draws, not in the sampler's log-density and gradient
+    lp = answer_logp(pt, odata, ystar, lower[slots], upper[slots])
     if len(cells) < odata.n * p:
         per_respondent = pt.inc_subtensor(pt.zeros(odata.n)[odata.rows], lp)
     else:
         per_respondent = lp.reshape((odata.n, p)).sum(axis=1)
     pm.Deterministic("loglik_respondent", per_respondent, dims="respondent")
-    pm.Potential("loglik", lp.sum())
+    if ANSWER_LOGP == "fused":
+        from connective.bayes.ordered_probit_op import ordered_probit_logp
+
+        pm.Potential("loglik", ordered_probit_logp(ystar, lower, upper, slots))
+    else:  # wave 1's elementwise graph, kept for the benchmark's ratio
+        pm.Potential("loglik", lp.sum())
 
 
 def _cutpoint_tables(pm, pt, odata, initvals: dict, item_sd):
@@ -301,7 +321,7 @@ def _cutpoint_tables(pm, pt, odata, initvals: dict, item_sd):
     so the posterior is the same. The cutpoints of an item grow with its loadings; on their
     own scale they hardly do, which the sampler's diagonal metric can follow: the smallest
     bulk ESS of the flagship model went from 62 to 302 (4 chains x 300 draws)."""
-    big = 1e4
+    big = OPEN_BOUND
     ncat = odata.n_categories
     starts = odata.start_cutpoints()
     kmax = int(ncat.max())

@@ -283,7 +283,10 @@ def _nutpie_options(bm: BayesModel, target_accept: float) -> dict:
     flagship ordinal model (4 chains x 1,000 draws) it took the same 31 leapfrog steps per
     draw at 450 us a step against 295 us: 112-121 s with a smallest bulk ESS of 1,344-1,502
     (11-13 per second) against 73 s with 931-1,072 (13-15 per second), seeds 1-2, R-hat <=
-    1.005 and no divergences either way."""
+    1.005 and no divergences either way. A lower target acceptance rate takes fewer steps
+    but mixes worse there: 0.65 gave 23.8 steps per draw and a smallest bulk ESS of 726,
+    against 31.0 and 1,106 at 0.8 (7.6 against 8.9 per 1,000 gradients; seed 1, with the
+    fused ordered-probit Op)."""
     return {"target_accept": target_accept}
 
 
