@@ -246,3 +246,29 @@ def test_hierarchical_model_logp_equals_wave_1(text, holes):
         moved = {k: v + 0.05 * rng.normal(size=np.shape(v)) for k, v in point.items()}
         assert f1(moved) == pytest.approx(f2(moved), rel=1e-10)
     assert np.isfinite(f1(point))
+
+
+def test_fit_with_a_jax_sampler_builds_the_graph_of_nodes_and_takes_new_data(monkeypatch):
+    """fit() builds the PyTensor nodes for numpyro/blackjax (XLA compiles them faster than
+    the Op's JAX form); such a model records it, and with_data rebuilds the same graph."""
+    import connective.bayes as bayes
+    from connective.bayes.model import build_model
+    from connective.bayes.sample import with_data
+
+    spec = parse_model(MEDIATION)
+    built = {}
+
+    def stop(model, times, **kwargs):  # record the model instead of sampling it
+        built["model"] = model
+        raise RuntimeError("stop")
+
+    monkeypatch.setattr(bayes, "timed_sampling", stop)
+    for sampler, fused in (("blackjax", False), ("nutpie", True)):
+        with pytest.raises(RuntimeError, match="stop"):
+            bayes.fit(spec, _frame(spec.observed), sampler=sampler, draws=10, tune=10)
+        assert built["model"].options.get("fused", True) is fused
+    bm = build_model(spec, _frame(spec.observed), fused=False)
+    new = _frame(spec.observed, seed=5)
+    with_data(bm, new)
+    np.testing.assert_allclose(bm.model["data_mean"].get_value(),
+                               new[bm.layout.observed].mean().to_numpy())

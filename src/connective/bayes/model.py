@@ -561,6 +561,8 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
                    "metric": metric.describe(layout)}
         if not stats.complete and likelihood == "normal":
             options["fiml"] = fiml
+        if likelihood == "normal" and not fused:
+            options["fused"] = False  # (with_data builds the same graph)
         theta_g = None
         if groups is not None:
             from connective.bayes.pooling import group_parameters

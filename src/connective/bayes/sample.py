@@ -199,7 +199,8 @@ def with_data(bm: BayesModel, frame, *, keep_priors: bool = False) -> None:
     fresh = build_model(bm.spec, frame, likelihood=bm.likelihood,
                         priors=bm.options.get("priors") or None,
                         reparameterize=bool(bm.metric and bm.metric.factors),
-                        fiml=bm.options.get("fiml", "schur"))
+                        fiml=bm.options.get("fiml", "schur"),
+                        fused=bm.options.get("fused", True))
     stats = fresh.stats
     if len(stats.patterns) != len(bm.stats.patterns) or any(
             not np.array_equal(a.columns, b.columns) for a, b in zip(stats.patterns, bm.stats.patterns)):
