@@ -133,6 +133,19 @@ Issue [6/12], items 4 and 5 (busy machine, load 10-21 on 2 cores):
                       53.6 s (compiling), then a median 22.6 s (PLS 0.9 s, PLSc 0.9 s,
                       Bayes 2 x 500 draws 15-20 s): 2.66 per minute and worker.
 
+Issue [6/12], the normal likelihood as one Op (bayes/sem_normal_op.py) against the graph of
+PyTensor nodes before it (--graphs op nodes wave1; --cold-graphs op nodes), busy machine:
+
+    --gradients   us per gradient of nutpie's callbacks, interleaved in one process (floor:
+                  24 x 24 Cholesky and solve, 105 us at that load): complete data Op 218.5,
+                  nodes 524.0 (2.40x); 1% missing (25 patterns) Op 487.2 (2.23x complete's
+                  Op), nodes 1,091 (5.0x), wave 1's inverse per pattern 8,984 (41x)
+    --cold nutpie blackjax --cold-cases normal "new model" --cold-graphs op nodes (load 3):
+                  flagship, empty caches: nutpie Op 46.3 s (compile 34.4, the kernel's 8 s
+                  included), nodes 98.1 s; blackjax Op 49.6 s, nodes 28.4 s. Its cache: nutpie
+                  Op 15.5 s, nodes 14.2 s. A new model after it: nutpie Op 44.1 s (compile
+                  31.7), nodes 72.2 s (52.4); blackjax 35.9 and 36.1 s.
+
 Leapfrog steps per draw and us per step (wall x cores / steps, tuning included) are printed
 per line; peak_mb is the process's peak resident memory so far.
 
