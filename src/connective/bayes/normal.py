@@ -46,9 +46,10 @@ def normal_loglik(pm, pt, layout: Layout, theta, stats: SufficientStatistics,
     """``(loglik, sigma)``: the log-likelihood (a pytensor scalar) of the data ``stats``
     under the parameters ``theta``, with its data containers (in the model context), and
     the implied covariance, or ``None`` where the likelihood is -inf for a Sigma that is
-    not positive definite already. Complete data take one Op from theta to the
-    log-likelihood (:mod:`~connective.bayes.sem_normal_op`) unless ``fused=False`` (wave
-    1's graph of PyTensor nodes, kept for comparison)."""
+    not positive definite already. A recursive model takes one Op from theta to the
+    log-likelihood, complete data or missing answers
+    (:mod:`~connective.bayes.sem_normal_op`), unless ``fused=False`` (the graph of
+    PyTensor nodes before it) or ``fiml="patterns"`` (wave 1's), kept for comparison."""
     if fused and layout.recursive and fiml != "patterns":  # the Op needs B lower triangular
         return _fused(pm, layout, theta, stats.patterns, "data"), None
     mu, sigma = implied_moments(layout, theta)
@@ -73,7 +74,7 @@ def normal_loglik(pm, pt, layout: Layout, theta, stats: SufficientStatistics,
 
 def _fused(pm, layout: Layout, theta, patterns, prefix: str, grouped: bool = False):
     """The log-likelihood as one Op (:mod:`~connective.bayes.sem_normal_op`), its pattern
-    data as containers ``<prefix>_n``, ``_mean``, ``_cov``, ``_observed``."""
+    data as containers ``<prefix>_n``, ``_mean``, ``_factor``, ``_rank``, ``_observed``."""
     from connective.bayes.sem_normal_op import pattern_arrays, sem_normal_loglik
 
     arrays = pattern_arrays(patterns, len(layout.observed), by_group=grouped)
@@ -102,10 +103,10 @@ def grouped_loglik(pm, pt, layout: Layout, theta_g, stats: SufficientStatistics,
                    fused: bool = True):
     """The normal log-likelihood of each group's data under its own parameters ``theta_g``
     (groups x parameters of the extended ``layout``), with its data containers (in the
-    model context). Complete data take one Op for all groups
-    (:mod:`~connective.bayes.sem_normal_op`), or with ``fused=False`` wave 1's cheapest
-    graph for the model's shape; missing answers one inverse of each group's Sigma
-    (:func:`fiml_loglik_tensor`)."""
+    model context). A recursive model takes one Op for all groups, complete or with missing
+    answers (:mod:`~connective.bayes.sem_normal_op`); with ``fused=False``, complete data
+    the cheapest graph of PyTensor nodes for the model's shape, missing answers one inverse
+    of each group's Sigma (:func:`fiml_loglik_tensor`)."""
     from connective.bayes.likelihood import (factor_model_loglik_tensor, group_determinants,
                                              group_statistics, grouped_loglik_tensor,
                                              path_model_loglik_tensor)

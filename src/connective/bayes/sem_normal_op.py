@@ -8,8 +8,11 @@ about 170 nodes. Each is a numba function of its own, so a new model compiles fo
 and a gradient costs about ten times the Cholesky factor and solve it needs. Here the whole
 computation is one numba kernel (``cache=True``: compiled once per machine, for every model)
 and the model's structure (the layout's gather indices and constants) enters as data, so two
-models differ only in their inputs. The JAX implementation (for ``--sampler numpyro`` and
-``blackjax``) is jax.numpy with JAX's own gradient.
+models differ only in their inputs; callers reach it through a C symbol, so its machine
+code is not linked into (and optimised again in) every model's function. B must be
+strictly lower triangular (a recursive model; the parser refuses others). The JAX
+implementation (for ``--sampler numpyro`` and ``blackjax``) is jax.numpy with JAX's own
+gradient.
 
 With ``G = dlogL/dSigma = -n/2 (P - P C P)`` (``P = Sigma^-1``, ``C = S + d d'``,
 ``d = ybar - mu``) and ``g = dlogL/dmu = n P d``, ``M = Lambda A``, ``A = (I - B)^-1``:
