@@ -270,8 +270,9 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
     ones are pooled towards them (:mod:`connective.bayes.pooling`). ``fiml`` is how missing
     answers enter the normal likelihood (:mod:`connective.bayes.normal`): ``"schur"`` (one
     factorisation of Sigma) or wave 1's ``"patterns"``, kept for comparison. ``fused``
-    (the default) computes the normal likelihood of complete data in one Op
-    (:mod:`connective.bayes.sem_normal_op`); ``False`` is wave 1's graph, for comparison.
+    (the default) computes the normal likelihood in one Op, complete or with missing
+    answers, one group or many (:mod:`connective.bayes.sem_normal_op`); ``False`` builds
+    the graph of PyTensor nodes before it (what ``fit`` builds for the JAX samplers).
     ``prior_only`` leaves the likelihood out (prior predictive sampling,
     :mod:`connective.bayes.prior_checks`); the data still scale the default priors.
 
