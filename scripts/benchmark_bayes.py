@@ -134,12 +134,13 @@ Issue [6/12], items 4 and 5 (busy machine, load 10-21 on 2 cores):
                       Bayes 2 x 500 draws 15-20 s): 2.66 per minute and worker.
 
 Issue [6/12], the normal likelihood as one Op (bayes/sem_normal_op.py) against the graph of
-PyTensor nodes before it (--graphs op nodes wave1; --cold-graphs op nodes), busy machine:
+PyTensor nodes before it (--graphs op nodes wave1; --cold-graphs op nodes):
 
-    --gradients   us per gradient of nutpie's callbacks, interleaved in one process (floor:
-                  24 x 24 Cholesky and solve, 105 us at that load): complete data Op 218.5,
-                  nodes 524.0 (2.40x); 1% missing (25 patterns) Op 487.2 (2.23x complete's
-                  Op), nodes 1,091 (5.0x), wave 1's inverse per pattern 8,984 (41x)
+    --gradients   us per gradient of nutpie's callbacks, interleaved in one process, idle
+                  machine (floor: 24 x 24 Cholesky and solve, 27.4 us): complete data Op
+                  73.6, nodes 134.4 (1.83x); 1% missing (25 patterns) Op 115.5 (1.57x
+                  complete's Op), nodes 276.0 (3.75x), wave 1's inverse per pattern 2,460
+                  (33x). At load 8 the same run gave 218.5, 524.0, 487.2 (2.23x), 1,091, 8,984.
     --cold nutpie blackjax --cold-cases normal "new model" --cold-graphs op nodes (load 3):
                   flagship, empty caches: nutpie Op 46.3 s (compile 34.4, the kernel's 8 s
                   included), nodes 98.1 s; blackjax Op 49.6 s, nodes 28.4 s. Its cache: nutpie
@@ -837,18 +838,18 @@ def main(argv=None) -> None:
                               mod, frame[list(mod.observed)], lik))
     print(f"{args.chains} chains x {args.draws} draws (+{args.tune} tuning)")
     rows = []
+    # complete data: wave 1's graph is the PyTensor nodes' (they differ in FIML only)
+    complete_graphs = [g for g in args.graphs if not (g == "wave1" and "nodes" in args.graphs)]
     for sampler in args.samplers:
         for name, sp, fr, lik in cases:
             plain = lik == "normal" and not sp.latent_interactions
-            # complete data: wave 1's graph is the PyTensor nodes' (they differ in FIML only)
-            graphs = [g for g in args.graphs if not (g == "wave1" and "nodes" in args.graphs)]
-            for graph in graphs if plain else ["op"]:
+            for graph in complete_graphs if plain else ["op"]:
                 rows += run_case(name, sp, fr, args, sampler, lik, graph)
         if "missing" in args.only:  # side by side: complete rows, the missing-data graphs
             holes = with_missing(flagship, 0.01)
             name = f"connective_action, 1% missing (N={len(flagship)})"
             for graph in args.graphs:
-                if "normal" not in args.only:
+                if "normal" not in args.only and graph in complete_graphs:
                     rows += run_case(name.replace("1% missing", "complete"), spec, flagship,
                                      args, sampler, "normal", graph)
                 rows += run_case(name, spec, holes, args, sampler, "normal", graph)

@@ -176,13 +176,12 @@ def _widen_effects(idata, full: xr.DataArray, standardised: dict) -> None:
     level effects, which have no conditional rows, are padded with NaN there (their tables
     leave those rows out) and the standardised effects are replaced by ``standardised``."""
     post = idata.posterior
+    labels = ("kind", "source", "target", "moderator", "at")  # the effect rows' coordinates
     by_effect = [v for v in post.data_vars if "effect" in post[v].dims]
-    kept = {v: post[v].drop_vars([c for c in post[v].coords if c in
-                                  ("kind", "source", "target", "moderator", "at")])
+    kept = {v: post[v].drop_vars([c for c in post[v].coords if c in labels])
             for v in by_effect if v not in standardised}
-    post = post.drop_vars(by_effect + [c for c in ("effect", "kind", "source", "target",
-                                                    "moderator", "at") if c in post.coords])
-    coords = {c: full[c] for c in ("effect", "kind", "source", "target", "moderator", "at")}
+    post = post.drop_vars(by_effect + [c for c in ("effect", *labels) if c in post.coords])
+    coords = {c: full[c] for c in ("effect", *labels)}
     for name, fx in standardised.items():
         post[name] = fx.assign_coords(coords)
     for name, fx in kept.items():
