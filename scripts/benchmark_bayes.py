@@ -208,13 +208,18 @@ COLD_SNIPPET = """
 import json, sys, time, warnings
 t0 = time.perf_counter()
 warnings.filterwarnings("ignore")
-backend, case, graph = sys.argv[1], sys.argv[2], sys.argv[3]
+backend, case, graph, compiler = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 from connective.bayes import build_model, compile_model, fit, sample
+from connective.bayes import sample as sampling
 from connective.bayes.results import summary
 from connective.data.readers import read_survey
 from connective.data.validate import validate_survey
 from connective.resources import flagship_data_path, model_path
 from connective.spec import read_model
+sampling.COMPILER = compiler  # fit() and sample() compile with it
+if backend == "nutpie":  # as fit() does: the kernels compile while the model is built
+    from connective.bayes import warm
+    warm.start()
 t_import = time.perf_counter() - t0
 name = "connective_action_direct" if case == "new model" else "connective_action"
 spec = read_model(model_path(name))
@@ -244,7 +249,8 @@ print("RESULT " + json.dumps(dict(
     build=round(t_build, 1), compile=round(t_compile, 1),
     sample=round(total - (t1 - t0) - t_build - t_compile, 1),
     min_ess=round(s["min_ess_bulk"]), max_r_hat=round(s["max_r_hat"], 4),
-    divergences=s["divergences"], checksum=f"{float(x.sum()):.12g}")))
+    divergences=s["divergences"], checksum=f"{float(x.sum()):.12g}",
+    compiler=idata.attrs.get("compiler", "-"))))
 """
 
 #: the cases of --cold: each is run in a new process on an empty cache folder; "new model"
@@ -255,11 +261,12 @@ COLD_CASES = ("normal", "new model", "ordinal", "hierarchical")
 COLD_TARGETS = {"normal": 20, "new model": 10, "hierarchical": 60}
 
 
-def _cold_process(backend, case, folder, src, graph="op"):
+def _cold_process(backend, case, folder, src, graph="op", compiler="tape"):
     # numba's own cache (the fused normal Op's kernel) in the folder too: a new machine
     env = dict(os.environ, PYTHONPATH=src, PYTENSOR_FLAGS=f"base_compiledir={folder}",
                NUMBA_CACHE_DIR=os.path.join(folder, "numba-functions"))
-    out = subprocess.run([sys.executable, "-c", COLD_SNIPPET, backend, case, graph], env=env,
+    out = subprocess.run([sys.executable, "-c", COLD_SNIPPET, backend, case, graph, compiler],
+                         env=env,
                          capture_output=True, text=True)
     line = [x for x in out.stdout.splitlines() if x.startswith("RESULT")]
     if not line:
@@ -270,12 +277,14 @@ def _cold_process(backend, case, folder, src, graph="op"):
     return json.loads(line[0][len("RESULT "):])
 
 
-def cold_start(backends, cases, repeats, graphs=("op",)):
+def cold_start(backends, cases, repeats, graphs=("op",), compilers=("tape",)):
     """Whole processes (imports included) on an empty cache folder, then on the folder the
     first left behind: seconds by phase, min bulk ESS, R-hat, divergences, and a checksum of
     the draws (the same whatever the cache state); the targets of issue [6/12] beside.
     ``graphs``: the normal likelihood as one Op (``op``, bayes/sem_normal_op.py) and/or as
-    the graph of PyTensor nodes before it (``nodes``), one after the other per case."""
+    the graph of PyTensor nodes before it (``nodes``), one after the other per case;
+    ``compilers``: nutpie's callbacks as a tape program (``tape``, bayes/tape.py) and/or
+    PyTensor's numba machine code per model (``numba``, wave 1's path)."""
     import tempfile
 
     src = str(Path(__file__).resolve().parents[1] / "src")
@@ -283,7 +292,10 @@ def cold_start(backends, cases, repeats, graphs=("op",)):
           "+ data + build + compile (nutpie) + sampling (JAX backends compile inside it)")
     import itertools
 
-    for _, case, graph, backend in itertools.product(range(repeats), cases, graphs, backends):
+    for _, case, graph, compiler, backend in itertools.product(range(repeats), cases, graphs,
+                                                                compilers, backends):
+        if backend != "nutpie" and compiler != compilers[0]:
+            continue  # the JAX backends compile with XLA whatever the choice
         folder = tempfile.mkdtemp(prefix="connective-cold-")
         # (what the process is, which fit it runs, whether the case's target applies)
         states = [("empty cache", case, True)]
@@ -293,7 +305,7 @@ def cold_start(backends, cases, repeats, graphs=("op",)):
         elif case == "normal":
             states.append(("cache of that run", "normal", False))
         for state, run_case, targeted in states:
-            r = _cold_process(backend, run_case, folder, src, graph)
+            r = _cold_process(backend, run_case, folder, src, graph, compiler)
             if r is None:
                 break
             target = COLD_TARGETS.get(case) if targeted else None
@@ -304,7 +316,9 @@ def cold_start(backends, cases, repeats, graphs=("op",)):
                       f"imports {r['imports']} + data {r['data']} + build, compile and "
                       f"sampling {r['sample']}")
             label = f"{backend} {graph}" if run_case in ("normal", "new model") else backend
-            print(f"  {case:<12} {label:<15} {state}: {r['total']} s{aim} = {phases}; "
+            if backend == "nutpie":
+                label += f" {r['compiler']}"
+            print(f"  {case:<12} {label:<21} {state}: {r['total']} s{aim} = {phases}; "
                   f"min ESS {r['min_ess']}, R-hat {r['max_r_hat']}, {r['divergences']} "
                   f"divergences, draws' sum {r['checksum']}", flush=True)
 
@@ -467,7 +481,9 @@ def gradient_costs(repeats: int = 7, evals: int = 300) -> None:
     """Microseconds per log-density gradient of nutpie's compiled callbacks (nutpie's own
     timer, one thread), interleaved in one process so that a busy machine slows every line
     alike: the flagship normal model, complete and with 1% of cells missing, for each graph
-    of the normal likelihood, beside the floor (a p x p Cholesky factor and solve)."""
+    of the normal likelihood and each compiler that can take it (the tape program and
+    PyTensor's numba machine code), beside the floor (a p x p Cholesky factor and
+    solve)."""
     import numba
 
     from connective.bayes import build_model, compile_model
@@ -484,9 +500,13 @@ def gradient_costs(repeats: int = 7, evals: int = 300) -> None:
         for graph in GRAPHS:
             if label == "complete" and graph == "wave1":  # the same graph as "nodes"
                 continue
-            bm = build_model(spec, frame, **GRAPHS[graph])
-            compiled = compile_model(bm)
-            lines[(label, graph)] = (_callback_call(compiled), len(bm.stats.patterns))
+            for compiler in ("tape", "numba"):
+                bm = build_model(spec, frame, **GRAPHS[graph])
+                compiled = compile_model(bm, compiler)
+                if bm.compiled_by != compiler:  # the tape cannot hold that graph
+                    continue
+                lines[(label, f"{graph} {compiler}")] = (_callback_call(compiled),
+                                                         len(bm.stats.patterns))
 
     @numba.njit(cache=False)
     def floor_fn(A, B):
@@ -508,15 +528,16 @@ def gradient_costs(repeats: int = 7, evals: int = 300) -> None:
             for _ in range(evals):
                 floor_fn(A, A)
             floor.append((time.perf_counter() - t0) / evals * 1e6)
-    base = float(np.median(times[("complete", "op")]))
+    base = float(np.median(times[("complete", "op tape")]))
     print(f"us per log-density gradient (nutpie's callbacks, median of {repeats} x {evals}, "
           f"interleaved); floor: a {p} x {p} Cholesky and solve, "
           f"{np.median(floor):.1f} us")
     for (label, graph), values in times.items():
         us = float(np.median(values))
         patterns = lines[(label, graph)][1]
-        print(f"  {label:<11} ({patterns:>2} patterns) {graph:<6} {us:8.1f} us  "
-              f"{us / base:5.2f} x complete data's Op  {us / np.median(floor):5.1f} x the floor")
+        print(f"  {label:<11} ({patterns:>2} patterns) {graph:<12} {us:8.1f} us  "
+              f"{us / base:5.2f} x complete data's Op (tape)  "
+              f"{us / np.median(floor):5.1f} x the floor")
 
 
 def study_rate(condition: str, replications: int) -> None:
@@ -756,6 +777,10 @@ def main(argv=None) -> None:
     parser.add_argument("--cold-graphs", nargs="+", default=["op"], choices=["op", "nodes"],
                         help="the normal likelihood of the --cold cases: one Op "
                              "(bayes/sem_normal_op.py, the default) and/or wave 1's graph")
+    parser.add_argument("--cold-compilers", nargs="+", default=["tape", "numba"],
+                        choices=["tape", "numba"],
+                        help="--cold: nutpie's callbacks as a tape program (bayes/tape.py) "
+                             "and/or PyTensor's numba machine code per model (wave 1's)")
     parser.add_argument("--scale", nargs="*", type=int, default=None, metavar="N",
                         help="only the scale in N: the flagship model on simulated data of "
                              "these sizes (default: 200 2000 20000), each in a new process")
@@ -787,7 +812,7 @@ def main(argv=None) -> None:
         return
     if args.cold is not None:
         cold_start(args.cold or ["nutpie", "numpyro", "blackjax"], args.cold_cases,
-                   args.seeds or 1, args.cold_graphs)
+                   args.seeds or 1, args.cold_graphs, args.cold_compilers)
         return
     if args.fresh_cache:  # before PyTensor is imported, which reads the flag once
         import os

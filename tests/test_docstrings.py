@@ -20,7 +20,8 @@ MODULES = ["connective.errors", "connective.io", "connective.provenance", "conne
            "connective.bayes.matrices", "connective.bayes.likelihood",
            "connective.bayes.fit_indices", "connective.progress", "connective.verdicts",
            "connective.pls.fit_quality", "connective.compare.bayes_vs_pls",
-           "connective.bayes.marginal", "connective.compare.loo", "connective.compare.loo_refit"]
+           "connective.bayes.marginal", "connective.compare.loo", "connective.compare.loo_refit",
+           "connective.bayes.tape", "connective.bayes.tape_kernel"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -1,6 +1,8 @@
-"""nutpie's C callbacks cached on disk (connective.bayes.nutpie_cache): the callbacks compute
-the model's log-density and gradient, a changed model never loads another model's entry,
-new data reach the compiled callbacks, and a new process loads them instead of compiling."""
+"""nutpie's C callbacks cached on disk (connective.bayes.nutpie_cache), the numba compiler that
+models the tape cannot translate fall back to (compile_model(bm, "numba")): the callbacks
+compute the model's log-density and gradient, a changed model never loads another model's
+entry, new data reach the compiled callbacks, and a new process loads them instead of
+compiling."""
 
 from __future__ import annotations
 
@@ -64,7 +66,7 @@ def two_models():
     out = []
     for marker in (1, 2):
         bm = build_model(parse_model(f"F =~ {marker}*a + b + c"), _frame())
-        compile_model(bm)
+        compile_model(bm, "numba")
         out.append(bm)
     return out
 
@@ -87,7 +89,7 @@ def test_new_data_reach_the_cached_callbacks():
     from connective.spec import parse_model
 
     bm = build_model(parse_model("F =~ a + b + c"), _frame(0))
-    compile_model(bm)
+    compile_model(bm, "numba")
     x = bm.compiled.initial_point_func(0)
     before = _callback_logp(bm.compiled, x)[0]
     with_data(bm, _frame(1))
@@ -107,7 +109,7 @@ def test_a_new_process_loads_the_callbacks_instead_of_compiling(two_models, tmp_
         from connective.bayes import build_model, compile_model
         from connective.spec import parse_model
         bm = build_model(parse_model("F =~ 1*a + b + c"), _frame())
-        compiled = compile_model(bm)
+        compiled = compile_model(bm, "numba")
         print(compiled.compiled_logp_func.cache_hits, compiled.compiled_expand_func.cache_hits)
     """)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
@@ -127,7 +129,7 @@ def test_same_seed_same_draws_whether_compiled_or_loaded(tmp_path):
         from connective.bayes import build_model, compile_model, sample
         from connective.spec import parse_model
         bm = build_model(parse_model("F =~ a + b + c"), _frame())
-        compiled = compile_model(bm)
+        compiled = compile_model(bm, "numba")
         idata = sample(bm, draws=200, tune=200, chains=2, seed=3, progress=False)
         digest = hashlib.sha256(idata.posterior["parameters"].values.tobytes()).hexdigest()
         print(compiled.compiled_logp_func.cache_hits, digest)

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import scipy.stats as sps
 
+from connective.bayes import sem_normal_op
 from connective.bayes.likelihood import loglik_tensor, sufficient_statistics
 from connective.bayes.matrices import build_layout, implied_moments
 from connective.bayes.sem_normal_op import (layout_structure, pattern_arrays, sem_logp_grad,
@@ -187,6 +188,7 @@ def test_jax_implementation_equals_numba():
     assert len(stats.patterns) > 3
     t = pt.dvector("t")
     ll = sem_normal_loglik(layout, t, *_op_args(layout, stats))
+    sem_normal_op.register_jax()
     f = pytensor.function([t], [ll, pytensor.grad(ll, t)], mode="JAX")
     theta = _theta(layout, np.random.default_rng(5))
     ref, ref_grad = _kernel(layout, theta, stats)

@@ -68,6 +68,10 @@ def fit(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "normal",
     """
     times = {}
     t0 = time.perf_counter()
+    if sampler == "nutpie":  # the kernels compile (once per machine) while the model is built
+        from connective.bayes import warm
+
+        warm.start()
     fitted = frame
     design = None
     if likelihood == "ordinal" and spec.higher_order and sampler == "nutpie":
@@ -104,7 +108,8 @@ def fit(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "normal",
 
         add_log_prior(idata, model)
     settings = {"likelihood": likelihood, "draws": draws, "tune": tune, "chains": chains,
-                "sampler": idata.attrs.get("sampler", sampler), "std_lv": spec.std_lv,
+                "sampler": idata.attrs.get("sampler", sampler),
+                "compiler": idata.attrs.get("compiler"), "std_lv": spec.std_lv,
                 "lavaan_options": spec.options.as_dict(),
                 "target_accept": idata.attrs["target_accept"],
                 "priors": model.priors, "data_options": data_options or {}}

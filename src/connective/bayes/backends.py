@@ -78,9 +78,10 @@ def sample_jax(bm, draws, tune, chains, cores, seed, progress, target_accept,
     import pymc as pm
 
     configure_jax(chains)
-    from connective.bayes.ordered_probit_op import register_jax
+    from connective.bayes import ordered_probit_op, sem_normal_op
 
-    register_jax()  # the fused ordinal likelihood's JAX implementation
+    ordered_probit_op.register_jax()  # the fused likelihoods' JAX implementations
+    sem_normal_op.register_jax()
     parallel = len(jax.devices()) >= chains and cores > 1
     with bm.model, warnings.catch_warnings():
         warnings.simplefilter("ignore")

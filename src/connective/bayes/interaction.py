@@ -439,12 +439,11 @@ def with_new_data(bm, frame: pd.DataFrame) -> None:
     >>> with_new_data(bm, next_frame)  # doctest: +SKIP
     >>> idata = sample(bm, seed=2)  # doctest: +SKIP
     """
-    import dataclasses
 
     import pymc as pm
 
     from connective.bayes.model import build_model
-    from connective.bayes.sample import _initial_point_func
+    from connective.bayes.sample import recompile_with_data
     from connective.errors import ConnectiveError
 
     if not bm.interactions or bm.ordinal is not None:
@@ -460,7 +459,5 @@ def with_new_data(bm, frame: pd.DataFrame) -> None:
     with bm.model:
         pm.set_data(updates)
     bm.initvals = fresh.initvals
-    if bm.compiled is not None:
-        bm.compiled = dataclasses.replace(bm.compiled.with_data(**updates),
-                                          initial_point_func=_initial_point_func(bm))
+    recompile_with_data(bm, updates)
     bm.stats, bm.priors, bm.items = fresh.stats, fresh.priors, fresh.items

@@ -57,6 +57,7 @@ class BayesModel:
     likelihood: str = "normal"
     options: dict = field(default_factory=dict)
     compiled: object = None  # nutpie's compiled model, reused by later calls
+    compiled_by: str | None = None  # "tape" or "numba" (bayes/sample.compile_model)
     metric: "SamplingMetric | None" = None
     ordinal: object = None  # the coded answers (OrdinalData) of an ordinal model
     fixed_x: np.ndarray | None = None  # the sample moments in the fixed.x slots (layout.exo)

@@ -140,21 +140,73 @@ def check_target_accept(value: float | None, option: str = "target_accept") -> N
         raise ConnectiveError(f"{option} must lie between 0 and 1 (e.g. 0.99); got {value:g}")
 
 
-def compile_model(bm: BayesModel):
-    """nutpie's compiled model of ``bm``: compiled once per process, then kept on ``bm``; its
-    machine code is cached on disk, so a later process with the same model skips the LLVM
-    compilation (see :mod:`connective.bayes.nutpie_cache`)."""
+#: how nutpie's callbacks are made: "tape" (a program for the interpreter compiled once per
+#: machine, bayes/tape.py; models it cannot translate fall back to "numba") or "numba"
+#: (PyTensor's numba backend, machine code per model, cached on disk; wave 1's path)
+COMPILERS = ("tape", "numba")
+#: the compiler compile_model uses when none is named (scripts/benchmark_bayes.py sets it)
+COMPILER = "tape"
+
+
+def compile_model(bm: BayesModel, compiler: str | None = None):
+    """nutpie's compiled model of ``bm``: made once per process, then kept on ``bm``.
+
+    ``compiler="tape"`` (the default) translates the model's log-density into a program for
+    one interpreter compiled once per machine (:mod:`~connective.bayes.tape`): a new model
+    costs no compilation (flagship normal model: 0.3 s against 30-40 s). A model whose
+    graph holds an operation the tape lacks (the ordinal and interaction likelihoods, among
+    others) is compiled as with ``compiler="numba"``: PyTensor's numba backend, its machine
+    code cached on disk (:mod:`~connective.bayes.nutpie_cache`). ``bm.compiled_by`` says
+    which.
+
+    Example
+    -------
+    >>> compiled = compile_model(bm)  # doctest: +SKIP
+    >>> bm.compiled_by  # doctest: +SKIP
+    'tape'
+    """
+    compiler = compiler or COMPILER
+    if compiler not in COMPILERS:
+        raise ConnectiveError(f"unknown compiler {compiler!r}; expected one of "
+                              f"{', '.join(COMPILERS)}")
     if bm.compiled is None:
         import nutpie  # noqa: F401 -- ImportError here means: fall back to PyMC's NUTS
-
-        from connective.bayes.nutpie_cache import compile_pymc_cached
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             # every chain starts at the lavaan-like values, not jittered: a jittered start
             # can land a chain in a poor local mode that it never leaves
-            bm.compiled = compile_pymc_cached(bm.model, initial_points=bm.initvals)
+            bm.compiled, bm.compiled_by = _compiled(bm, compiler)
     return bm.compiled
+
+
+def _compiled(bm: BayesModel, compiler: str):
+    """``(nutpie's compiled model, the compiler that made it)``."""
+    from connective.bayes.nutpie_cache import compile_pymc_cached
+
+    if compiler == "tape":
+        from connective.bayes.tape import Untranslatable
+        from connective.bayes.tape_kernel import compile_tape
+
+        try:
+            return compile_tape(bm.model, initial_points=bm.initvals), "tape"
+        except Untranslatable:
+            pass
+    return compile_pymc_cached(bm.model, initial_points=bm.initvals), "numba"
+
+
+def recompile_with_data(bm: BayesModel, updates: dict) -> None:
+    """After ``pm.set_data(updates)`` and new starting values on ``bm``: its compiled model
+    on the new data (a tape is translated again, in well under a second; nutpie's compiled
+    callbacks take the new arrays)."""
+    if bm.compiled is None:
+        return
+    if bm.compiled_by == "tape":
+        bm.compiled = None
+        compile_model(bm, "tape")
+    else:
+        bm.compiled = dataclasses.replace(bm.compiled.with_data(**updates),
+                                          initial_point_func=_initial_point_func(bm))
 
 
 def with_data(bm: BayesModel, frame, *, keep_priors: bool = False) -> None:
@@ -222,9 +274,7 @@ def with_data(bm: BayesModel, frame, *, keep_priors: bool = False) -> None:
     if fresh.initvals.keys() != bm.initvals.keys():  # pragma: no cover -- a bug, not input
         raise ConnectiveError("internal error: the rebuilt model has other variables")
     bm.initvals = fresh.initvals
-    if bm.compiled is not None:
-        bm.compiled = dataclasses.replace(bm.compiled.with_data(**updates),
-                                          initial_point_func=_initial_point_func(bm))
+    recompile_with_data(bm, updates)
     bm.stats = stats
     bm.ordinal = fresh.ordinal
     if not keep_priors:
@@ -334,6 +384,7 @@ def _sample_nutpie(bm, compiled, draws, tune, chains, cores, seed, progress, tar
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
     idata.attrs["sampler"] = "nutpie"
+    idata.attrs["compiler"] = bm.compiled_by  # the same seed's draws are those of this path
     if streamed:
         idata.attrs["streamed_to_disk"] = 1
     return idata

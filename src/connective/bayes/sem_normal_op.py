@@ -364,13 +364,35 @@ _KERNEL = []  # the compiled C function, kept alive once its address is register
 def ensure_kernel() -> None:
     """Compile (or load from numba's disk cache) the C kernel and register its symbol, which
     every numba caller links to: before any such caller is compiled or loaded. The JAX
-    backends never need it, so it is not compiled at import."""
+    backends never need it, so it is not compiled at import. A background compilation
+    (:mod:`~connective.bayes.warm`) is waited for first."""
     if not _KERNEL:
         from llvmlite import binding
 
+        from connective.bayes import warm
+
+        warm.wait()
         kernel = numba.cfunc(_C_SIGNATURE, cache=True)(_sem_c)
         binding.add_symbol(_SYMBOL, kernel.address)
         _KERNEL.append(kernel)
+
+
+def kernel_loaded() -> bool:
+    """Whether this process holds the compiled kernel."""
+    return bool(_KERNEL)
+
+
+def stand_in_symbol() -> None:
+    """Register a stand-in address under the kernel's symbol, so that a caller can be
+    compiled into numba's cache in a process that never calls it (bayes/warm.py); the
+    cache keeps the call by name, and a process that loads the caller resolves it to the
+    kernel it loaded."""
+    import ctypes
+
+    from llvmlite import binding
+
+    binding.add_symbol(_SYMBOL, ctypes.cast(ctypes.pythonapi.Py_IsInitialized,
+                                            ctypes.c_void_p).value)
 
 
 _SEM_C = numba.types.ExternalFunction(_SYMBOL, _C_SIGNATURE)
@@ -497,7 +519,8 @@ def _make_op():
 
 
 def _register(op_type) -> None:
-    """The numba (nutpie) and JAX (numpyro, blackjax) implementations of the Op."""
+    """The numba implementation of the Op (nutpie); the JAX one (numpyro, blackjax) is
+    added by :func:`register_jax`, which imports jax (2 s), only where a JAX backend runs."""
     from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache_key
 
     @register_funcify_default_op_cache_key(op_type)
@@ -507,16 +530,22 @@ def _register(op_type) -> None:
         ensure_kernel()
         return _sem_numba, 6
 
-    try:
-        from pytensor.link.jax.dispatch import jax_funcify
-    except ImportError:  # JAX not installed: the numba backend only
+
+_jax_registered = False
+
+
+def register_jax() -> None:
+    """Register the Op's JAX implementation (for PyMC's numpyro and blackjax samplers);
+    bayes/backends.py calls it before compiling with JAX."""
+    global _jax_registered
+    if _jax_registered:
         return
+    import jax
+    import jax.numpy as jnp
+    from pytensor.link.jax.dispatch import jax_funcify
 
-    @jax_funcify.register(op_type)
+    @jax_funcify.register(_op_type())
     def _jax(op, **kwargs):
-        import jax
-        import jax.numpy as jnp
-
         value_and_grad = jax.value_and_grad(_jax_logp)
 
         def sem_normal_logp(*args):
@@ -525,6 +554,16 @@ def _register(op_type) -> None:
             return jnp.where(ok, logp, -jnp.inf), jnp.where(ok, grad, 0.0)
 
         return sem_normal_logp
+
+    _jax_registered = True
+
+
+def _op_type():
+    """The Op's class (made once)."""
+    global _OP
+    if _OP is None:
+        _OP = _make_op()()
+    return type(_OP)
 
 
 _OP = None
@@ -592,9 +631,7 @@ def sem_normal_loglik(layout: Layout, theta, group, n, mean, factor, rank, obser
     """
     import pytensor.tensor as pt
 
-    global _OP
-    if _OP is None:
-        _OP = _make_op()()
+    _op_type()
     theta = pt.as_tensor_variable(theta)
     if theta.ndim == 1:  # one group
         theta = theta[None, :]
