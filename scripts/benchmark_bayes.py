@@ -147,10 +147,35 @@ PyTensor nodes before it (--graphs op nodes wave1; --cold-graphs op nodes):
                   Op 15.5 s, nodes 14.2 s. A new model after it: nutpie Op 44.1 s (compile
                   31.7), nodes 72.2 s (52.4); blackjax 35.9 and 36.1 s.
 
+Issue [6/12], nutpie's callbacks as a tape program (bayes/tape.py, bayes/tape_kernel.py:
+no machine code per model; the likelihood kernel and the interpreter compile once per
+machine, in the background while a fit builds its model, bayes/warm.py) against
+PyTensor's numba code per model (--cold-compilers tape numba), and the complete-data
+shortcut of the likelihood kernel; idle machine (2026-12-07), one run each:
+
+    --cold nutpie --cold-cases normal "new model" hierarchical --cold-compilers tape
+        flagship normal, empty caches  18.7 s (imports 1.0, build 5.9, compile 8.8,
+                                       sampling 3.0), again 18.0 s       target 20 s
+        the same model, its cache       8.6 s
+        a new model after it            6.6 s (build 2.9, compile 0.2,
+                                       sampling 2.7)                     target 10 s
+        the demo's hierarchical model  67.9 s, min bulk ESS 921          target 60 s
+        (a fit of it with the kernels cached: build 7.3, compile 1.1, sampling 44.5,
+        postprocessing 3.5 s; 31.5 leapfrog steps per draw at target_accept 0.95, 300-430
+        us a gradient: 8 groups, each a 24 x 24 Sigma)
+    --gradients   complete data: tape 36.7 us, numba 35.3 us (1.04x), PyTensor nodes
+                  78.7 us; floor 14.2 us. 1% missing: tape 81.3, numba 75.1, nodes 241.2,
+                  wave 1's inverse per pattern 1,482.6 us
+    --only missing --samplers nutpie --graphs op --seeds 2
+        complete 3.28 and 3.70 s (61-71 us a step), 1% missing 6.37 and 7.36 s (124-133
+        us a step): 1.94x and 1.99x (target at most 2x)
+    Whole processes, the same seed: the draws' checksum is equal whatever the cache state.
+
 Leapfrog steps per draw and us per step (wall x cores / steps, tuning included) are printed
 per line; peak_mb is the process's peak resident memory so far.
 
-    python scripts/benchmark_bayes.py                      # everything, 2 seeds per line
+    python scripts/benchmark_bayes.py --all                # every line of issue [6/12]
+    python scripts/benchmark_bayes.py                      # the fits, 2 seeds per line
     python scripts/benchmark_bayes.py --seeds 10 --only normal --samplers nutpie
     python scripts/benchmark_bayes.py --only missing --samplers nutpie
     python scripts/benchmark_bayes.py --cold nutpie numpyro blackjax --seeds 1
@@ -210,7 +235,8 @@ t0 = time.perf_counter()
 warnings.filterwarnings("ignore")
 backend, case, graph, compiler = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 from connective.bayes import build_model, compile_model, fit, sample
-from connective.bayes import sample as sampling
+import importlib
+sampling = importlib.import_module("connective.bayes.sample")  # (the package's sample is a function)
 from connective.bayes.results import summary
 from connective.data.readers import read_survey
 from connective.data.validate import validate_survey
@@ -733,6 +759,49 @@ def run_twolevel_case(args, sampler):
     return rows
 
 
+#: the packages each sampling backend adds to an install (PyPI distribution names)
+BACKEND_PACKAGES = {"nutpie": ["nutpie"], "numpyro": ["jax", "jaxlib", "numpyro", "ml_dtypes",
+                                                    "opt_einsum"],
+                    "blackjax": ["blackjax", "jaxopt", "optax", "fastprogress"]}
+
+
+def backend_sizes() -> None:
+    """The megabytes each backend's packages take installed (their files as pip records
+    them): nutpie's own (numba and llvmlite, which the tape's interpreter also needs, come
+    with PyTensor); blackjax's beside numpyro's JAX install. Measured: nutpie 22.7 MB,
+    numpyro 356.8 MB (jaxlib 349 MB), blackjax 6.9 MB more."""
+    from importlib import metadata
+
+    print("installed size per backend (files pip recorded):")
+    for backend, names in BACKEND_PACKAGES.items():
+        total, missing = 0, []
+        for name in names:
+            try:
+                dist = metadata.distribution(name)
+            except metadata.PackageNotFoundError:
+                missing.append(name)
+                continue
+            total += sum(f.size or 0 for f in dist.files or [])
+        note = f" (not installed: {', '.join(missing)})" if missing else ""
+        print(f"  {backend:<9} {total / 2**20:7.1f} MB{note}")
+
+
+def every_line(args) -> None:
+    """Issue [6/12]'s figures in one run, each part as its own option prints it."""
+    from connective.bayes.backends import jax_available
+
+    backend_sizes()
+    backends = ["nutpie"] + [b for b in ("numpyro", "blackjax") if jax_available(b)]
+    cold_start(backends, ["normal", "new model", "hierarchical"], 1, ("op",),
+               ("tape", "numba"))
+    gradient_costs()
+    main(["--only", "normal", "missing", "ordinal", "standin", "--samplers", "nutpie",
+          "--seeds", "1", "--benchmarks", args.benchmarks])
+    print(f"{args.chains} chains x {args.draws} draws (+{args.tune} tuning)")
+    scale_in_n([200, 2000, 20000], ["normal", "ordinal"], args)
+    study_rate("n=194", args.replications)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -799,7 +868,19 @@ def main(argv=None) -> None:
                                                     / "shared" / "benchmarks"))
     parser.add_argument("--fresh-cache", action="store_true",
                         help="compile into an empty PyTensor cache (as on a new machine)")
+    parser.add_argument("--all", action="store_true",
+                        help="every line of issue [6/12] in one run: the backends' "
+                             "install sizes, first fits from empty caches per backend and "
+                             "compiler, microseconds per gradient, the flagship normal, "
+                             "missing-answer, ordinal and stand-in fits (4 x 1,000 draws), "
+                             "the scale in N (with --draws/--tune/--chains: the ordinal "
+                             "model at N = 20,000 takes about 140 ms a gradient, so "
+                             "--draws 100 --tune 100 --chains 2 there is about 15 "
+                             "minutes) and the study's replications per minute")
     args = parser.parse_args(argv)
+    if args.all:
+        every_line(args)
+        return
     if args.study is not None:
         study_rate(args.study, args.replications)
         return

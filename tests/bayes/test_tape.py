@@ -258,3 +258,42 @@ def test_with_data_translates_the_tape_again():
     assert after != pytest.approx(before)
     assert after == pytest.approx(float(bm.model.compile_logp()(_point(bm.model, x))),
                                   rel=1e-10)
+
+
+def test_the_interpreter_compiled_in_the_background_is_loaded_and_runs(tmp_path):
+    """bayes/warm.py: a process that compiles the interpreter against a stand-in for the
+    likelihood kernel's symbol fills numba's cache; a later process loads that entry (no
+    compilation) beside the kernel it compiled itself, and the program it runs calls the
+    real kernel (the log-likelihood of a one-item model equals scipy's)."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    warm = subprocess.run([sys.executable, "-m", "connective.bayes.warm", "interpreter"],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert warm.returncode == 0, warm.stderr[-2000:]
+    check = textwrap.dedent("""
+        import numpy as np, pytensor.tensor as pt
+        from scipy.stats import norm
+        from connective.bayes import tape_kernel
+        from connective.bayes.matrices import build_layout
+        from connective.bayes.sem_normal_op import sem_normal_loglik
+        from connective.bayes.tape import run_program, translate
+        from connective.spec import parse_model
+        logp, expand = tape_kernel.callbacks()
+        layout = build_layout(parse_model("y ~~ y"))
+        t = pt.tensor("t", shape=(layout.n_params,), dtype="float64")
+        ll = sem_normal_loglik(layout, t, np.array([0]), np.array([3.0]),
+                               np.array([[0.5]]), np.array([[[0.0]]]), np.array([0]),
+                               np.ones((1, 1)))
+        theta = np.array([2.0 if n == "y~~y" else 0.1 for n in layout.names])
+        value = run_program(translate([t], [ll]), theta)[0]
+        print(logp.cache_hits, expand.cache_hits,
+              np.isclose(value, 3 * norm(0.1, np.sqrt(2.0)).logpdf(0.5)))
+    """)
+    done = subprocess.run([sys.executable, "-c", check], env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[-3:] == ["1", "1", "True"]

@@ -269,6 +269,59 @@ def _patterns(P, logdet, sigma, mu, n, mean, factor, rank, observed):
 
 
 @numba.njit(cache=True)
+def _complete(P, logdet, mu, n, mean, factor, rank, M):
+    """``(logL, dlogL/dSigma M, dlogL/dmu, W)`` of complete data (one pattern, every cell
+    answered) without dlogL/dSigma itself: with ``C = S + d d'`` and ``W = P C``,
+    ``dlogL/dSigma = -n/2 (P - W P)``, so ``dlogL/dSigma M = -n/2 (P M - W (P M))`` costs
+    two p x p x m products where the pattern path's ``P H P`` costs two p x p x p ones
+    (and its factor columns two more); the cells of dlogL/dSigma that residual
+    (co)variances need are read off ``W`` and ``P`` (:func:`_scatter_complete`)."""
+    p = P.shape[0]
+    d = np.empty(p)
+    for i in range(p):
+        d[i] = mean[i] - mu[i, 0]
+    C = np.empty((p, p))
+    for i in range(p):
+        for k in range(i + 1):
+            t = d[i] * d[k]
+            for j in range(rank):
+                t += factor[i, j] * factor[k, j]
+            C[i, k] = t
+            C[k, i] = t
+    W = _mm(P, C)
+    quad = 0.0  # tr(P C) = tr(P S) + d' P d
+    for i in range(p):
+        quad += W[i, i]
+    PM = _mm(P, M)
+    GM = _lin(-0.5 * n, PM, 0.5 * n, _mm(W, PM))
+    g = np.zeros((p, 1))
+    for i in range(p):
+        t = 0.0
+        for k in range(p):
+            t += P[i, k] * d[k]
+        g[i, 0] = n * t
+    return -0.5 * n * (p * LOG_2PI + logdet + quad), GM, g, W
+
+
+@numba.njit(cache=True)
+def _scatter_complete(grad, index, P, W, n):
+    """:func:`_scatter` of dlogL/dSigma = -n/2 (P - (W P + (W P)')/2) at the cells that
+    parameters are gathered from, each cell computed alone (residual variances and the
+    few residual covariances: about p of the p x p cells)."""
+    K = grad.shape[0]
+    p = P.shape[0]
+    for k in range(index.shape[0]):
+        j = index[k]
+        if j < K:
+            a, b = k // p, k % p
+            ab, ba = 0.0, 0.0
+            for q in range(p):
+                ab += W[a, q] * P[q, b]
+                ba += W[b, q] * P[q, a]
+            grad[j] += -0.5 * n * (P[a, b] - 0.5 * (ab + ba))
+
+
+@numba.njit(cache=True)
 def sem_logp_grad(theta, constants, g_lambda, g_beta, g_psi, g_theta, g_nu, g_alpha, n,
                   mean, factor, rank, observed):
     """``(log-likelihood, gradient wrt theta)`` of one group's data under the SEM
@@ -297,12 +350,21 @@ def sem_logp_grad(theta, constants, g_lambda, g_beta, g_psi, g_theta, g_nu, g_al
     ok, logdet, P = _cholesky_inverse(sigma)
     if not ok or not math.isfinite(logdet):
         return -np.inf, grad
-    logp, G, g = _patterns(P, logdet, sigma, mu, n, mean, factor, rank, observed)
-    if not math.isfinite(logp):
-        return -np.inf, grad
-    GM = _mm(G, M)
+    complete = n.shape[0] == 1
+    for i in range(p):
+        complete = complete and observed[0, i] > 0.5
+    if complete:
+        logp, GM, g, W = _complete(P, logdet, mu, n[0], mean[0], factor[0], rank[0], M)
+        if not math.isfinite(logp):
+            return -np.inf, grad
+        _scatter_complete(grad, g_theta, P, W, n[0])
+    else:
+        logp, G, g = _patterns(P, logdet, sigma, mu, n, mean, factor, rank, observed)
+        if not math.isfinite(logp):
+            return -np.inf, grad
+        GM = _mm(G, M)
+        _scatter(grad, g_theta, G)
     dM = _lin(1.0, _mm(GM, _lin(1.0, psi, 1.0, psi.T)), 1.0, _mt(g, alpha))
-    _scatter(grad, g_theta, G)
     _scatter(grad, g_nu, g)
     _scatter(grad, g_psi, _tm(M, GM))
     _scatter(grad, g_alpha, _tm(M, g))
@@ -320,8 +382,9 @@ _INTP = numba.types.intp
 _C_SIGNATURE = numba.types.float64(
     _F8, _INTP, _INTP, _F8, _INTP, _I8, _INTP, _I8, _INTP, _I8, _INTP, _I8, _INTP, _I8, _INTP,
     _I8, _INTP, _I8, _INTP, _F8, _F8, _INTP, _F8, _INTP, _I8, _F8, _F8)
-#: the symbol the callers call; bump its number when the kernel changes
-_SYMBOL = "connective_sem_normal_logp_grad_6"
+#: the symbol the callers call; bump its number when the kernel changes (and in
+#: tape_kernel.KERNEL_SYMBOL, whose cached interpreter links to it)
+_SYMBOL = "connective_sem_normal_logp_grad_7"
 
 
 def _sem_c(theta_p, G, K, constants_p, C, lam_p, n_lam, beta_p, n_beta, psi_p, n_psi, th_p,
@@ -528,7 +591,7 @@ def _register(op_type) -> None:
         # the kernel does not depend on the model (the structure arrays are inputs): one
         # cache entry serves every model; the integer is bumped when the kernel changes
         ensure_kernel()
-        return _sem_numba, 6
+        return _sem_numba, 7
 
 
 _jax_registered = False

@@ -26,6 +26,14 @@ from numba.extending import intrinsic
 from connective.bayes import sem_normal_op
 from connective.bayes.tape import CALL_FIELDS, FLAT, OPCODES, Program, Untranslatable
 
+#: the likelihood kernel's symbol the interpreter calls. numba's cache of this file knows
+#: nothing of sem_normal_op.py, so an interpreter cached against an older kernel would be
+#: loaded and fail to link: a new kernel symbol must be written here too, which changes
+#: this file and so compiles the interpreter anew
+KERNEL_SYMBOL = "connective_sem_normal_logp_grad_7"
+if sem_normal_op._SYMBOL != KERNEL_SYMBOL:  # pragma: no cover -- a developer's reminder
+    raise ImportError(f"tape_kernel.KERNEL_SYMBOL is {KERNEL_SYMBOL}, the kernel's symbol "
+                      f"{sem_normal_op._SYMBOL}: set it, so that the interpreter recompiles")
 #: the header's fields (integers at the start of a packed program)
 HEADER = ("registers", "instructions", "instructions_at", "inputs", "inputs_at", "outputs",
           "outputs_at", "calls", "calls_at", "initial_at", "carries_at")
