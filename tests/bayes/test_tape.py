@@ -41,6 +41,9 @@ GRAPHS = {
                            ).sum() + pt.inc_subtensor(x[np.array([0, 0, 3])], x[1:]).sum(),
     "structure": lambda x: (pt.concatenate([x, x[::-1]]) * pt.alloc(x[0], 8)).sum()
                            + x.dimshuffle("x", 0).T.sum() * pt.stack([x[1], x[2]]).sum(),
+    # a tie's gradient goes to the first input, as PyTensor's
+    "maximum-tie": lambda x: pt.maximum(x, x * 1.0).sum() + pt.minimum(x[0], x[0] + 0.0),
+    "cast-to-bool": lambda x: (pt.cast(x - x[0], "bool") * x).sum(),
 }
 
 
@@ -53,6 +56,29 @@ def test_each_instruction_gives_pytensors_value_and_gradient(name):
     ref_value, ref_grad = reference(X)
     assert value == pytest.approx(float(ref_value), rel=1e-12, abs=1e-12)
     np.testing.assert_allclose(grad, ref_grad, rtol=1e-9, atol=1e-12)
+
+
+def test_a_division_by_zero_gives_infinity_not_an_error():
+    """As PyTensor's compiled code: inf and nan, which nutpie rejects, never an exception
+    (a C callback can only swallow one and report success)."""
+    x = pt.tensor("x", shape=(2,), dtype="float64")
+    value, _, grad = run_program(translate([x], [(1.0 / x).sum() + pt.log(x).sum()]),
+                                 np.array([0.0, 1.0]))
+    assert np.isnan(value) or np.isinf(value)
+    assert not np.isfinite(grad[0])
+
+
+def test_a_graph_reading_the_kernels_gradient_is_refused():
+    from connective.bayes.matrices import build_layout
+    from connective.bayes.sem_normal_op import sem_normal_loglik
+
+    layout = build_layout(parse_model("y ~~ y"))
+    t = pt.tensor("t", shape=(layout.n_params,), dtype="float64")
+    ll = sem_normal_loglik(layout, t, np.array([0]), np.array([3.0]), np.array([[0.5]]),
+                           np.array([[[0.0]]]), np.array([0]), np.ones((1, 1)))
+    value, grad = ll.owner.outputs
+    with pytest.raises(Untranslatable, match="gradient"):
+        translate([t], [value + grad.sum()])
 
 
 def test_an_operation_without_an_instruction_is_refused():

@@ -68,7 +68,8 @@ def fit(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "normal",
     """
     times = {}
     t0 = time.perf_counter()
-    if sampler == "nutpie":  # the kernels compile (once per machine) while the model is built
+    if sampler == "nutpie" and likelihood == "normal" and not spec.latent_interactions:
+        # the tape's kernels compile (once per machine) while the model is built
         from connective.bayes import warm
 
         warm.start()

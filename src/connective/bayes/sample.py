@@ -165,6 +165,8 @@ def compile_model(bm: BayesModel, compiler: str | None = None):
     >>> bm.compiled_by  # doctest: +SKIP
     'tape'
     """
+    if compiler == "numba" and bm.compiled_by == "tape":  # asked for by name: recompile
+        bm.compiled = None
     compiler = compiler or COMPILER
     if compiler not in COMPILERS:
         raise ConnectiveError(f"unknown compiler {compiler!r}; expected one of "
@@ -190,8 +192,12 @@ def _compiled(bm: BayesModel, compiler: str):
 
         try:
             return compile_tape(bm.model, initial_points=bm.initvals), "tape"
-        except Untranslatable:
+        except Untranslatable:  # an operation without an instruction: compile instead
             pass
+        except Exception as exc:  # a translation that failed: compile, and say so
+            warnings.warn(f"the log-density could not be translated ({type(exc).__name__}: "
+                          f"{exc}); compiling it with numba instead", RuntimeWarning,
+                          stacklevel=3)
     return compile_pymc_cached(bm.model, initial_points=bm.initvals), "numba"
 
 

@@ -174,6 +174,8 @@ def _scalar(tape: _Tape, op, regs: list[int]) -> int:
     if kind in ("Identity", "Cast"):
         if kind == "Cast" and op.o_type.dtype.startswith(("int", "uint")):
             raise Untranslatable("a cast to integers of a sampled value")
+        if kind == "Cast" and op.o_type.dtype == "bool":  # nonzero is true
+            return tape.emit("neq", regs[0], tape.constant(0.0))
         return regs[0]
     if kind == "Second":  # fill: the second input, broadcast to the first's shape
         return regs[1]
@@ -199,6 +201,20 @@ def _power(tape: _Tape, base: int, exponent: float) -> int:
     if exponent == -1.0:
         return tape.emit("reciprocal", base)
     return tape.emit("pow", base, tape.constant(exponent))
+
+
+#: scalar operations that are logical on booleans but bitwise on integers
+LOGICAL = ("AND", "OR", "Invert")
+
+
+def _logical_on_booleans(node) -> None:
+    """Refuse and/or/not of integers (bitwise there; the tape's are logical)."""
+    inner = node.op.scalar_op
+    nodes = inner.fgraph.toposort() if type(inner).__name__ == "Composite" else [node]
+    for n in nodes:
+        name = type(getattr(n.op, "scalar_op", n.op)).__name__
+        if name in LOGICAL and any(o.dtype != "bool" for o in n.outputs):
+            raise Untranslatable(f"the bitwise {name} of integers")
 
 
 def _elemwise(tape: _Tape, op, entries) -> np.ndarray:
@@ -287,6 +303,7 @@ def _translate_node(tape: _Tape, node, env) -> list:
     entries = [_entry(tape, env, v) for v in node.inputs]
     rest = [e.value if isinstance(e, _Known) else None for e in entries[1:]]
     if kind == "Elemwise":
+        _logical_on_booleans(node)
         return [_elemwise(tape, op, entries)]
     if kind in ("Sum", "Prod", "All", "Any", "Max", "Min", "CAReduce"):
         return [_reduce(tape, op, _registers(tape, entries[0]))]
@@ -318,6 +335,8 @@ def _translate_node(tape: _Tape, node, env) -> list:
     if kind in ("IncSubtensor", "AdvancedIncSubtensor1", "AdvancedIncSubtensor"):
         if any(v is None for v in rest[1:]):
             raise Untranslatable(f"{kind} with sampled indices")
+        if getattr(op, "ignore_duplicates", False) and not op.set_instead_of_inc:
+            raise Untranslatable(f"{kind} that keeps one of duplicate increments")
         return [_increment(tape, op, node, _registers(tape, entries[0]),
                            _registers(tape, entries[1]), rest[1:])]
     if kind == "Alloc":
@@ -355,9 +374,10 @@ def _call_sem(tape: _Tape, node, entries) -> list:
     tape.calls.append(Call(theta=start, groups=theta.shape[0], params=theta.shape[1],
                            grad=grad, arrays=[np.asarray(e.value) for e in entries[1:]]))
     logp = tape.emit("call", index)
-    # the gradient output has no further derivative: a graph that differentiates through
-    # it is not translated (the log-density graph only reads the value)
-    return [np.array(logp, dtype=np.int64), np.full(theta.shape, -1, dtype=np.int64)]
+    # the gradient output has no further derivative: a graph that reads it is not
+    # translated (translate() checks; the log-density graph only reads the value)
+    return [np.array(logp, dtype=np.int64),
+            np.arange(grad, grad + theta.size, dtype=np.int64).reshape(theta.shape)]
 
 
 def _walk(tape: _Tape, inputs, outputs, shapes=None) -> list:
@@ -401,11 +421,11 @@ def translate(inputs, outputs, shapes=None) -> Program:
     out_regs, out_shapes = [], []
     for entry in entries:
         regs = _registers(tape, entry)
-        if np.any(regs < 0):
-            raise Untranslatable("an output that needs second derivatives")
         out_regs.append(regs.ravel())
         out_shapes.append(tuple(int(s) for s in regs.shape))
+    # the kernel's gradient is kept for the backward pass only: nothing may read it
     used = {int(r) for row in tape.rows if row[0] != OPCODES["call"] for r in row[2:]}
+    used |= {int(r) for regs in out_regs for r in regs}
     if any(c.grad + k in used for c in tape.calls for k in range(c.groups * c.params)):
         raise Untranslatable("a graph that reads the SEM kernel's gradient")
     return Program(

@@ -41,12 +41,15 @@ HEADER_SIZE = 16
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _LOG_HALF = math.log(0.5)
 
-# the opcodes as constants numba folds into the interpreter's branches
+# the opcodes as constants numba folds into the interpreter's branches, by name
 (_COPY, _ADD, _SUB, _MUL, _DIV, _NEG, _EXP, _LOG, _LOG1P, _SQRT, _SQR, _POW, _ABS, _SIGN,
  _SWITCH, _GT, _GE, _LT, _LE, _EQ, _NEQ, _AND, _OR, _NOT, _MAXIMUM, _MINIMUM, _ERFC, _ERF,
  _LOG1MEXP, _SOFTPLUS, _SIGMOID, _GAMMALN, _EXPM1, _RECIPROCAL, _ISNAN, _TANH, _ISINF,
- _CALL) = range(len(OPCODES))
-assert _CALL == OPCODES["call"]
+ _CALL) = (OPCODES[name] for name in (
+    "copy", "add", "sub", "mul", "div", "neg", "exp", "log", "log1p", "sqrt", "sqr", "pow",
+    "abs", "sign", "switch", "gt", "ge", "lt", "le", "eq", "neq", "and", "or", "not",
+    "maximum", "minimum", "erfc", "erf", "log1mexp", "softplus", "sigmoid", "gammaln",
+    "expm1", "reciprocal", "isnan", "tanh", "isinf", "call"))
 
 
 def pack(program: Program) -> tuple[np.ndarray, np.ndarray]:
@@ -111,7 +114,7 @@ def pack(program: Program) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(ints), np.concatenate(floats)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _call_sem(R, ints, floats, rec):
     """One call of the SEM likelihood kernel (by its C symbol): its log-likelihood; its
     gradient into the registers the record names."""
@@ -129,7 +132,7 @@ def _call_sem(R, ints, floats, rec):
         R[grad:grad + size].ctypes)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _softplus(x):  # as PyTensor's scalar softplus
     if x < -37.0:
         return math.exp(x)
@@ -140,7 +143,10 @@ def _softplus(x):  # as PyTensor's scalar softplus
     return x
 
 
-@numba.njit(cache=True)
+# error_model="numpy": a division by zero gives inf or nan, as in PyTensor's code, where
+# numba's default raises an exception that a C callback can only swallow (nutpie would then
+# read stale values as a success)
+@numba.njit(cache=True, error_model="numpy")
 def _forward(ints, floats, R):
     n, at = ints[1], ints[2]
     calls_at = ints[8]
@@ -199,10 +205,12 @@ def _forward(ints, floats, R):
             R[o] = 1.0 if (R[a] != 0.0 or R[b] != 0.0) else 0.0
         elif op == _NOT:
             R[o] = 1.0 if R[a] == 0.0 else 0.0
-        elif op == _MAXIMUM:
-            R[o] = R[a] if R[a] >= R[b] else R[b]
+        elif op == _MAXIMUM:  # NaN from either input, as numpy's
+            x, y = R[a], R[b]
+            R[o] = x if (x >= y or math.isnan(x)) else y
         elif op == _MINIMUM:
-            R[o] = R[a] if R[a] <= R[b] else R[b]
+            x, y = R[a], R[b]
+            R[o] = x if (x <= y or math.isnan(x)) else y
         elif op == _ERFC:
             R[o] = math.erfc(R[a])
         elif op == _ERF:
@@ -230,7 +238,7 @@ def _forward(ints, floats, R):
             R[o] = _call_sem(R, ints, floats, calls_at + a * 27)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _backward(ints, R, A):
     n, at = ints[1], ints[2]
     calls_at, carries = ints[8], ints[10]
@@ -292,10 +300,11 @@ def _backward(ints, R, A):
                     A[b] += g
             elif ints[carries + c] != 0:
                 A[c] += g
-        elif op == _MAXIMUM or op == _MINIMUM:  # as PyTensor: each input equal to the output
-            if da and R[o] == R[a]:
-                A[a] += g
-            if db and R[o] == R[b]:
+        elif op == _MAXIMUM or op == _MINIMUM:  # as PyTensor: a tie goes to the first input
+            if R[o] == R[a]:
+                if da:
+                    A[a] += g
+            elif db:
                 A[b] += g
         elif op == _ERFC:
             A[a] -= g * _TWO_OVER_SQRT_PI * math.exp(-R[a] * R[a])
@@ -320,7 +329,7 @@ def _backward(ints, R, A):
                 A[theta + k] += g * R[grad + k]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def run(ints, floats, x, grad, out, gradient):
     """Run the packed program on the inputs ``x``: its outputs into ``out``, the gradient
     of its first output into ``grad`` (when ``gradient``); returns the first output."""
@@ -369,7 +378,10 @@ def _nutpie_logp(dim, x_, out_, logp_, user_data_):
     out = numba.carray(out_, (dim,))
     logp = numba.carray(logp_, ())
     value = np.empty(1)
-    logp_val = run(ints, floats, x, out, value, True)
+    try:
+        logp_val = run(ints, floats, x, out, value, True)
+    except Exception:  # nutpie's own callbacks' code for a failed evaluation
+        return 1
     logp[()] = logp_val
     for k in range(dim):  # nutpie's own return codes (a rejected point, not an error)
         if not math.isfinite(out[k]):
@@ -386,7 +398,10 @@ def _nutpie_expand(dim, expanded, x_, out_, user_data_):
         return -1
     x = numba.carray(x_, (dim,))
     out = numba.carray(out_, (expanded,))
-    run(ints, floats, x, x, out, False)
+    try:
+        run(ints, floats, x, x, out, False)
+    except Exception:
+        return -2
     return 0
 
 
@@ -435,7 +450,7 @@ def compile_tape(model, *, initial_points: dict):
     # the log-density as nutpie builds it (the same rewrites), its inputs the value variables
     logp = pytensor.graph.rewrite_graph(model.logp(), include=["canonicalize", "stabilize"])
     # each free variable's shape (a value variable has its random variable's)
-    shapes = [tuple(int(s) for s in shape) for shape in evaluate([rv.shape for rv in free])]
+    shapes = [_shape(rv, evaluate) for rv in free]
     logp_program = translate(values, [logp], shapes)
     remaining = [v for v in model.unobserved_value_vars if v.name not in names]
     expand_program = translate(values, [*values, *[pt.as_tensor(v) for v in remaining]],
@@ -471,9 +486,15 @@ def compile_tape(model, *, initial_points: dict):
         expand_func=None)
 
 
-def is_tape(compiled) -> bool:
-    """Was ``compiled`` made by :func:`compile_tape` (its data are its programs)?"""
-    return compiled is not None and "ints_0" in getattr(compiled, "shared_data", {})
+def _shape(rv, evaluate) -> tuple[int, ...]:
+    """A random variable's shape: its static one, else its inferred shape's graph (of its
+    parameters and size, not of a draw) evaluated."""
+    import pytensor
+
+    if all(s is not None for s in rv.type.shape):
+        return tuple(int(s) for s in rv.type.shape)
+    graph = pytensor.graph.rewrite_graph(rv.shape, include=("canonicalize",))
+    return tuple(int(s) for s in evaluate([graph])[0])
 
 
 def _initial_point(model, free, initial_points: dict, evaluate) -> np.ndarray:
@@ -481,6 +502,8 @@ def _initial_point(model, free, initial_points: dict, evaluate) -> np.ndarray:
     import pytensor.tensor as pt
 
     from pymc.distributions.distribution import support_point
+    from pytensor.graph.traversal import ancestors
+    from pytensor.tensor.random.op import RandomVariable
 
     graphs = []
     for rv in free:
@@ -495,4 +518,9 @@ def _initial_point(model, free, initial_points: dict, evaluate) -> np.ndarray:
         if transform is not None:
             value = transform.forward(value, *rv.owner.inputs)
         graphs.append(pt.as_tensor(value).ravel())
+    if any(isinstance(v.owner.op, RandomVariable) for v in ancestors(graphs)
+           if v.owner is not None):
+        # a start that depends on another variable's (PyMC evaluates them in order): left
+        # to PyMC's own initial point, with the numba compiler
+        raise Untranslatable("a starting value that depends on another random variable")
     return np.concatenate([np.asarray(v, dtype=float).ravel() for v in evaluate(graphs)])

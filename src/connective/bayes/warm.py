@@ -74,6 +74,7 @@ def wait() -> None:
             process.wait(timeout=TIMEOUT)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()
 
 
 def _compile(kernel: str) -> None:
