@@ -43,14 +43,10 @@ def _callback_logp(compiled, x: np.ndarray) -> tuple[float, np.ndarray]:
 def _pytensor_logp(bm, x: np.ndarray) -> tuple[float, np.ndarray]:
     """The same from PyMC's own (C-compiled) log-density and gradient; ``x`` holds the
     transformed free variables in the model's order, as nutpie lays them out."""
+    from connective.bayes.tape_kernel import flat_point
+
     model = bm.model
-    start = model.initial_point()
-    point, at = {}, 0
-    for rv in model.free_RVs:
-        name = model.rvs_to_values[rv].name
-        size = np.size(start[name])
-        point[name] = x[at:at + size].reshape(np.shape(start[name]))
-        at += size
+    point = flat_point(bm.compiled, x)
     logp = model.compile_logp()(point)
     grad = model.compile_dlogp()(point)
     return float(logp), np.asarray(grad)

@@ -61,7 +61,10 @@ def _check_recovery(fits):
     widths = {}
     for n, (spec, result, truth) in fits.items():
         s = result.summary()
-        assert s["divergences"] == 0 and s["max_r_hat"] <= 1.01, (n, s)
+        # 4 x 500 draws: the largest R-hat of some 40 parameters fluctuates around 1.008
+        # (N = 194, seeds 21-32 with the tape: 1.0055-1.0127, only seed 21 above 1.01); the
+        # 1.01 criterion at 1,000 draws over 10 seeds is the slow test in test_convergence.py
+        assert s["divergences"] == 0 and s["max_r_hat"] <= 1.015, (n, s)
         table = _intervals(spec, result, truth)
         inside95 = [q[1] <= v <= q[2] for v, q in table.values()]
         outside999 = [name for name, (v, q) in table.items() if not q[0] <= v <= q[3]]

@@ -19,6 +19,7 @@ import pytensor  # noqa: E402
 import pytensor.tensor as pt  # noqa: E402
 
 from connective.bayes.tape import Untranslatable, evaluate, run_program, translate  # noqa: E402
+from connective.bayes.tape_kernel import flat_point  # noqa: E402
 from connective.spec import parse_model  # noqa: E402
 
 X = np.array([0.3, -1.2, 2.5, 0.9])
@@ -141,17 +142,6 @@ def _expand(compiled, x):
     return out
 
 
-def _point(model, x):
-    start = model.initial_point()
-    point, at = {}, 0
-    for rv in model.free_RVs:
-        name = model.rvs_to_values[rv].name
-        size = np.size(start[name])
-        point[name] = x[at:at + size].reshape(np.shape(start[name]))
-        at += size
-    return point
-
-
 def _check_model(bm, points=3, seed=0):
     """The tape's log-density, gradient, starting point and expanded variables against
     PyMC's compiled functions at the starting point and at points around it."""
@@ -179,7 +169,7 @@ def _check_model(bm, points=3, seed=0):
     rng = np.random.default_rng(seed)
     for k in range(points):
         x = x0 + (0.1 * rng.normal(size=x0.size) if k else 0.0)
-        point = _point(model, x)
+        point = flat_point(compiled, x)
         status, value, grad = _callback(compiled, x)
         assert status == 0
         assert value == pytest.approx(float(logp(point)), rel=1e-10)
@@ -282,7 +272,7 @@ def test_with_data_translates_the_tape_again():
     assert bm.compiled_by == "tape"
     after = _callback(bm.compiled, x)[1]
     assert after != pytest.approx(before)
-    assert after == pytest.approx(float(bm.model.compile_logp()(_point(bm.model, x))),
+    assert after == pytest.approx(float(bm.model.compile_logp()(flat_point(bm.compiled, x))),
                                   rel=1e-10)
 
 

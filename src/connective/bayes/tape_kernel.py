@@ -486,6 +486,21 @@ def compile_tape(model, *, initial_points: dict):
         expand_func=None)
 
 
+def flat_point(compiled, x) -> dict[str, np.ndarray]:
+    """nutpie's flat vector ``x`` of the free (transformed) variables as PyMC's point: a
+    dict of each value variable's array, by the compiled model's layout (either compiler's).
+
+    Example
+    -------
+    >>> point = flat_point(bm.compiled, bm.compiled.initial_point_func(0))  # doctest: +SKIP
+    >>> bm.model.compile_logp()(point)  # doctest: +SKIP
+    """
+    names, slices, shapes = compiled.shape_info
+    x = np.asarray(x, dtype=float)
+    return {name: x[where].reshape(shape)
+            for name, where, shape in zip(names, slices, shapes) if where.stop <= x.size}
+
+
 def _shape(rv, evaluate) -> tuple[int, ...]:
     """A random variable's shape: its static one, else its inferred shape's graph (of its
     parameters and size, not of a draw) evaluated."""
