@@ -155,11 +155,24 @@ shortcut of the likelihood kernel; idle machine (2026-12-07), one run each:
 
     --cold nutpie --cold-cases normal "new model" hierarchical --cold-compilers tape
         flagship normal, empty caches  18.7 s (imports 1.0, build 5.9, compile 8.8,
-                                       sampling 3.0), again 18.0 s       target 20 s
-        the same model, its cache       8.6 s
-        a new model after it            6.6 s (build 2.9, compile 0.2,
-                                       sampling 2.7)                     target 10 s
-        the demo's hierarchical model  67.9 s, min bulk ESS 921          target 60 s
+                                       sampling 3.0); 8 runs 17.8-22.5 s,
+                                       median 20.1 s (compile: waiting
+                                       8.8-11.8 s for the background)    target 20 s
+        the same model, its cache       8.0-10.0 s
+        a new model after it            6.6-8.8 s (e.g. build 2.9,
+                                       compile 0.2, sampling 2.7)        target 10 s
+        the demo's hierarchical model  67.9 and 71.9 s, min ESS 921      target 60 s
+    --cold-compilers numba, the same day: flagship 73.9 and 44.4 s (58.4 and 34.1 s
+        compiling), its cache 9.1 s, a new model after it 24.7 s (16.5 compiling), the
+        hierarchical model 102.7 s; the flagship's and the new model's draws' checksums
+        are the tape's (bit-identical chains), the hierarchical model's differ
+    --study n=194 --replications 4 (beside a fresh clone's test suite): 14.63
+        replications per minute and worker after the first (median 4.1 s: PLS 0.3,
+        PLSc 0.3, Bayes 3.4 s); the first 9.0 s. Stop 28: 2.66 (busy machine)
+    --scale 20000 --scale-likelihood ordinal --draws 50 --tune 50 --chains 2 (numba path;
+        beside a test suite): 32.3 ms a gradient (wave 1's graph 34.3 ms), peak memory
+        2,160 MB with the 100 draws in memory; 4 x 1,000 draws stream to disk
+    backend_sizes(): nutpie 22.7 MB, numpyro (JAX) 356.8 MB, blackjax 6.9 MB more
         (a fit of it with the kernels cached: build 7.3, compile 1.1, sampling 44.5,
         postprocessing 3.5 s; 31.5 leapfrog steps per draw at target_accept 0.95, 300-430
         us a gradient: 8 groups, each a 24 x 24 Sigma)
