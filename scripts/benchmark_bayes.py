@@ -151,7 +151,7 @@ Issue [6/12], nutpie's callbacks as a tape program (bayes/tape.py, bayes/tape_ke
 no machine code per model; the likelihood kernel and the interpreter compile once per
 machine, in the background while a fit builds its model, bayes/warm.py) against
 PyTensor's numba code per model (--cold-compilers tape numba), and the complete-data
-shortcut of the likelihood kernel; idle machine (2026-12-07), one run each:
+shortcut of the likelihood kernel; idle machine (2026-12-07) unless said:
 
     --cold nutpie --cold-cases normal "new model" hierarchical --cold-compilers tape
         flagship normal, empty caches  18.7 s (imports 1.0, build 5.9, compile 8.8,
@@ -162,6 +162,9 @@ shortcut of the likelihood kernel; idle machine (2026-12-07), one run each:
         a new model after it            6.6-8.8 s (e.g. build 2.9,
                                        compile 0.2, sampling 2.7)        target 10 s
         the demo's hierarchical model  67.9 and 71.9 s, min ESS 921      target 60 s
+        (a fit of it with the kernels cached: build 7.3, compile 1.1, sampling 44.5,
+        postprocessing 3.5 s; 31.5 leapfrog steps per draw at target_accept 0.95, 300-430
+        us a gradient: 8 groups, each a 24 x 24 Sigma)
     --cold-compilers numba, the same day: flagship 73.9 and 44.4 s (58.4 and 34.1 s
         compiling), its cache 9.1 s, a new model after it 24.7 s (16.5 compiling), the
         hierarchical model 102.7 s; the flagship's and the new model's draws' checksums
@@ -173,12 +176,11 @@ shortcut of the likelihood kernel; idle machine (2026-12-07), one run each:
         beside a test suite): 32.3 ms a gradient (wave 1's graph 34.3 ms), peak memory
         2,160 MB with the 100 draws in memory; 4 x 1,000 draws stream to disk
     backend_sizes(): nutpie 22.7 MB, numpyro (JAX) 356.8 MB, blackjax 6.9 MB more
-        (a fit of it with the kernels cached: build 7.3, compile 1.1, sampling 44.5,
-        postprocessing 3.5 s; 31.5 leapfrog steps per draw at target_accept 0.95, 300-430
-        us a gradient: 8 groups, each a 24 x 24 Sigma)
     --gradients   complete data: tape 36.7 us, numba 35.3 us (1.04x), PyTensor nodes
                   78.7 us; floor 14.2 us. 1% missing: tape 81.3, numba 75.1, nodes 241.2,
-                  wave 1's inverse per pattern 1,482.6 us
+                  wave 1's inverse per pattern 1,482.6 us. After the review's mends (the
+                  interpreter's numpy error model): tape 38.9, numba 34.9 (1.11x), nodes
+                  75.9; 1% missing 76.8, 73.2, 177.3, 1,322.0; floor 12.2 us
     --only missing --samplers nutpie --graphs op --seeds 2
         complete 3.28 and 3.70 s (61-71 us a step), 1% missing 6.37 and 7.36 s (124-133
         us a step): 1.94x and 1.99x (target at most 2x)
@@ -887,9 +889,10 @@ def main(argv=None) -> None:
                              "compiler, microseconds per gradient, the flagship normal, "
                              "missing-answer, ordinal and stand-in fits (4 x 1,000 draws), "
                              "the scale in N (with --draws/--tune/--chains: the ordinal "
-                             "model at N = 20,000 takes about 140 ms a gradient, so "
-                             "--draws 100 --tune 100 --chains 2 there is about 15 "
-                             "minutes) and the study's replications per minute")
+                             "model at N = 20,000 took 32 ms a gradient and 127 leapfrog "
+                             "steps per draw, 1,627 s for --draws 50 --tune 50 --chains 2 "
+                             "beside a test suite) and the study's replications per "
+                             "minute")
     args = parser.parse_args(argv)
     if args.all:
         every_line(args)

@@ -439,7 +439,6 @@ def with_new_data(bm, frame: pd.DataFrame) -> None:
     >>> with_new_data(bm, next_frame)  # doctest: +SKIP
     >>> idata = sample(bm, seed=2)  # doctest: +SKIP
     """
-
     import pymc as pm
 
     from connective.bayes.model import build_model

@@ -607,7 +607,7 @@ def register_jax() -> None:
     import jax.numpy as jnp
     from pytensor.link.jax.dispatch import jax_funcify
 
-    @jax_funcify.register(_op_type())
+    @jax_funcify.register(type(_op()))
     def _jax(op, **kwargs):
         value_and_grad = jax.value_and_grad(_jax_logp)
 
@@ -621,15 +621,15 @@ def register_jax() -> None:
     _jax_registered = True
 
 
-def _op_type():
-    """The Op's class (made once)."""
+_OP = None
+
+
+def _op():
+    """The Op (its class made on first use)."""
     global _OP
     if _OP is None:
         _OP = _make_op()()
-    return type(_OP)
-
-
-_OP = None
+    return _OP
 
 
 def pattern_arrays(patterns, p: int, by_group: bool = False) -> dict[str, np.ndarray]:
@@ -694,8 +694,7 @@ def sem_normal_loglik(layout: Layout, theta, group, n, mean, factor, rank, obser
     """
     import pytensor.tensor as pt
 
-    _op_type()
     theta = pt.as_tensor_variable(theta)
     if theta.ndim == 1:  # one group
         theta = theta[None, :]
-    return _OP(theta, *layout_structure(layout), group, n, mean, factor, rank, observed)[0]
+    return _op()(theta, *layout_structure(layout), group, n, mean, factor, rank, observed)[0]

@@ -241,7 +241,7 @@ def _reduce(tape: _Tape, op, regs: np.ndarray) -> np.ndarray:
     return out
 
 
-def _increment(tape: _Tape, op, node, x: np.ndarray, y: np.ndarray, indices) -> np.ndarray:
+def _increment(tape: _Tape, op, x: np.ndarray, y: np.ndarray, indices) -> np.ndarray:
     """``x`` with ``y`` added at (or set into) the cells ``indices`` select."""
     from pytensor.tensor.subtensor import indices_from_subtensor
 
@@ -260,20 +260,6 @@ def _increment(tape: _Tape, op, node, x: np.ndarray, y: np.ndarray, indices) -> 
     return out.reshape(x.shape)
 
 
-def _known_inputs(node, env) -> list | None:
-    values = []
-    for v in node.inputs:
-        entry = env.get(v)
-        if entry is None and hasattr(v, "data"):  # a constant
-            entry = _Known(v.data)
-        elif entry is None and hasattr(v, "get_value"):  # a data container
-            entry = _Known(v.get_value(borrow=True))
-        if not isinstance(entry, _Known):
-            return None
-        values.append(entry.value)
-    return values
-
-
 def _perform(node, values):
     """The node's outputs from its Op's own implementation."""
     storage = [[None] for _ in node.outputs]
@@ -284,7 +270,8 @@ def _perform(node, values):
     return [s[0] for s in storage]
 
 
-def _entry(tape: _Tape, env, v):
+def _entry(env, v):
+    """A variable's registers or known value: translated, a constant or a data container."""
     if v in env:
         return env[v]
     if hasattr(v, "data"):
@@ -297,10 +284,9 @@ def _entry(tape: _Tape, env, v):
 def _translate_node(tape: _Tape, node, env) -> list:
     op = node.op
     kind = type(op).__name__
-    known = _known_inputs(node, env)
-    if known is not None and kind != "SemNormalLogp":
-        return [_Known(v) for v in _perform(node, known)]
-    entries = [_entry(tape, env, v) for v in node.inputs]
+    entries = [_entry(env, v) for v in node.inputs]
+    if kind != "SemNormalLogp" and all(isinstance(e, _Known) for e in entries):
+        return [_Known(v) for v in _perform(node, [e.value for e in entries])]
     rest = [e.value if isinstance(e, _Known) else None for e in entries[1:]]
     if kind == "Elemwise":
         _logical_on_booleans(node)
@@ -337,7 +323,7 @@ def _translate_node(tape: _Tape, node, env) -> list:
             raise Untranslatable(f"{kind} with sampled indices")
         if getattr(op, "ignore_duplicates", False) and not op.set_instead_of_inc:
             raise Untranslatable(f"{kind} that keeps one of duplicate increments")
-        return [_increment(tape, op, node, _registers(tape, entries[0]),
+        return [_increment(tape, op, _registers(tape, entries[0]),
                            _registers(tape, entries[1]), rest[1:])]
     if kind == "Alloc":
         if any(v is None for v in rest):
@@ -396,7 +382,7 @@ def _walk(tape: _Tape, inputs, outputs, shapes=None) -> list:
     for node in io_toposort(list(inputs), list(outputs)):
         for var, out in zip(node.outputs, _translate_node(tape, node, env)):
             env[var] = out
-    return [_entry(tape, env, var) for var in outputs], [env[v].ravel() for v in inputs]
+    return [_entry(env, var) for var in outputs], [env[v].ravel() for v in inputs]
 
 
 def translate(inputs, outputs, shapes=None) -> Program:

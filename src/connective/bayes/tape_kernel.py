@@ -24,7 +24,8 @@ from numba.core import cgutils, types
 from numba.extending import intrinsic
 
 from connective.bayes import sem_normal_op
-from connective.bayes.tape import CALL_FIELDS, FLAT, OPCODES, Program, Untranslatable
+from connective.bayes.tape import (CALL_FIELDS, FLAT, OPCODES, Program, Untranslatable,
+                                   evaluate, translate)
 
 #: the likelihood kernel's symbol the interpreter calls. numba's cache of this file knows
 #: nothing of sem_normal_op.py, so an interpreter cached against an older kernel would be
@@ -441,16 +442,13 @@ def compile_tape(model, *, initial_points: dict):
     import pytensor
     import pytensor.tensor as pt
 
-    from connective.bayes.tape import evaluate, translate
-
-    logp_c, expand_c = callbacks()
     free = list(model.free_RVs)
     values = [model.rvs_to_values[rv] for rv in free]
     names = [v.name for v in values]
     # the log-density as nutpie builds it (the same rewrites), its inputs the value variables
     logp = pytensor.graph.rewrite_graph(model.logp(), include=["canonicalize", "stabilize"])
     # each free variable's shape (a value variable has its random variable's)
-    shapes = [_shape(rv, evaluate) for rv in free]
+    shapes = [_shape(rv) for rv in free]
     logp_program = translate(values, [logp], shapes)
     remaining = [v for v in model.unobserved_value_vars if v.name not in names]
     expand_program = translate(values, [*values, *[pt.as_tensor(v) for v in remaining]],
@@ -465,7 +463,7 @@ def compile_tape(model, *, initial_points: dict):
         start += size
     shape_info = (all_names, slices, shapes)
     n_dim = len(logp_program.inputs)
-    start_point = _initial_point(model, free, initial_points, evaluate)
+    start_point = _initial_point(model, free, initial_points)
     if start_point.size != n_dim:  # pragma: no cover -- a bug, not input
         raise Untranslatable("the starting point does not match the parameters")
 
@@ -473,6 +471,8 @@ def compile_tape(model, *, initial_points: dict):
         return start_point.copy()
 
     programs = [pack(logp_program), pack(expand_program)]
+    # only now: a model the tape cannot hold never waits for the interpreter's compilation
+    logp_c, expand_c = callbacks()
     arrays = {f"{kind}_{i}": a for i, pair in enumerate(programs)
               for kind, a in zip(("ints", "floats"), pair)}
     header = np.array([x for pair in programs for a in pair
@@ -501,7 +501,7 @@ def flat_point(compiled, x) -> dict[str, np.ndarray]:
             for name, where, shape in zip(names, slices, shapes) if where.stop <= x.size}
 
 
-def _shape(rv, evaluate) -> tuple[int, ...]:
+def _shape(rv) -> tuple[int, ...]:
     """A random variable's shape: its static one, else its inferred shape's graph (of its
     parameters and size, not of a draw) evaluated."""
     import pytensor
@@ -512,7 +512,7 @@ def _shape(rv, evaluate) -> tuple[int, ...]:
     return tuple(int(s) for s in evaluate([graph])[0])
 
 
-def _initial_point(model, free, initial_points: dict, evaluate) -> np.ndarray:
+def _initial_point(model, free, initial_points: dict) -> np.ndarray:
     """The free variables' starting values on the sampler's (transformed) scale."""
     import pytensor.tensor as pt
 

@@ -11,8 +11,9 @@ interpreter calls the likelihood kernel by its C symbol, so its process links ag
 stand-in address: the cache holds the call by name, resolved when the fitting process
 loads it (as every process after the first always did).
 
-On a machine whose cache holds both (their index files exist), no process is started. A process that fails leaves nothing behind but its exit code:
-the fitting process then compiles what is missing itself, as before.
+On a machine whose cache holds both (their index files exist), no process is started. A
+process that fails leaves nothing behind but its exit code: the fitting process then
+compiles what is missing itself, as before.
 
 Example
 -------
