@@ -88,6 +88,21 @@ ratios), one run each:
         busy machine: 281 s with the JAX compile, 31.1 steps per draw, min bulk ESS 762,
         R-hat 1.005, 0 divergences
 
+Issue [6/12], item 3, whitened factor scores (bayes/ordinal.whitened_scores) at target
+acceptance 0.6 (bayes/sample.ORDINAL_TARGET_ACCEPT) and the ordered-probit kernel's tails by
+Cody's approximations, one run on a quiet machine (2026-12-07), seeds 1-2, 4 x 1,000:
+
+    --only ordinal standin --samplers nutpie --no-marginal
+        flagship ordinal, whitened     15.0 steps/draw, sampling 29.0-34.7 s, min bulk ESS
+                                       2,279-2,771, 78.5-79.9 ESS/s
+        non-centred scores, same Op    31.0 steps/draw, 45.9-48.2 s, 810-1,015, 16.8-22.1
+        wave 1's graph and scores      31.0 steps/draw, 51.1-55.3 s, 890-1,185, 17.4-21.4
+        (3.7-4.6x wave 1's ESS/s in the same run, 5.2-6.1x the issue's 13-15)
+        stand-in 500 x 21, 5-point     15.0 steps/draw, sampling 51.4-52.5 s, min bulk ESS
+                                       927-1,217; its first fit 149.1 s with 96.2 s compiling
+                                       PyTensor's numba code (target 2 minutes: missed)
+        R-hat <= 1.0055, no divergences in any line.
+
 Issue [12/12], lavaan's Demo.twolevel (two-level SEM, 2,500 respondents in 200 clusters of
 5-20; --only twolevel --samplers nutpie --seeds 2), 4 x 1,000 draws, on a busy machine:
 
@@ -629,7 +644,10 @@ GRAPHS = {"op": dict(fused=True), "nodes": dict(fused=False),
 
 #: the name of an ordinal line that uses wave 1's elementwise graph of the answers'
 #: log-likelihood instead of the fused Op (bayes/ordered_probit_op.py), for the ratio
-WAVE1_GRAPH = "wave 1's graph"
+WAVE1_GRAPH = "wave 1's graph and scores"
+#: the name of an ordinal line with the fused Op and wave 1's standard-normal factor scores
+#: (not whitened, bayes/ordinal.whitened_scores)
+NON_CENTRED = "non-centred scores"
 
 #: the 500 x 21 stand-in for a real survey (issue [6/12], item 3): 4 constructs
 STAND_IN = """
@@ -653,12 +671,16 @@ def run_case(name, spec, frame, args, sampler, likelihood, graph="op"):
     # the interaction model's scores with normal items: centred (the default) or not; the
     # ordinal answers' log-likelihood: the fused Op (the default) or wave 1's graph
     interaction.NORMAL_SCORES = "non-centred" if "non-centred" in name else "centred"
+    # wave 1's ordinal path: the elementwise graph and standard-normal (not whitened) scores
     ordinal.ANSWER_LOGP = "graph" if WAVE1_GRAPH in name else "fused"
+    ordinal.SCORES = "non-centred" if WAVE1_GRAPH in name or NON_CENTRED in name \
+        else "whitened"
     try:
         bm = build_model(spec, frame, likelihood=likelihood, **GRAPHS[graph])
     finally:
         interaction.NORMAL_SCORES = "centred"
         ordinal.ANSWER_LOGP = "fused"
+        ordinal.SCORES = "whitened"
     build = time.perf_counter() - t0
     compile_s, cache = 0.0, ""
     if sampler == "nutpie":
@@ -927,9 +949,10 @@ def main(argv=None) -> None:
     flagship = read_survey(flagship_data_path()).frame[list(spec.observed)]
     cases = [(f"connective_action (synthetic flagship, N={len(flagship)})", spec, flagship, lik)
              for lik in ("normal", "ordinal") if lik in args.only]
-    if "ordinal" in args.only and args.wave1_ordinal:  # the ratio to wave 1's graph
-        cases.append((f"connective_action (synthetic flagship, N={len(flagship)}), "
-                      f"{WAVE1_GRAPH}", spec, flagship, "ordinal"))
+    if "ordinal" in args.only and args.wave1_ordinal:  # the ratios to wave 1's path
+        for line in (NON_CENTRED, WAVE1_GRAPH):
+            cases.append((f"connective_action (synthetic flagship, N={len(flagship)}), "
+                          f"{line}", spec, flagship, "ordinal"))
     if "standin" in args.only:  # 500 x 21, 4 constructs, 5-point items, simulated
         from connective.data.simulate import simulate
 

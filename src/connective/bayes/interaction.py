@@ -346,7 +346,8 @@ def interaction_likelihood(pm, pt, spec: ModelSpec, layout: Layout, theta, scale
         # the cutpoints' sampling scale: the latent responses' SD from the linear part
         ML, _ = ordinal.ordinal_loadings(pt, layout, theta, scales)
         item_sd = pt.sqrt(pt.sum(ML ** 2, axis=1) + 1.0)
-        ordinal.answer_likelihood(pm, pt, odata, ystar, item_sd, initvals, used)
+        bounds = ordinal.answer_bounds(pm, pt, odata, item_sd, initvals, used)
+        ordinal.answer_likelihood(pm, pt, odata, ystar, bounds)
         return None
     data = item_data(frame, list(layout.observed))
     cells = ystar[data.rows, data.items]

@@ -8,10 +8,10 @@ gives the gradient with respect to ``ystar`` and to both tables (each answer's t
 into its slot), so the sampler's gradient is one pass over the answers instead of PyTensor's
 elementwise graph with its gathers and their scatter-add gradients.
 
-The value is computed as ``bayes/ordinal.answer_logp``'s graph does, so both agree to
-rounding: a category's probability is the difference of two *small* tail values (reflected
-when the lower bound is above 0), floored at 1e-300; an end category's open bound gives
-erfc's limit (0 or 2) without calling it. The gradient is ``d/da log P = -phi(a) / P`` and
+The value agrees with ``bayes/ordinal.answer_logp``'s graph to rounding: a category's
+probability is the difference of two *small* tail values (reflected when the lower bound is
+above 0), floored at 1e-300, each tail from Cody's rational approximations
+(:func:`upper_tail`); an end category's open bound gives the tail's limit, 0 or 1. The gradient is ``d/da log P = -phi(a) / P`` and
 ``d/db log P = phi(b) / P``, and 0 where the floor holds (as through the graph's
 ``maximum``).
 
@@ -57,9 +57,59 @@ FLOOR = 1e-300
 #: taken as infinite
 END = OPEN_BOUND
 #: bump when the kernel changes, so PyTensor's numba cache never loads an old one
-KERNEL_VERSION = 2
+KERNEL_VERSION = 3
 _SQRT_2 = math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+# W. J. Cody's rational approximations of the normal tail (Math. Comp. 1969; those of R's
+# pnorm): Q(y) = 1 - Phi(y) for y >= 0 is 1/2 - y A(y^2) / B(y^2) near 0, else
+# exp(-y^2 / 2) times a rational function of y (or of 1 / y^2 far out). That exponential is
+# also the density's, so an answer's probability and its gradient take one exp per bound,
+# where math.erfc computes its own exponentials besides the density's. On the flagship's
+# 4,656 answers (interleaved, medians of 7): 199 us against math.erfc's 219 with latent
+# responses near their answers' intervals, 207 against 399 with spread-out ones (the tails,
+# where erfc is dear); the value equal, the gradient to 5e-14.
+_A = (2.2352520354606839287, 161.02823106855587881, 1067.6894854603709582,
+      18154.981253343561249, 0.065682337918207449113)
+_B = (47.20258190468824187, 976.09855173777669322, 10260.932208618978205,
+      45507.789335026729956)
+_C = (0.39894151208813466764, 8.8831497943883759412, 93.506656132177855979,
+      597.27027639480026226, 2494.5375852903726711, 6848.1904505362823326,
+      11602.651437647350124, 9842.7148383839780218, 1.0765576773720192317e-8)
+_D = (22.266688044328115691, 235.38790178262499861, 1519.377599407554805,
+      6485.558298266760755, 18615.571640885098091, 34900.952721145977266,
+      38912.003286093271411, 19685.429676859990727)
+_P = (0.21589853405795699, 0.1274011611602473639, 0.022235277870649807,
+      0.001421619193227893466, 2.9112874951168792e-5, 0.02307344176494017303)
+_Q = (1.28426009614491121, 0.468238212480865118, 0.0659881378689285515,
+      0.00378239633202758244, 7.29751555083966205e-5)
+_NEAR, _FAR = 0.66291, math.sqrt(32.0)
+
+
+@numba.njit(cache=True, inline="always")
+def upper_tail(y, e):
+    """Q(y) = P(Z > y) for y >= 0, given e = exp(-y^2 / 2) (Cody's approximations,
+    relative error about 1e-16)."""
+    if y < _NEAR:
+        sq = y * y
+        num, den = _A[4] * sq, sq
+        for i in range(3):
+            num = (num + _A[i]) * sq
+            den = (den + _B[i]) * sq
+        return 0.5 - y * (num + _A[3]) / (den + _B[3])
+    if y <= _FAR:
+        num, den = _C[8] * y, y
+        for i in range(7):
+            num = (num + _C[i]) * y
+            den = (den + _D[i]) * y
+        return e * (num + _C[7]) / (den + _D[7])
+    inv = 1.0 / (y * y)
+    num, den = _P[5] * inv, inv
+    for i in range(4):
+        num = (num + _P[i]) * inv
+        den = (den + _Q[i]) * inv
+    return e * (_INV_SQRT_2PI - inv * (num + _P[4]) / (den + _Q[4])) / y
 
 
 @numba.njit(cache=True)
@@ -74,18 +124,20 @@ def ordered_probit_kernel(ystar, lower, upper, slots):
         low, up = lower[s], upper[s]
         a = low - ystar[i]
         b = up - ystar[i]
-        # the graph's sign * (erfc(-sign b / sqrt 2) - erfc(-sign a / sqrt 2)), sign = -1
-        # above 0; an end category's open bound (+-END) gives erfc's limit, 0 or 2, exactly
+        open_low, open_up = low <= -END, up >= END
+        ea = 0.0 if open_low else math.exp(-0.5 * a * a)
+        eb = 0.0 if open_up else math.exp(-0.5 * b * b)
+        # the difference of two small tails: Q(a) - Q(b) above 0, Phi(b) - Phi(a) below
         if a > 0:
-            p = math.erfc(a / _SQRT_2) - (math.erfc(b / _SQRT_2) if up < END else 0.0)
+            p = upper_tail(a, ea) - (0.0 if open_up else upper_tail(b, eb))
         else:
-            p = ((math.erfc(-b / _SQRT_2) if up < END else 2.0)
-                 - (math.erfc(-a / _SQRT_2) if low > -END else 0.0))
-        half = 0.5 * p
-        if half > FLOOR:
-            total += math.log(half)
-            da = -_INV_SQRT_2PI * math.exp(-0.5 * a * a) / half if low > -END else 0.0
-            db = _INV_SQRT_2PI * math.exp(-0.5 * b * b) / half if up < END else 0.0
+            cdf_b = 1.0 if open_up else (upper_tail(-b, eb) if b <= 0 else
+                                         1.0 - upper_tail(b, eb))
+            p = cdf_b - (0.0 if open_low else upper_tail(-a, ea))
+        if p > FLOOR:
+            total += math.log(p)
+            da = -_INV_SQRT_2PI * ea / p
+            db = _INV_SQRT_2PI * eb / p
         else:  # floored: no gradient, as through the graph's maximum
             total += math.log(FLOOR)
             da = 0.0

@@ -3,8 +3,11 @@
 Each item j has a latent response ``y*_ij = lambda_j' eta_i + e_ij`` with ``e_ij ~ N(0, 1)``
 (lavaan's *theta* parameterisation: item residual variances fixed at 1, item intercepts at
 0) and ordered cutpoints ``tau_j1 < ... < tau_j,K_j-1`` of its own; the answer is category
-``k`` when ``tau_j,k-1 < y*_ij <= tau_jk``. Factor scores are sampled non-centred:
-``eta_i = (I - B)^-1 (alpha + L z_i)``, ``z_i ~ N(0, I)``, ``L L' = Psi``. A missing answer
+``k`` when ``tau_j,k-1 < y*_ij <= tau_jk``. Factor scores are non-centred,
+``eta_i = (I - B)^-1 (alpha + L z_i)``, ``z_i ~ N(0, I)``, ``L L' = Psi``, and sampled
+whitened (:func:`whitened_scores`): as ``u_i`` with ``z_i = m_i + R^-1 u_i``, where ``m_i``
+and ``R' R`` are the scores' posterior mean and precision had each latent response been seen
+in the middle of its answer's interval. A missing answer
 simply has no term; the per-respondent log-likelihood (for LOO) is the sum over that
 respondent's answered items, conditional on the respondent's factor scores.
 
@@ -42,6 +45,15 @@ CUTPOINT_SD = 5.0
 ANSWER_LOGP = "fused"
 #: the open bound of the end categories in the cutpoint tables (their -inf / +inf)
 OPEN_BOUND = 1e4
+#: how the factor scores are sampled: "whitened" (:func:`whitened_scores`, the default) or
+#: "non-centred", wave 1's standard-normal scores (kept so scripts/benchmark_bayes.py can
+#: time both; the latent-interaction model keeps them). The flagship model, 4 x 1,000
+#: draws at target_accept 0.8, seeds 1-2: 20-23 leapfrog steps per draw against 31.0, a
+#: smallest bulk ESS of 1,677-1,843 against 810-1,158, 2.2x the effective draws per gradient
+#: (at 0.6, the whitened scores' rate, bayes/sample.ORDINAL_TARGET_ACCEPT: 15 steps and
+#: 2,279-2,771). Whitening with the scale alone (no mean) was worse than none (2.5 effective
+#: draws per 1,000 gradients against 4.3), as was a diagonal R (3.1-3.2).
+SCORES = "whitened"
 
 
 @dataclass
@@ -227,18 +239,25 @@ def ordinal_loadings(pt, layout: Layout, theta, scales):
 
 def ordinal_likelihood(pm, pt, layout: Layout, odata, theta, scales, initvals: dict,
                         used: dict, frame: pd.DataFrame, grouped=None) -> None:
-    """Cutpoints, non-centred factor scores and the ordered-probit answers (in the model
-    context). Factor scores live in the sampled (std_lv) metric, so the likelihood is smooth
-    where a factor's sign flips. Non-centred because centred scores (sampled with their
+    """Cutpoints, factor scores and the ordered-probit answers (in the model context).
+    Factor scores live in the sampled (std_lv) metric, so the likelihood is smooth where a
+    factor's sign flips. Non-centred because centred scores (sampled with their
     N(0, (I-B)^-1 (I-B)^-T) prior) mixed worse on the flagship model: smallest bulk ESS 191
-    against 302 in as many leapfrog steps (4 chains x 300 draws).
+    against 302 in as many leapfrog steps (4 chains x 300 draws); whitened (see
+    :func:`whitened_scores`) unless ``SCORES`` says otherwise.
 
     ``grouped`` = (extended layout, groups x parameters, group of each respondent) makes
     each respondent's responses follow their group's parameters."""
     ML, mu0 = ordinal_loadings(pt, layout, theta, scales)
     # the sampled metric of z, for the marginal likelihood (marginal.py)
     pm.Deterministic("factor_scales", scales, dims="structural")
-    z = factor_scores(pm, layout, frame, initvals)
+    # SD of each item's latent response (disturbance variance 1), the cutpoints' scale
+    item_sd = pt.sqrt(pt.sum(ML ** 2, axis=1) + 1.0)
+    bounds = answer_bounds(pm, pt, odata, item_sd, initvals, used)
+    if SCORES == "whitened":  # whitened with the population's loadings, groups or not
+        z = whitened_scores(pm, pt, layout, odata, frame, initvals, ML, mu0, item_sd)
+    else:
+        z = factor_scores(pm, layout, frame, initvals)
     # latent responses of every (respondent, item) cell as one small matrix product: the
     # row gathers M[items], z[rows] it replaced have scatter-add gradients (log-density
     # gradient of the flagship model: 1,107 us with them, 489 us without)
@@ -250,42 +269,112 @@ def ordinal_likelihood(pm, pt, layout: Layout, odata, theta, scales, initvals: d
         every = z[None, :, :] @ pt.swapaxes(ML_g, -1, -2) + mu0_g[:, None, :]  # (G, n, p)
         own = (np.arange(int(index.max()) + 1)[:, None] == index[None, :]).astype(float)
         ystar = pt.sum(every * own[:, :, None], axis=0)
-    # SD of each item's latent response (disturbance variance 1), the cutpoints' scale
-    item_sd = pt.sqrt(pt.sum(ML ** 2, axis=1) + 1.0)
-    answer_likelihood(pm, pt, odata, ystar, item_sd, initvals, used)
+    answer_likelihood(pm, pt, odata, ystar, bounds)
 
 
-def factor_scores(pm, layout: Layout, frame: pd.DataFrame, initvals: dict):
-    """The standard-normal scores ``z`` (respondent x structural) of the non-centred factor
-    scores, started at the standardised mean scores of each factor's items."""
+def _start_scores(layout: Layout, frame: pd.DataFrame) -> np.ndarray:
+    """Starting factor scores (respondent x structural): the standardised mean scores of
+    each factor's items (0 for a factor without items of its own, a higher-order factor)."""
     m = len(layout.structural)
     Y = frame[list(layout.observed)].apply(pd.to_numeric, errors="coerce")
     z0 = np.zeros((len(frame), m))
     for k, v in enumerate(layout.structural):
         cols = [layout.observed[i] for i in range(len(layout.observed))
                 if layout.cell_source("lambda", i, k) != ("fixed", 0.0)]
-        if not cols:  # no items of its own (a higher-order factor): start at 0
+        if not cols:
             continue
         score = Y[cols].mean(axis=1).to_numpy()
         score = np.where(np.isnan(score), np.nanmean(score), score)
         z0[:, k] = (score - score.mean()) / (score.std() or 1.0)
+    return z0
+
+
+def factor_scores(pm, layout: Layout, frame: pd.DataFrame, initvals: dict):
+    """The standard-normal scores ``z`` (respondent x structural) of the non-centred factor
+    scores, started at the standardised mean scores of each factor's items."""
+    z0 = _start_scores(layout, frame)
     z = pm.Normal("z", 0.0, 1.0, dims=("respondent", "structural"))
     pm.modelcontext(None).set_initval(z, z0)
     initvals["z"] = z0
     return z
 
 
-def answer_likelihood(pm, pt, odata, ystar, item_sd, initvals: dict, used: dict) -> None:
-    """Cutpoints and the ordered-probit answers given the latent responses ``ystar``
-    (respondent x item), with ``item_sd`` the cutpoints' sampling scale (see
-    :func:`_cutpoint_tables`); keeps ``loglik_respondent`` (a Deterministic: computed for
-    the stored draws only) and adds the ``loglik`` Potential, the sum, as the fused Op of
-    :mod:`connective.bayes.ordered_probit_op` (or wave 1's graph, see ``ANSWER_LOGP``)."""
+def whitened_scores(pm, pt, layout: Layout, odata: OrdinalData, frame: pd.DataFrame,
+                    initvals: dict, ML, mu0, item_sd):
+    """The standard-normal scores ``z`` (respondent x structural, a Deterministic) of the
+    non-centred factor scores, sampled as ``z_whitened`` = ``u`` with
+    ``z_i = m_i + R^-1 u_i``.
+
+    Had the latent responses ``y*_i`` been seen, the scores' posterior would be normal,
+    ``N(Q^-1 ML' (y*_i - mu0), Q^-1)`` with ``Q = I + ML' ML = R' R``. Here ``y*_ij`` stands
+    in as its answer's normal score times the item's SD, ``item_sd`` (:func:`category_scores`;
+    an unanswered cell adds nothing to ``m_i``). Then ``u`` is close to standard normal
+    whatever the loadings, paths and cutpoints, so the sampler need not follow the scores'
+    posterior location and scale as those move. A hierarchical model whitens with the
+    population's loadings (``ML``, ``mu0``), its groups' close to them.
+
+    The map is a bijection at every parameter value, with the Jacobian ``|R|^-n`` added, so
+    the posterior is the same (tests/bayes/test_ordinal.py checks the log-density against
+    the non-centred model's). The figures are at :data:`SCORES`.
+
+    Example
+    -------
+    >>> from connective.bayes import ordinal
+    >>> ordinal.SCORES  # the ordinal model's default
+    'whitened'
+    """
+    n, m = odata.n, len(layout.structural)
+    # sum_j (y*_ij - mu0_j) ML_j as products of the n x p score and answered matrices with
+    # p x m ones; the scores as data, which another survey's answers replace (sample.with_data)
+    values, answered = category_scores(odata)
+    scores = pm.Data("answer_scores", values)
+    if answered.all():
+        pulled = scores @ (ML * item_sd[:, None]) - (mu0 @ ML)[None, :]
+    else:
+        pulled = scores @ (ML * item_sd[:, None]) - answered @ (ML * mu0[:, None])
+    u0 = 0.1 * _start_scores(layout, frame)
+    u = pm.Flat("z_whitened", dims=("respondent", "structural"))
+    pm.modelcontext(None).set_initval(u, u0)
+    initvals["z_whitened"] = u0
+    R = pt.linalg.cholesky(pt.eye(m) + ML.T @ ML).T  # upper: Q = R' R
+    R_inv = pt.linalg.inv(R)
+    mean = pulled @ (R_inv @ R_inv.T)
+    z = pm.Deterministic("z", mean + u @ R_inv.T, dims=("respondent", "structural"))
+    # z's N(0, I) prior and the Jacobian of u -> z, |R^-1| per respondent
+    pm.Potential("z_prior", -0.5 * pt.sum(z ** 2) - 0.5 * n * m * np.log(2 * np.pi)
+                 - n * pt.sum(pt.log(pt.diagonal(R))))
+    return z
+
+
+def category_scores(odata: OrdinalData) -> tuple[np.ndarray, np.ndarray]:
+    """Each answer's normal score (respondent x item; 0 where unanswered): the mean of a
+    standard normal within its category's interval of the starting cutpoints (the probits
+    of the item's cumulative proportions); and the answered cells as 0/1.
+
+    Example
+    -------
+    >>> d = code_items(pd.DataFrame({"a": [1, 2]}), ["a"])
+    >>> category_scores(d)[0].round(4).tolist()
+    [[-0.7979], [0.7979]]
+    """
+    from scipy.stats import norm
+
     p = len(odata.variables)
-    ystar = ystar.ravel()  # respondent-major, as the answers
-    cells = odata.rows * p + odata.items
-    if len(cells) < odata.n * p:  # missing answers: keep the answered cells only
-        ystar = ystar[cells]
+    scores, answered = np.zeros((odata.n, p)), np.zeros((odata.n, p))
+    for j, cut in enumerate(odata.start_cutpoints()):
+        edges = np.concatenate([[-np.inf], cut, [np.inf]])
+        lo, hi = edges[:-1], edges[1:]
+        mean = (norm.pdf(lo) - norm.pdf(hi)) / (norm.cdf(hi) - norm.cdf(lo))
+        mine = odata.items == j
+        scores[odata.rows[mine], j] = mean[odata.codes[mine]]
+        answered[odata.rows[mine], j] = 1.0
+    return scores, answered
+
+
+def answer_bounds(pm, pt, odata: OrdinalData, item_sd, initvals: dict, used: dict):
+    """The cutpoints (in the model context; sampled with ``item_sd`` as their scale, see
+    :func:`_cutpoint_tables`) as ``(lower, upper, slots)``: every category's lower and upper
+    bound as flat tables, and each answer's slot in them (data)."""
     lower, upper, flat = _cutpoint_tables(pm, pt, odata, initvals, item_sd)
     pm.Deterministic("thresholds", pt.concatenate(flat), dims="threshold")
     for v, cats in zip(odata.variables, odata.categories):
@@ -294,7 +383,21 @@ def answer_likelihood(pm, pt, odata, ystar, item_sd, initvals: dict, used: dict)
     # each answer's slot in the cutpoint tables, as data: a compiled model then takes
     # another survey's answers to the same cells (bayes/sample.with_data)
     slots = pm.Data("answer_slots", odata.items * int(odata.n_categories.max()) + odata.codes)
-    lower, upper = lower.ravel(), upper.ravel()
+    return lower.ravel(), upper.ravel(), slots
+
+
+def answer_likelihood(pm, pt, odata, ystar, bounds) -> None:
+    """The ordered-probit answers given the latent responses ``ystar`` (respondent x item)
+    and the cutpoints' ``bounds`` (:func:`answer_bounds`); keeps ``loglik_respondent`` (a
+    Deterministic: computed for the stored draws only) and adds the ``loglik`` Potential,
+    the sum, as the fused Op of :mod:`connective.bayes.ordered_probit_op` (or wave 1's
+    graph, see ``ANSWER_LOGP``)."""
+    p = len(odata.variables)
+    ystar = ystar.ravel()  # respondent-major, as the answers
+    cells = odata.rows * p + odata.items
+    if len(cells) < odata.n * p:  # missing answers: keep the answered cells only
+        ystar = ystar[cells]
+    lower, upper, slots = bounds
     # per answer, for loglik_respondent only: a Deterministic, computed for the stored
     # draws, not in the sampler's log-density and gradient
     lp = answer_logp(pt, odata, ystar, lower[slots], upper[slots])

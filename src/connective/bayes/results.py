@@ -265,6 +265,9 @@ KEEP = ("parameters", "thresholds", "std_all", "std_lv", "sd_observed", "sd_stru
         "effects", "effects_std_all", "effects_std_lv",
         "group_parameters", "group_sd", "group_corr", "group_coef", "group_effects",
         "level_effects", "level_difference", "residual_log_sd", "invariance_deviation")
+#: the per-respondent variables of a model with sampled factor scores, dropped from the
+#: results (respondents x factors per draw, and the ordinal model's whitened scores)
+SCORE_VARIABLES = ("z", "z_whitened", "loglik_respondent", "factor_scales")
 
 
 def _moderator_moments(bm: BayesModel, mu: np.ndarray, post) -> dict:
@@ -289,7 +292,7 @@ def _moderator_moments(bm: BayesModel, mu: np.ndarray, post) -> dict:
 def _tidy_posterior(idata) -> None:
     post = idata.posterior
     internal = [v for v in post.data_vars if v not in KEEP]
-    moved = post[[v for v in internal if v not in ("z", "loglik_respondent", "factor_scales")]]
+    moved = post[[v for v in internal if v not in SCORE_VARIABLES]]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if "sampled" in idata.groups():
