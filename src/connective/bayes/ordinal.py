@@ -7,9 +7,9 @@ Each item j has a latent response ``y*_ij = lambda_j' eta_i + e_ij`` with ``e_ij
 ``eta_i = (I - B)^-1 (alpha + L z_i)``, ``z_i ~ N(0, I)``, ``L L' = Psi``, and sampled
 whitened (:func:`whitened_scores`): as ``u_i`` with ``z_i = m_i + R^-1 u_i``, where ``m_i``
 and ``R' R`` are the scores' posterior mean and precision had each latent response been seen
-in the middle of its answer's interval. A missing answer
-simply has no term; the per-respondent log-likelihood (for LOO) is the sum over that
-respondent's answered items, conditional on the respondent's factor scores.
+at its answer's normal score. A missing answer simply has no term; the per-respondent
+log-likelihood (for LOO) is the sum over that respondent's answered items, conditional on
+the respondent's factor scores.
 
 Cutpoints have ``normal(0, 5)`` priors (ordered). They are sampled standardised, in SDs of
 the item's latent response (which grows with the item's loadings), started at the probit of
@@ -48,11 +48,12 @@ OPEN_BOUND = 1e4
 #: how the factor scores are sampled: "whitened" (:func:`whitened_scores`, the default) or
 #: "non-centred", wave 1's standard-normal scores (kept so scripts/benchmark_bayes.py can
 #: time both; the latent-interaction model keeps them). The flagship model, 4 x 1,000
-#: draws at target_accept 0.8, seeds 1-2: 20-23 leapfrog steps per draw against 31.0, a
-#: smallest bulk ESS of 1,677-1,843 against 810-1,158, 2.2x the effective draws per gradient
-#: (at 0.6, the whitened scores' rate, bayes/sample.ORDINAL_TARGET_ACCEPT: 15 steps and
-#: 2,279-2,771). Whitening with the scale alone (no mean) was worse than none (2.5 effective
-#: draws per 1,000 gradients against 4.3), as was a diagonal R (3.1-3.2).
+#: draws at target_accept 0.8, seeds 1-2, one run of the benchmark's ordinal lines: 20.1-23.3
+#: leapfrog steps per draw against 31.0, a smallest bulk ESS of 1,677-1,730 against
+#: 810-1,015, 2.3-3.2x the effective draws per gradient (at 0.6, the whitened scores' rate,
+#: bayes/sample.ORDINAL_TARGET_ACCEPT: 15 steps and 2,279-2,771). Whitening with the scale
+#: alone (no mean) was worse than none (2.5 effective draws per 1,000 gradients against 4.3),
+#: as was a diagonal R (3.1-3.2).
 SCORES = "whitened"
 
 
@@ -255,7 +256,7 @@ def ordinal_likelihood(pm, pt, layout: Layout, odata, theta, scales, initvals: d
     item_sd = pt.sqrt(pt.sum(ML ** 2, axis=1) + 1.0)
     bounds = answer_bounds(pm, pt, odata, item_sd, initvals, used)
     if SCORES == "whitened":  # whitened with the population's loadings, groups or not
-        z = whitened_scores(pm, pt, layout, odata, frame, initvals, ML, mu0, item_sd)
+        z = whitened_scores(pm, pt, layout, odata, frame, initvals, ML, item_sd)
     else:
         z = factor_scores(pm, layout, frame, initvals)
     # latent responses of every (respondent, item) cell as one small matrix product: the
@@ -300,18 +301,19 @@ def factor_scores(pm, layout: Layout, frame: pd.DataFrame, initvals: dict):
 
 
 def whitened_scores(pm, pt, layout: Layout, odata: OrdinalData, frame: pd.DataFrame,
-                    initvals: dict, ML, mu0, item_sd):
+                    initvals: dict, ML, item_sd):
     """The standard-normal scores ``z`` (respondent x structural, a Deterministic) of the
     non-centred factor scores, sampled as ``z_whitened`` = ``u`` with
     ``z_i = m_i + R^-1 u_i``.
 
     Had the latent responses ``y*_i`` been seen, the scores' posterior would be normal,
-    ``N(Q^-1 ML' (y*_i - mu0), Q^-1)`` with ``Q = I + ML' ML = R' R``. Here ``y*_ij`` stands
-    in as its answer's normal score times the item's SD, ``item_sd`` (:func:`category_scores`;
-    an unanswered cell adds nothing to ``m_i``). Then ``u`` is close to standard normal
-    whatever the loadings, paths and cutpoints, so the sampler need not follow the scores'
-    posterior location and scale as those move. A hierarchical model whitens with the
-    population's loadings (``ML``, ``mu0``), its groups' close to them.
+    ``N(Q^-1 ML' (y*_i - mu0), Q^-1)`` with ``Q = I + ML' ML = R' R``. Here ``y*_ij - mu0_j``
+    stands in as its answer's normal score times the item's SD, ``item_sd``
+    (:func:`category_scores`, from the starting cutpoints, not the sampled ones, which move
+    little on their standardised scale; an unanswered cell adds nothing to ``m_i``). Then
+    ``u`` is close to standard normal whatever the loadings and paths, so the sampler need
+    not follow the scores' posterior location and scale as those move. A hierarchical model
+    whitens with the population's loadings (``ML``), its groups' close to them.
 
     The map is a bijection at every parameter value, with the Jacobian ``|R|^-n`` added, so
     the posterior is the same (tests/bayes/test_ordinal.py checks the log-density against
@@ -324,14 +326,14 @@ def whitened_scores(pm, pt, layout: Layout, odata: OrdinalData, frame: pd.DataFr
     'whitened'
     """
     n, m = odata.n, len(layout.structural)
-    # sum_j (y*_ij - mu0_j) ML_j as products of the n x p score and answered matrices with
-    # p x m ones; the scores as data, which another survey's answers replace (sample.with_data)
-    values, answered = category_scores(odata)
-    scores = pm.Data("answer_scores", values)
-    if answered.all():
-        pulled = scores @ (ML * item_sd[:, None]) - (mu0 @ ML)[None, :]
-    else:
-        pulled = scores @ (ML * item_sd[:, None]) - answered @ (ML * mu0[:, None])
+    # sum_j (y*_ij - mu0_j) ML_j as one product of the n x p scores (0 where unanswered) with
+    # a p x m matrix; the scores as data, which another survey's answers replace
+    # (sample.with_data)
+    scores = pm.Data("answer_scores", category_scores(odata))
+    pulled = scores @ (ML * item_sd[:, None])
+    # started a hair off u = 0 (the scores near their approximate posterior mean), toward
+    # the items' mean scores: a prototype started at u = 0 failed nutpie's initial-gradient
+    # check
     u0 = 0.1 * _start_scores(layout, frame)
     u = pm.Flat("z_whitened", dims=("respondent", "structural"))
     pm.modelcontext(None).set_initval(u, u0)
@@ -346,29 +348,28 @@ def whitened_scores(pm, pt, layout: Layout, odata: OrdinalData, frame: pd.DataFr
     return z
 
 
-def category_scores(odata: OrdinalData) -> tuple[np.ndarray, np.ndarray]:
+def category_scores(odata: OrdinalData) -> np.ndarray:
     """Each answer's normal score (respondent x item; 0 where unanswered): the mean of a
     standard normal within its category's interval of the starting cutpoints (the probits
-    of the item's cumulative proportions); and the answered cells as 0/1.
+    of the item's cumulative proportions), an estimate of ``(y* - mu0) / item SD``.
 
     Example
     -------
-    >>> d = code_items(pd.DataFrame({"a": [1, 2]}), ["a"])
-    >>> category_scores(d)[0].round(4).tolist()
-    [[-0.7979], [0.7979]]
+    >>> d = code_items(pd.DataFrame({"a": [1, 2, 1], "b": [2, None, 1]}), ["a", "b"])
+    >>> category_scores(d).round(4).tolist()
+    [[-0.5454, 0.7979], [1.0908, 0.0], [-0.5454, -0.7979]]
     """
     from scipy.stats import norm
 
     p = len(odata.variables)
-    scores, answered = np.zeros((odata.n, p)), np.zeros((odata.n, p))
+    scores = np.zeros((odata.n, p))
     for j, cut in enumerate(odata.start_cutpoints()):
         edges = np.concatenate([[-np.inf], cut, [np.inf]])
         lo, hi = edges[:-1], edges[1:]
         mean = (norm.pdf(lo) - norm.pdf(hi)) / (norm.cdf(hi) - norm.cdf(lo))
         mine = odata.items == j
         scores[odata.rows[mine], j] = mean[odata.codes[mine]]
-        answered[odata.rows[mine], j] = 1.0
-    return scores, answered
+    return scores
 
 
 def answer_bounds(pm, pt, odata: OrdinalData, item_sd, initvals: dict, used: dict):

@@ -51,7 +51,8 @@ def sample(bm: BayesModel, *, draws: int = 1000, tune: int = 1000, chains: int =
     extras ``connective[jax]`` and ``connective[blackjax]``, see
     :mod:`connective.bayes.backends`) falls back to nutpie when its packages are missing.
     ``target_accept`` (between 0 and 1) replaces the model's target acceptance rate (0.8;
-    0.95 for hierarchical models): raise it towards 0.99 when the chains report
+    0.6 for an ordinal model with whitened scores, with nutpie; 0.95 for hierarchical
+    models): raise it towards 0.99 when the chains report
     divergences, for smaller steps.
 
     Example
@@ -61,7 +62,7 @@ def sample(bm: BayesModel, *, draws: int = 1000, tune: int = 1000, chains: int =
     if sampler not in SAMPLERS:
         raise ConnectiveError(f"unknown sampler {sampler!r}; expected one of {', '.join(SAMPLERS)}")
     check_target_accept(target_accept)
-    accept = _target_accept(bm) if target_accept is None else float(target_accept)
+    accept = _target_accept(bm, sampler) if target_accept is None else float(target_accept)
     cores = cores or max(1, min(chains, os.cpu_count() or 1))
     seed = int(np.random.SeedSequence().entropy % 2**31) if seed is None else int(seed)
     if sampler == "nutpie":
@@ -342,12 +343,13 @@ TARGET_ACCEPT = 0.8
 ORDINAL_TARGET_ACCEPT = 0.6
 
 
-def _target_accept(bm: BayesModel) -> float:
+def _target_accept(bm: BayesModel, sampler: str = "nutpie") -> float:
     """The model's target acceptance rate (hierarchical models ask for 0.95), else 0.6 for
-    an ordinal model with whitened scores and 0.8 for any other (see the constants)."""
+    an ordinal model with whitened scores sampled by nutpie and 0.8 for any other (see the
+    constants)."""
     if "target_accept" in bm.options:
         return bm.options["target_accept"]
-    if "z_whitened" in bm.model.named_vars:
+    if "z_whitened" in bm.model.named_vars and sampler == "nutpie":  # measured with it
         return ORDINAL_TARGET_ACCEPT
     return TARGET_ACCEPT
 
@@ -370,7 +372,8 @@ def _nutpie_options(bm: BayesModel, target_accept: float) -> dict:
 
 #: draws of a trace larger than this are written to disk as they are sampled and read back
 #: without the factor scores: an ordinal model of 20,000 respondents and 7 constructs keeps
-#: 140,000 scores a draw, 4.5 GB for 4 chains x 1,000 draws
+#: 140,000 scores a draw, stored twice with whitened scores (z and z_whitened): 9 GB for
+#: 4 chains x 1,000 draws
 STREAM_BYTES = 256 * 2**20
 #: the sampled variables a fit's results never read (the ordinal model's factor scores)
 UNREAD = ("z", "z_whitened")

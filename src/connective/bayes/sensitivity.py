@@ -36,7 +36,9 @@ THRESHOLD = 0.05
 
 def add_log_prior(idata, bm) -> None:
     """Add the ``log_prior`` group to ``idata`` (in place), from the sampled variables still
-    in its posterior: call before :func:`~connective.bayes.results.augment` tidies them."""
+    in its posterior: call before :func:`~connective.bayes.results.augment` tidies them.
+    Densities added as Potentials are not counted: an ordinal model's cutpoint priors and
+    its whitened factor scores' N(0, I) (bayes/ordinal.whitened_scores)."""
     import pymc as pm
 
     from connective.bayes.std_priors import std_density_function
