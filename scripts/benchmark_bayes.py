@@ -189,7 +189,10 @@ shortcut of the likelihood kernel; idle machine (2026-12-07) unless said:
         PLSc 0.3, Bayes 3.4 s); the first 9.0 s. Stop 28: 2.66 (busy machine)
     --scale 20000 --scale-likelihood ordinal --draws 50 --tune 50 --chains 2 (numba path;
         beside a test suite): 32.3 ms a gradient (wave 1's graph 34.3 ms), peak memory
-        2,160 MB with the 100 draws in memory; 4 x 1,000 draws stream to disk
+        2,160 MB with the 100 draws in memory; 4 x 1,000 draws stream to disk. With the
+        whitened scores (2026-12-07, alone): 31.9 ms a gradient (floor 19.2 ms, 1.7x; wave
+        1's graph 35.4 ms), 32.0 leapfrog steps per draw (127 before), sampling 380 s
+        (1,627 s before), peak 2,683 MB with the 100 draws, both score arrays, in memory
     backend_sizes(): nutpie 22.7 MB, numpyro (JAX) 356.8 MB, blackjax 6.9 MB more
     --gradients   complete data: tape 36.7 us, numba 35.3 us (1.04x), PyTensor nodes
                   78.7 us; floor 14.2 us. 1% missing: tape 81.3, numba 75.1, nodes 241.2,
@@ -911,10 +914,9 @@ def main(argv=None) -> None:
                              "compiler, microseconds per gradient, the flagship normal, "
                              "missing-answer, ordinal and stand-in fits (4 x 1,000 draws), "
                              "the scale in N (with --draws/--tune/--chains: the ordinal "
-                             "model at N = 20,000 took 32 ms a gradient and 127 leapfrog "
-                             "steps per draw, 1,627 s for --draws 50 --tune 50 --chains 2 "
-                             "beside a test suite) and the study's replications per "
-                             "minute")
+                             "model at N = 20,000 took 32 ms a gradient and 32 leapfrog "
+                             "steps per draw, 380 s for --draws 50 --tune 50 --chains 2) "
+                             "and the study's replications per minute")
     args = parser.parse_args(argv)
     if args.all:
         every_line(args)
