@@ -21,7 +21,8 @@ MODULES = ["connective.errors", "connective.io", "connective.provenance", "conne
            "connective.bayes.fit_indices", "connective.progress", "connective.verdicts",
            "connective.pls.fit_quality", "connective.compare.bayes_vs_pls",
            "connective.bayes.marginal", "connective.compare.loo", "connective.compare.loo_refit",
-           "connective.bayes.tape", "connective.bayes.tape_kernel"]
+           "connective.bayes.tape", "connective.bayes.tape_kernel", "connective.bayes.ordinal",
+           "connective.bayes.ordered_probit_op"]
 
 
 @pytest.mark.parametrize("name", MODULES)

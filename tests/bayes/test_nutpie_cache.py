@@ -43,10 +43,10 @@ def _callback_logp(compiled, x: np.ndarray) -> tuple[float, np.ndarray]:
 def _pytensor_logp(bm, x: np.ndarray) -> tuple[float, np.ndarray]:
     """The same from PyMC's own (C-compiled) log-density and gradient; ``x`` holds the
     transformed free variables in the model's order, as nutpie lays them out."""
-    from connective.bayes.tape_kernel import flat_point
+    from connective.bayes.sample import flat_point
 
     model = bm.model
-    point = flat_point(bm.compiled, x)
+    point = flat_point(model, x)
     logp = model.compile_logp()(point)
     grad = model.compile_dlogp()(point)
     return float(logp), np.asarray(grad)

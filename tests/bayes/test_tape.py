@@ -19,7 +19,7 @@ import pytensor  # noqa: E402
 import pytensor.tensor as pt  # noqa: E402
 
 from connective.bayes.tape import Untranslatable, evaluate, run_program, translate  # noqa: E402
-from connective.bayes.tape_kernel import flat_point  # noqa: E402
+from connective.bayes.sample import flat_point  # noqa: E402
 from connective.spec import parse_model  # noqa: E402
 
 X = np.array([0.3, -1.2, 2.5, 0.9])
@@ -169,7 +169,7 @@ def _check_model(bm, points=3, seed=0):
     rng = np.random.default_rng(seed)
     for k in range(points):
         x = x0 + (0.1 * rng.normal(size=x0.size) if k else 0.0)
-        point = flat_point(compiled, x)
+        point = flat_point(model, x)
         status, value, grad = _callback(compiled, x)
         assert status == 0
         assert value == pytest.approx(float(logp(point)), rel=1e-10)
@@ -272,7 +272,7 @@ def test_with_data_translates_the_tape_again():
     assert bm.compiled_by == "tape"
     after = _callback(bm.compiled, x)[1]
     assert after != pytest.approx(before)
-    assert after == pytest.approx(float(bm.model.compile_logp()(flat_point(bm.compiled, x))),
+    assert after == pytest.approx(float(bm.model.compile_logp()(flat_point(bm.model, x))),
                                   rel=1e-10)
 
 

@@ -30,6 +30,15 @@ import hashlib
 import warnings
 
 import numpy as np
+from numba import types
+
+#: nutpie's C callbacks: log-density with gradient (dim, x, gradient, logp, user data) and
+#: the expanded draw (dim, expanded, x, out, user data); both return a status code
+LOGP_SIGNATURE = types.int64(types.uint64, types.CPointer(types.double),
+                             types.CPointer(types.double), types.CPointer(types.double),
+                             types.voidptr)
+EXPAND_SIGNATURE = types.int64(types.uint64, types.uint64, types.CPointer(types.double),
+                               types.CPointer(types.double), types.voidptr)
 
 #: bump when the generated source changes, so old cache entries are never loaded
 GENERATOR_VERSION = 2
@@ -100,7 +109,6 @@ def compile_pymc_cached(model, *, initial_points: dict):
 
 
 def _compile(model, initial_points: dict):
-    import numba
     import nutpie.compile_pymc as npc
     from pymc.initial_point import make_initial_point_fn
     from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS
@@ -127,17 +135,10 @@ def _compile(model, initial_points: dict):
 
     common = dict(n_dim=n_dim, n_expanded=n_expanded, user_data=user_data,
                   shared_data=shared_data)
-    logp_c = _cached_cfunc(_LOGP_SRC, "connective_logp", logp_pt, keys[0],
-                           numba.types.int64(numba.types.uint64,
-                                             numba.types.CPointer(numba.types.double),
-                                             numba.types.CPointer(numba.types.double),
-                                             numba.types.CPointer(numba.types.double),
-                                             numba.types.voidptr), **common)
+    logp_c = _cached_cfunc(_LOGP_SRC, "connective_logp", logp_pt, keys[0], LOGP_SIGNATURE,
+                           **common)
     expand_c = _cached_cfunc(_EXPAND_SRC, "connective_expand", expand_pt, keys[1],
-                             numba.types.int64(numba.types.uint64, numba.types.uint64,
-                                               numba.types.CPointer(numba.types.double),
-                                               numba.types.CPointer(numba.types.double),
-                                               numba.types.voidptr), **common)
+                             EXPAND_SIGNATURE, **common)
     dims, coords = npc._prepare_dims_and_coords(model, shape_info)
     return npc.CompiledPyMCModel(
         _n_dim=n_dim, dims=dims, _coords=coords,

@@ -55,6 +55,9 @@ OPEN_BOUND = 1e4
 #: alone (no mean) was worse than none (2.5 effective draws per 1,000 gradients against 4.3),
 #: as was a diagonal R (3.1-3.2).
 SCORES = "whitened"
+#: the factor-score variables of a fit (respondents x factors per draw): the standard-normal
+#: scores z and, when whitened, the sampled z_whitened
+SCORE_VARIABLES = ("z", "z_whitened")
 
 
 @dataclass
@@ -204,7 +207,7 @@ def refuse_item_covariances(layout: Layout, message: str) -> None:
     -------
     >>> from connective.bayes.matrices import build_layout
     >>> from connective.spec import parse_model
-    >>> refuse_item_covariances(build_layout(parse_model("F =~ a + b + c\na ~~ b")),
+    >>> refuse_item_covariances(build_layout(parse_model("F =~ a + b + c\\na ~~ b")),
     ...                         "no {} here")
     Traceback (most recent call last):
     ...

@@ -25,6 +25,7 @@ from connective.bayes.fit_indices import add_independence_model
 from connective.bayes.likelihood import pointwise_loglik, ppp
 from connective.bayes.matrices import implied_moments, standardized_solution
 from connective.bayes.model import BayesModel, improper_share
+from connective.bayes.ordinal import SCORE_VARIABLES as SCORES
 from connective.bayes.tables import _diagnostics, effects_table, parameter_draws, parameter_table
 from connective.effects import compute_effects, with_conditional_effects
 from connective.io import atomic_path, atomic_write_csv, atomic_write_json
@@ -266,8 +267,9 @@ KEEP = ("parameters", "thresholds", "std_all", "std_lv", "sd_observed", "sd_stru
         "group_parameters", "group_sd", "group_corr", "group_coef", "group_effects",
         "level_effects", "level_difference", "residual_log_sd", "invariance_deviation")
 #: the per-respondent variables of a model with sampled factor scores, dropped from the
-#: results (respondents x factors per draw, and the ordinal model's whitened scores)
-SCORE_VARIABLES = ("z", "z_whitened", "loglik_respondent", "factor_scales")
+#: results: the scores and the conditional log-likelihood with the scores' metric, all read
+#: before the tidying
+SCORE_VARIABLES = (*SCORES, "loglik_respondent", "factor_scales")
 
 
 def _moderator_moments(bm: BayesModel, mu: np.ndarray, post) -> dict:

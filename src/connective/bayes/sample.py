@@ -24,6 +24,7 @@ import warnings
 import numpy as np
 
 from connective.bayes.model import BayesModel
+from connective.bayes.ordinal import SCORE_VARIABLES
 from connective.errors import ConnectiveError
 
 SAMPLERS = ("nutpie", "numpyro", "blackjax", "pymc")
@@ -154,8 +155,8 @@ def compile_model(bm: BayesModel, compiler: str | None = None):
 
     ``compiler="tape"`` (the default) translates the model's log-density into a program for
     one interpreter compiled once per machine (:mod:`~connective.bayes.tape`): a new model
-    costs no compilation (0.2-0.3 s to translate against 16-34 s of numba for a new model
-    on a machine that compiled another, 2026-12-07). A model whose
+    costs no compilation (0.2 s to translate, against 16.5 s of numba for a new model on a
+    machine that compiled another and 34-58 s on a new machine; 2026-12-07). A model whose
     graph holds an operation the tape lacks (the ordinal and interaction likelihoods, among
     others) is compiled as with ``compiler="numba"``: PyTensor's numba backend, its machine
     code cached on disk (:mod:`~connective.bayes.nutpie_cache`). ``bm.compiled_by`` says
@@ -317,6 +318,28 @@ def _initial_point_func(bm: BayesModel):
     return flat
 
 
+def flat_point(model, x) -> dict[str, np.ndarray]:
+    """nutpie's flat vector ``x`` of the transformed free variables as PyMC's point, by
+    PyMC's own layout (the model's free variables in order, with their starting values'
+    shapes), not by a compiled model's: the inverse of :func:`_initial_point_func`, for
+    checking a compiled model's callbacks against PyMC's log-density.
+
+    Example
+    -------
+    >>> point = flat_point(bm.model, bm.compiled.initial_point_func(0))  # doctest: +SKIP
+    >>> bm.model.compile_logp()(point)  # doctest: +SKIP
+    """
+    start = model.initial_point()
+    x = np.asarray(x, dtype=float)
+    point, at = {}, 0
+    for rv in model.free_RVs:
+        name = model.rvs_to_values[rv].name
+        size = np.size(start[name])
+        point[name] = x[at:at + size].reshape(np.shape(start[name]))
+        at += size
+    return point
+
+
 def single_threaded_blas():
     """A context in which BLAS/LAPACK use one thread each.
 
@@ -375,8 +398,8 @@ def _nutpie_options(bm: BayesModel, target_accept: float) -> dict:
 #: 140,000 scores a draw, stored twice with whitened scores (z and z_whitened): 9 GB for
 #: 4 chains x 1,000 draws
 STREAM_BYTES = 256 * 2**20
-#: the sampled variables a fit's results never read (the ordinal model's factor scores)
-UNREAD = ("z", "z_whitened")
+#: the sampled variables a fit's results never read (the factor scores)
+UNREAD = SCORE_VARIABLES
 
 
 def trace_bytes(compiled, draws: int, chains: int) -> int:

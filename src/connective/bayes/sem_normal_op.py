@@ -382,9 +382,10 @@ _INTP = numba.types.intp
 _C_SIGNATURE = numba.types.float64(
     _F8, _INTP, _INTP, _F8, _INTP, _I8, _INTP, _I8, _INTP, _I8, _INTP, _I8, _INTP, _I8, _INTP,
     _I8, _INTP, _I8, _INTP, _F8, _F8, _INTP, _F8, _INTP, _I8, _F8, _F8)
-#: the symbol the callers call; bump its number when the kernel changes (and in
-#: tape_kernel.KERNEL_SYMBOL, whose cached interpreter links to it)
-_SYMBOL = "connective_sem_normal_logp_grad_7"
+#: bump when the kernel changes: PyTensor's numba cache key of the Op and the symbol the
+#: callers call (and tape_kernel.KERNEL_SYMBOL, whose cached interpreter links to it)
+KERNEL_VERSION = 7
+_SYMBOL = f"connective_sem_normal_logp_grad_{KERNEL_VERSION}"
 
 
 def _sem_c(theta_p, G, K, constants_p, C, lam_p, n_lam, beta_p, n_beta, psi_p, n_psi, th_p,
@@ -589,9 +590,9 @@ def _register(op_type) -> None:
     @register_funcify_default_op_cache_key(op_type)
     def _numba(op, node=None, **kwargs):
         # the kernel does not depend on the model (the structure arrays are inputs): one
-        # cache entry serves every model; the integer is bumped when the kernel changes
+        # cache entry serves every model
         ensure_kernel()
-        return _sem_numba, 7
+        return _sem_numba, KERNEL_VERSION
 
 
 _jax_registered = False

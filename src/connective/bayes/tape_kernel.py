@@ -24,6 +24,7 @@ from numba.core import cgutils, types
 from numba.extending import intrinsic
 
 from connective.bayes import sem_normal_op
+from connective.bayes.nutpie_cache import EXPAND_SIGNATURE, LOGP_SIGNATURE
 from connective.bayes.tape import (CALL_FIELDS, FLAT, OPCODES, Program, Untranslatable,
                                    evaluate, translate)
 
@@ -39,6 +40,13 @@ if sem_normal_op._SYMBOL != KERNEL_SYMBOL:  # pragma: no cover -- a developer's 
 HEADER = ("registers", "instructions", "instructions_at", "inputs", "inputs_at", "outputs",
           "outputs_at", "calls", "calls_at", "initial_at", "carries_at")
 HEADER_SIZE = 16
+# the header fields' positions, as constants numba folds into the interpreter
+_N_REGISTERS, _N_INSTRUCTIONS, _INSTRUCTIONS_AT = (HEADER.index(k) for k in (
+    "registers", "instructions", "instructions_at"))
+_N_INPUTS, _INPUTS_AT, _N_OUTPUTS, _OUTPUTS_AT = (HEADER.index(k) for k in (
+    "inputs", "inputs_at", "outputs", "outputs_at"))
+_CALLS_AT, _INITIAL_AT, _CARRIES_AT = (HEADER.index(k) for k in (
+    "calls_at", "initial_at", "carries_at"))
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _LOG_HALF = math.log(0.5)
 
@@ -149,8 +157,8 @@ def _softplus(x):  # as PyTensor's scalar softplus
 # read stale values as a success)
 @numba.njit(cache=True, error_model="numpy")
 def _forward(ints, floats, R):
-    n, at = ints[1], ints[2]
-    calls_at = ints[8]
+    n, at = ints[_N_INSTRUCTIONS], ints[_INSTRUCTIONS_AT]
+    calls_at = ints[_CALLS_AT]
     for i in range(n):
         row = at + 5 * i
         op, o, a, b = ints[row], ints[row + 1], ints[row + 2], ints[row + 3]
@@ -236,13 +244,13 @@ def _forward(ints, floats, R):
         elif op == _ISINF:
             R[o] = 1.0 if math.isinf(R[a]) else 0.0
         elif op == _CALL:
-            R[o] = _call_sem(R, ints, floats, calls_at + a * 27)
+            R[o] = _call_sem(R, ints, floats, calls_at + a * CALL_FIELDS)
 
 
 @numba.njit(cache=True, error_model="numpy")
 def _backward(ints, R, A):
-    n, at = ints[1], ints[2]
-    calls_at, carries = ints[8], ints[10]
+    n, at = ints[_N_INSTRUCTIONS], ints[_INSTRUCTIONS_AT]
+    calls_at, carries = ints[_CALLS_AT], ints[_CARRIES_AT]
     for i in range(n - 1, -1, -1):
         row = at + 5 * i
         op, o, a, b = ints[row], ints[row + 1], ints[row + 2], ints[row + 3]
@@ -324,7 +332,7 @@ def _backward(ints, R, A):
         elif op == _TANH:
             A[a] += g * (1.0 - R[o] * R[o])
         elif op == _CALL:
-            rec = calls_at + a * 27
+            rec = calls_at + a * CALL_FIELDS
             theta, size, grad = ints[rec], ints[rec + 1] * ints[rec + 2], ints[rec + 3]
             for k in range(size):
                 A[theta + k] += g * R[grad + k]
@@ -334,21 +342,21 @@ def _backward(ints, R, A):
 def run(ints, floats, x, grad, out, gradient):
     """Run the packed program on the inputs ``x``: its outputs into ``out``, the gradient
     of its first output into ``grad`` (when ``gradient``); returns the first output."""
-    n = ints[0]
-    R = floats[ints[9]:ints[9] + n].copy()
-    inputs, outputs = ints[4], ints[6]
-    for k in range(ints[3]):
+    n, n_inputs, n_outputs = ints[_N_REGISTERS], ints[_N_INPUTS], ints[_N_OUTPUTS]
+    R = floats[ints[_INITIAL_AT]:ints[_INITIAL_AT] + n].copy()
+    inputs, outputs = ints[_INPUTS_AT], ints[_OUTPUTS_AT]
+    for k in range(n_inputs):
         R[ints[inputs + k]] = x[k]
     _forward(ints, floats, R)
-    for j in range(ints[5]):
+    for j in range(n_outputs):
         out[j] = R[ints[outputs + j]]
     if gradient:
         A = np.zeros(n)
         A[ints[outputs]] = 1.0
         _backward(ints, R, A)
-        for k in range(ints[3]):
+        for k in range(n_inputs):
             grad[k] = A[ints[inputs + k]]
-    return R[ints[outputs]] if ints[5] > 0 else 0.0
+    return R[ints[outputs]] if n_outputs > 0 else 0.0
 
 
 @intrinsic
@@ -373,7 +381,7 @@ def _program(header, which):
 def _nutpie_logp(dim, x_, out_, logp_, user_data_):
     header = numba.carray(user_data_, (8,), np.int64)
     ints, floats = _program(header, 0)
-    if dim != ints[3]:
+    if dim != ints[_N_INPUTS]:
         return -1
     x = numba.carray(x_, (dim,))
     out = numba.carray(out_, (dim,))
@@ -395,7 +403,7 @@ def _nutpie_logp(dim, x_, out_, logp_, user_data_):
 def _nutpie_expand(dim, expanded, x_, out_, user_data_):
     header = numba.carray(user_data_, (8,), np.int64)
     ints, floats = _program(header, 1)
-    if dim != ints[3] or expanded != ints[5]:
+    if dim != ints[_N_INPUTS] or expanded != ints[_N_OUTPUTS]:
         return -1
     x = numba.carray(x_, (dim,))
     out = numba.carray(out_, (expanded,))
@@ -406,11 +414,6 @@ def _nutpie_expand(dim, expanded, x_, out_, user_data_):
     return 0
 
 
-_LOGP_SIGNATURE = types.int64(types.uint64, types.CPointer(types.double),
-                              types.CPointer(types.double), types.CPointer(types.double),
-                              types.voidptr)
-_EXPAND_SIGNATURE = types.int64(types.uint64, types.uint64, types.CPointer(types.double),
-                                types.CPointer(types.double), types.voidptr)
 _CALLBACKS: list = []
 
 
@@ -423,8 +426,8 @@ def callbacks():
 def compile_callbacks():
     """The callbacks, compiled or loaded (the kernel's symbol must be registered first)."""
     if not _CALLBACKS:
-        _CALLBACKS.append(numba.cfunc(_LOGP_SIGNATURE, cache=True)(_nutpie_logp))
-        _CALLBACKS.append(numba.cfunc(_EXPAND_SIGNATURE, cache=True)(_nutpie_expand))
+        _CALLBACKS.append(numba.cfunc(LOGP_SIGNATURE, cache=True)(_nutpie_logp))
+        _CALLBACKS.append(numba.cfunc(EXPAND_SIGNATURE, cache=True)(_nutpie_expand))
     return _CALLBACKS
 
 
@@ -484,21 +487,6 @@ def compile_tape(model, *, initial_points: dict):
         initial_point_func=initial_point, shared_data=arrays, user_data=header,
         n_expanded=len(expand_program.outputs), shape_info=shape_info, logp_func=None,
         expand_func=None)
-
-
-def flat_point(compiled, x) -> dict[str, np.ndarray]:
-    """nutpie's flat vector ``x`` of the free (transformed) variables as PyMC's point: a
-    dict of each value variable's array, by the compiled model's layout (either compiler's).
-
-    Example
-    -------
-    >>> point = flat_point(bm.compiled, bm.compiled.initial_point_func(0))  # doctest: +SKIP
-    >>> bm.model.compile_logp()(point)  # doctest: +SKIP
-    """
-    names, slices, shapes = compiled.shape_info
-    x = np.asarray(x, dtype=float)
-    return {name: x[where].reshape(shape)
-            for name, where, shape in zip(names, slices, shapes) if where.stop <= x.size}
 
 
 def _shape(rv) -> tuple[int, ...]:
