@@ -103,6 +103,34 @@ Cody's approximations, one run on a quiet machine (2026-12-07), seeds 1-2, 4 x 1
                                        PyTensor's numba code (target 2 minutes: missed)
         R-hat <= 1.0055, no divergences in any line.
 
+Issue [6/12], every line in one run: --all --draws 50 --tune 50 --chains 2 (2026-12-07,
+60 minutes; the author's other work shared the machine from the ordinal lines on, so read
+their ratios), 4 x 1,000 draws where not said:
+
+    first fits, whole processes (nutpie with the tape / numba code; numpyro; blackjax):
+        flagship normal, empty caches    19.1 / 40.2 s; 30.4 s; 32.1 s (target 20 s)
+        the same, its cache              6.8 / 8.6 s; 15.9 s; 20.4 s
+        a new model after it             8.0 / 24.9 s; 28.1 s; 28.7 s (target 10 s)
+        demo's hierarchical, empty       60.6 s; numpyro 119.8 s (target 60 s)
+    gradients: complete 36.8 us (tape), 33.6 (numba), 89.6 (nodes); 1% missing 82.9,
+        82.1, 198.3, wave 1's inverse per pattern 1,326.6
+    fits: flagship normal 2.9-3.1 s, 608-639 ESS/s; 1% missing 5.7 s (1.9x); flagship
+        ordinal whitened 15.0 steps/draw, 55.6-72.3 ESS/s, non-centred 11.8-12.9, wave 1
+        13.8-21.2; stand-in 124-156 s cold (98.2 s compiling, one callback after the other),
+        51.5 s warm, min bulk ESS 927-1,217
+    scale, 2 x (50 + 50) draws: normal 48-69 us a gradient at N = 200-20,000; ordinal
+        459 / 3,298 / 30,607 us at N = 200 / 2,000 / 20,000 (1.8-2.6x the floor, wave 1's
+        graph 1.13-1.14x ours), 15.0 / 23.5 / 32.0 steps per draw, 311 s of sampling at
+        N = 20,000 (peak memory: the process's, after the 4 x 1,000 fits; see above)
+    study: 16.74 replications per minute per worker
+
+The expand callback compiled by a helper process while the log-density compiles
+(bayes/nutpie_cache.py), the stand-in, a machine whose PyTensor cache held other ordinal
+models, idle: compiling 74.9 s one after the other, 60.9 s at once (one run each, same
+cache state); --only standin --samplers nutpie --no-marginal --seeds 1: 124.6 s cold
+(67.7 s compiling, 54.0 s sampling; stop 31: 149.1 s with 96.2 s), the same min bulk ESS
+(927) as the run before the change.
+
 Issue [12/12], lavaan's Demo.twolevel (two-level SEM, 2,500 respondents in 200 clusters of
 5-20; --only twolevel --samplers nutpie --seeds 2), 4 x 1,000 draws, on a busy machine:
 
@@ -915,7 +943,7 @@ def main(argv=None) -> None:
                              "missing-answer, ordinal and stand-in fits (4 x 1,000 draws), "
                              "the scale in N (with --draws/--tune/--chains: the ordinal "
                              "model at N = 20,000 took 32 ms a gradient and 32 leapfrog "
-                             "steps per draw, 380 s for --draws 50 --tune 50 --chains 2) "
+                             "steps per draw, 311-380 s for --draws 50 --tune 50 --chains 2) "
                              "and the study's replications per minute")
     args = parser.parse_args(argv)
     if args.all:

@@ -7,6 +7,7 @@ compiling."""
 from __future__ import annotations
 
 import ctypes
+import os
 import subprocess
 import sys
 import textwrap
@@ -130,7 +131,7 @@ def test_same_seed_same_draws_whether_compiled_or_loaded(tmp_path):
         digest = hashlib.sha256(idata.posterior["parameters"].values.tobytes()).hexdigest()
         print(compiled.compiled_logp_func.cache_hits, digest)
     """)
-    env = {**__import__("os").environ, "PYTENSOR_FLAGS": f"base_compiledir={tmp_path}"}
+    env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={tmp_path}"}
     runs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                            timeout=900, env=env) for _ in range(2)]
     for done in runs:
@@ -161,3 +162,123 @@ def test_cache_keeps_the_recently_used_callbacks_within_its_limit(tmp_path):
     assert all(p.exists() for p in oldest + old)
     assert not any(p.exists() for p in older)
     assert other.exists()
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2,
+                    reason="the helper runs on machines with two cores or more")
+def test_the_expand_callback_compiled_by_the_helper_is_loaded_and_right(two_models):
+    """A model this machine has not compiled (a fixed loading drawn for this run): this
+    process compiles the log-density while a helper process compiles the expand callback
+    into the cache, which this process then loads (cache hits 0 and 1); the loaded callback
+    gives the model's own lavaan parameter vector."""
+    value = 1.0 + int.from_bytes(os.urandom(3), "little") / 2**24
+    script = textwrap.dedent(f"""
+        import ctypes, sys
+        import numpy as np
+        sys.path.insert(0, {str(__import__("pathlib").Path(__file__).parent)!r})
+        from test_nutpie_cache import _frame
+        from connective.bayes import build_model, compile_model
+        from connective.bayes.sample import flat_point
+        from connective.spec import parse_model
+        bm = build_model(parse_model("F =~ {value!r}*a + b + c"), _frame())
+        compiled = compile_model(bm, "numba")
+        x = compiled.initial_point_func(0) + 0.05
+        out = np.zeros(compiled.n_expanded)
+        pointer = ctypes.POINTER(ctypes.c_double)
+        status = compiled.compiled_expand_func.ctypes(
+            len(x), compiled.n_expanded, x.ctypes.data_as(pointer),
+            out.ctypes.data_as(pointer), ctypes.c_void_p(compiled.user_data.ctypes.data))
+        names, where = compiled.shape_info[0], compiled.shape_info[1]
+        values = {{v.name: v for v in bm.model.unobserved_value_vars}}
+        parameters = bm.model.compile_fn(values["parameters"], inputs=bm.model.value_vars,
+                                         on_unused_input="ignore")
+        expected = parameters(flat_point(bm.model, x))
+        got = out[where[names.index("parameters")]]
+        print(compiled.compiled_logp_func.cache_hits, compiled.compiled_expand_func.cache_hits,
+              status, float(np.max(np.abs(got - expected))))
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=1800)
+    assert done.returncode == 0, done.stderr[-2000:]
+    hits_logp, hits_expand, status, error = done.stdout.split()[-4:]
+    assert (hits_logp, hits_expand, status) == ("0", "1", "0")
+    assert float(error) < 1e-12
+
+
+def _helper_inputs(compiled):
+    """The functions, graph keys and shared data of a compiled model, as _compile has them."""
+    from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS
+
+    functions = (compiled.logp_func, compiled.expand_func)
+    keys = [CACHED_SRC_FUNCTIONS.get(f.vm.jit_fn.py_func) for f in functions]
+    common = dict(n_dim=compiled.n_dim, n_expanded=compiled.n_expanded,
+                  record_dtype=compiled.user_data.dtype, shared_data=compiled.shared_data)
+    return functions, keys, common
+
+
+def test_the_helper_compiles_only_the_callback_it_was_sent(two_models, tmp_path):
+    """The helper writes the expand callback under the fitting process's cache key only when
+    the graph it unpickled gives that key: a payload naming another key exits with code 3
+    and leaves the cache as it was; the true one (cached by the fixture) is loaded."""
+    import pickle
+
+    from pytensor.link.numba.cache import NUMBA_CACHE_PATH
+
+    from connective.bayes.nutpie_cache import _EXPAND, _compile_expand, _entry
+
+    (_, expand), keys, common = _helper_inputs(two_models[0].compiled)
+    key = _entry(*_EXPAND, expand, keys[1], **common)[1]
+    before = sorted(NUMBA_CACHE_PATH.glob("string.connective_*"))
+    for sent, code in (("0" * 64, 3), (key, 0)):
+        payload = tmp_path / f"{code}.pickle"
+        payload.write_bytes(pickle.dumps((expand, keys[1], common, sent,
+                                          str(NUMBA_CACHE_PATH))))
+        assert _compile_expand(str(payload)) == code
+    assert sorted(NUMBA_CACHE_PATH.glob("string.connective_*")) == before
+
+
+@pytest.mark.parametrize("stop", [False, True])
+def test_a_helper_that_fails_or_is_stopped_leaves_nothing_behind(two_models, tmp_path,
+                                                                 monkeypatch, stop):
+    """A helper that exits at once with an error, or one still running when the fit stops,
+    is waited for or killed, and its payload (which holds the data) is removed."""
+    from connective.bayes import nutpie_cache
+
+    executable = tmp_path / "helper"
+    executable.write_text("#!/bin/sh\n" + ("exec sleep 600\n" if stop else "exit 1\n"))
+    executable.chmod(0o755)
+    monkeypatch.setattr(nutpie_cache.sys, "executable", str(executable))
+    monkeypatch.setattr(nutpie_cache, "_cores", lambda: 2)
+    functions, _, common = _helper_inputs(two_models[0].compiled)
+    helper = nutpie_cache._expand_elsewhere(*functions, ["a" * 64, "b" * 64], common)
+    assert helper is not None
+    process, path = helper
+    assert os.path.exists(path)
+    nutpie_cache._finish(helper, stop=stop)
+    assert not os.path.exists(path)
+    assert process.returncode == (-9 if stop else 1)
+
+
+def test_an_ordinal_models_expand_function_reaches_the_helper():
+    """The models whose compiling the helper shortens most, ordinal ones, pickle: the graph
+    the helper unpickles has the fitting process's cache key (else it would compile
+    nothing and the fit would wait for nothing)."""
+    import pickle
+
+    import pytensor
+    from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS
+
+    from connective.bayes import build_model
+    from connective.bayes.nutpie_cache import _functions
+    from connective.data.simulate import simulate
+    from connective.spec import parse_model
+
+    spec = parse_model("F =~ a + b + c\nG =~ d + e + f\nG ~ F")
+    frame = simulate(spec, 60, seed=1, likert=5).frame[list(spec.observed)]
+    bm = build_model(spec, frame, likelihood="ordinal")
+    with pytensor.config.change_flags(numba__fastmath=False):
+        expand = _functions(bm.model, bm.initvals)[3]
+        key = CACHED_SRC_FUNCTIONS.get(expand.vm.jit_fn.py_func)
+        again = pickle.loads(pickle.dumps(expand))
+        assert key is not None
+        assert CACHED_SRC_FUNCTIONS.get(again.vm.jit_fn.py_func) == key

@@ -248,8 +248,9 @@ def test_same_seed_same_draws_and_the_posterior_of_the_numba_path():
     assert bool((np.abs(means[0] - means[2]) < 5 * mcse).all())
 
 
-def test_an_untranslatable_model_falls_back_to_numba(monkeypatch):
-    """A graph with an operation the tape lacks goes to PyTensor's numba backend."""
+def test_an_untranslatable_model_falls_back_to_numba(monkeypatch, recwarn):
+    """A graph with an operation the tape lacks goes to PyTensor's numba backend, silently
+    (the tape is the faster path, not a promise)."""
     from connective.bayes import build_model, compile_model, nutpie_cache, tape
 
     bm = build_model(parse_model("M ~ X"), _frame(["X", "M"], seed=2))
@@ -258,6 +259,44 @@ def test_an_untranslatable_model_falls_back_to_numba(monkeypatch):
                         lambda model, initial_points: ("numba's", model))
     assert compile_model(bm) == ("numba's", bm.model)
     assert bm.compiled_by == "numba"
+    assert not [w for w in recwarn if "translated" in str(w.message)]
+
+
+def test_a_failed_translation_falls_back_and_says_so(monkeypatch):
+    """A translation that fails for another reason than a missing operation (a defect of
+    the tape) is not hidden: the fit goes on with numba and warns, naming the error."""
+    from connective.bayes import build_model, compile_model, nutpie_cache, tape_kernel
+
+    def broken(model, initial_points):
+        raise IndexError("register 7 out of range")
+
+    bm = build_model(parse_model("M ~ X"), _frame(["X", "M"], seed=2))
+    monkeypatch.setattr(tape_kernel, "compile_tape", broken)
+    monkeypatch.setattr(nutpie_cache, "compile_pymc_cached",
+                        lambda model, initial_points: ("numba's", model))
+    with pytest.warns(RuntimeWarning, match=r"could not be translated \(IndexError: "
+                                            r"register 7 out of range\); compiling it with "
+                                            r"numba instead"):
+        compile_model(bm)
+    assert bm.compiled_by == "numba"
+
+
+def test_a_compiler_asked_for_by_name_is_the_one_used(monkeypatch):
+    """compile_model(bm, name) after another compiler compiles again; without a name it
+    keeps what bm has."""
+    from connective.bayes import build_model, compile_model, nutpie_cache
+
+    bm = build_model(parse_model("M ~ X"), _frame(["X", "M"], seed=2))
+    monkeypatch.setattr(nutpie_cache, "compile_pymc_cached",
+                        lambda model, initial_points: ("numba's", model))
+    compile_model(bm, "numba")
+    assert bm.compiled_by == "numba"
+    compile_model(bm)
+    assert bm.compiled_by == "numba"
+    compile_model(bm, "tape")
+    assert bm.compiled_by == "tape"
+    compile_model(bm, "numba")
+    assert bm.compiled == ("numba's", bm.model)
 
 
 def test_with_data_translates_the_tape_again():

@@ -58,6 +58,7 @@ class BayesModel:
     options: dict = field(default_factory=dict)
     compiled: object = None  # nutpie's compiled model, reused by later calls
     compiled_by: str | None = None  # "tape" or "numba" (bayes/sample.compile_model)
+    compiler_asked: str | None = None  # the compiler compile_model last used, named or not
     metric: "SamplingMetric | None" = None
     ordinal: object = None  # the coded answers (OrdinalData) of an ordinal model
     fixed_x: np.ndarray | None = None  # the sample moments in the fixed.x slots (layout.exo)

@@ -15,6 +15,7 @@ Example
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import shutil
@@ -168,25 +169,25 @@ def compile_model(bm: BayesModel, compiler: str | None = None):
     >>> bm.compiled_by  # doctest: +SKIP
     'tape'
     """
-    if compiler == "numba" and bm.compiled_by == "tape":  # asked for by name: recompile
-        bm.compiled = None
-    compiler = compiler or COMPILER
+    if compiler not in (None, bm.compiler_asked, bm.compiled_by):
+        bm.compiled = None  # asked by name for another compiler than made it: compile again
+    compiler = compiler or bm.compiler_asked or COMPILER
     if compiler not in COMPILERS:
         raise ConnectiveError(f"unknown compiler {compiler!r}; expected one of "
                               f"{', '.join(COMPILERS)}")
     if bm.compiled is None:
         import nutpie  # noqa: F401 -- ImportError here means: fall back to PyMC's NUTS
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            # every chain starts at the lavaan-like values, not jittered: a jittered start
-            # can land a chain in a poor local mode that it never leaves
-            bm.compiled, bm.compiled_by = _compiled(bm, compiler)
+        bm.compiled, bm.compiled_by = _compiled(bm, compiler)
+        bm.compiler_asked = compiler
     return bm.compiled
 
 
 def _compiled(bm: BayesModel, compiler: str):
-    """``(nutpie's compiled model, the compiler that made it)``."""
+    """``(nutpie's compiled model, the compiler that made it)``. Every chain starts at the
+    lavaan-like values, not jittered: a jittered start can land a chain in a poor local mode
+    that it never leaves. The compilers' own warnings are silenced; a translation that
+    failed is not: the user hears of it."""
     from connective.bayes.nutpie_cache import compile_pymc_cached
 
     if compiler == "tape":
@@ -194,14 +195,24 @@ def _compiled(bm: BayesModel, compiler: str):
         from connective.bayes.tape_kernel import compile_tape
 
         try:
-            return compile_tape(bm.model, initial_points=bm.initvals), "tape"
+            with _quiet():
+                return compile_tape(bm.model, initial_points=bm.initvals), "tape"
         except Untranslatable:  # an operation without an instruction: compile instead
             pass
         except Exception as exc:  # a translation that failed: compile, and say so
             warnings.warn(f"the log-density could not be translated ({type(exc).__name__}: "
                           f"{exc}); compiling it with numba instead", RuntimeWarning,
                           stacklevel=3)
-    return compile_pymc_cached(bm.model, initial_points=bm.initvals), "numba"
+    with _quiet():
+        return compile_pymc_cached(bm.model, initial_points=bm.initvals), "numba"
+
+
+@contextlib.contextmanager
+def _quiet():
+    """PyTensor's and nutpie's own warnings while compiling (BLAS, numba caching) silenced."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
 
 
 def recompile_with_data(bm: BayesModel, updates: dict) -> None:
