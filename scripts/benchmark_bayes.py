@@ -126,8 +126,8 @@ their ratios), 4 x 1,000 draws where not said:
 
 The expand callback compiled by a helper process while the log-density compiles
 (bayes/nutpie_cache.py), the stand-in, a machine whose PyTensor cache held other ordinal
-models, idle: compiling 74.9 s one after the other, 60.9 s at once (one run each, same
-cache state); --only standin --samplers nutpie --no-marginal --seeds 1: 124.6 s cold
+models, idle: compiling 74.9 and 85.2 s one after the other, 60.9 and 69.3 s at once (two
+runs each, same cache state); --only standin --samplers nutpie --no-marginal --seeds 1: 124.6 s cold
 (67.7 s compiling, 54.0 s sampling; stop 31: 149.1 s with 96.2 s), the same min bulk ESS
 (927) as the run before the change.
 

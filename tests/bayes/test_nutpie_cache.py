@@ -177,9 +177,10 @@ def test_the_expand_callback_compiled_by_the_helper_is_loaded_and_right(two_mode
         import numpy as np
         sys.path.insert(0, {str(__import__("pathlib").Path(__file__).parent)!r})
         from test_nutpie_cache import _frame
-        from connective.bayes import build_model, compile_model
+        from connective.bayes import build_model, compile_model, nutpie_cache
         from connective.bayes.sample import flat_point
         from connective.spec import parse_model
+        nutpie_cache._idle_core = lambda: True  # another test may be running beside this one
         bm = build_model(parse_model("F =~ {value!r}*a + b + c"), _frame())
         compiled = compile_model(bm, "numba")
         x = compiled.initial_point_func(0) + 0.05
@@ -249,6 +250,7 @@ def test_a_helper_that_fails_or_is_stopped_leaves_nothing_behind(two_models, tmp
     executable.chmod(0o755)
     monkeypatch.setattr(nutpie_cache.sys, "executable", str(executable))
     monkeypatch.setattr(nutpie_cache, "_cores", lambda: 2)
+    monkeypatch.setattr(nutpie_cache, "_idle_core", lambda: True)
     functions, _, common = _helper_inputs(two_models[0].compiled)
     helper = nutpie_cache._expand_elsewhere(*functions, ["a" * 64, "b" * 64], common)
     assert helper is not None
@@ -282,3 +284,24 @@ def test_an_ordinal_models_expand_function_reaches_the_helper():
         again = pickle.loads(pickle.dumps(expand))
         assert key is not None
         assert CACHED_SRC_FUNCTIONS.get(again.vm.jit_fn.py_func) == key
+
+
+def test_no_helper_where_every_core_is_busy(two_models, monkeypatch):
+    """With as many threads running as this process may use, the helper would only take a
+    core from them: none is started (the fit compiles the callback itself)."""
+    from connective.bayes import nutpie_cache
+
+    monkeypatch.setattr(nutpie_cache, "_cores", lambda: 2)
+    real_open = open
+
+    def busy_loadavg(path, *args, **kwargs):
+        if path == "/proc/loadavg":
+            import io
+
+            return io.StringIO("1.90 1.80 1.70 2/412 31337\n")
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", busy_loadavg)
+    assert nutpie_cache._idle_core() is False
+    functions, _, common = _helper_inputs(two_models[0].compiled)
+    assert nutpie_cache._expand_elsewhere(*functions, ["a" * 64, "b" * 64], common) is None

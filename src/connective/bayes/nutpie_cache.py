@@ -24,10 +24,10 @@ about a third of its compiling (the flagship ordinal model, busy machine: 36.5 o
 So while this process compiles the log-density, a helper process compiles the expand
 callback into the same disk cache (:func:`_expand_elsewhere`; the pickled PyTensor
 function goes with it), and this process then loads it: the 500 x 21 ordinal stand-in
-compiled in 60.9 s against 74.9 s (2026-12-07, scripts/benchmark_bayes.py's docstring).
-The helper checks that its graph has the same cache key before it writes anything; if it
-cannot run, fails or finds another key, this process compiles the callback itself, as
-before.
+compiled in 60.9-69.3 s against 74.9-85.2 s (2026-12-07, scripts/benchmark_bayes.py's
+docstring). The helper checks that its graph has the same cache key before it writes
+anything; if it cannot run, fails or finds another key, this process compiles the callback
+itself, as before.
 
 Example
 -------
@@ -242,12 +242,26 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
+def _idle_core() -> bool:
+    """Whether another core is idle now: fewer threads running on the machine than this
+    process may use (``/proc/loadavg``, this process's own thread counted; True where that
+    cannot be read). Where every core is busy (tests or a study in several processes), a
+    helper would only take time from them."""
+    try:
+        with open("/proc/loadavg") as file:
+            running = int(file.read().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return True
+    return running < _cores()
+
+
 def _expand_elsewhere(logp_function, function, graph_keys, common: dict):
     """``(process, payload file)`` of a helper compiling the expand callback of the PyTensor
     ``function`` into the disk cache while this process compiles ``logp_function``'s; None
-    where that would not save time (either callback cached, one core, numba's caching off or
-    its folder read-only) or cannot be done (a graph that does not pickle, no process or no
-    temporary file to be had): then this process compiles the expand callback itself."""
+    where that would not save time (either callback cached, one core or no idle one, numba's
+    caching off or its folder read-only) or cannot be done (a graph that does not pickle,
+    no process or no temporary file to be had): then this process compiles the expand
+    callback itself."""
     import pickle
     import tempfile
 
@@ -259,6 +273,8 @@ def _expand_elsewhere(logp_function, function, graph_keys, common: dict):
         return None
     key = _entry(*_EXPAND, function, graph_keys[1], **common)[1]
     if _cached(key) or _cached(_entry(*_LOGP, logp_function, graph_keys[0], **common)[1]):
+        return None
+    if not _idle_core():
         return None
     path = None
     try:
