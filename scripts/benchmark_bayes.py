@@ -116,7 +116,7 @@ their ratios), 4 x 1,000 draws where not said:
         82.1, 198.3, wave 1's inverse per pattern 1,326.6
     fits: flagship normal 2.9-3.1 s, 608-639 ESS/s; 1% missing 5.7 s (1.9x); flagship
         ordinal whitened 15.0 steps/draw, 55.6-72.3 ESS/s, non-centred 11.8-12.9, wave 1
-        13.8-21.2; stand-in 124-156 s cold (98.2 s compiling, one callback after the other),
+        13.8-21.2; stand-in 156.3 s cold (98.2 s compiling, one callback after the other),
         51.5 s warm, min bulk ESS 927-1,217
     scale, 2 x (50 + 50) draws: normal 48-69 us a gradient at N = 200-20,000; ordinal
         459 / 3,298 / 30,607 us at N = 200 / 2,000 / 20,000 (1.8-2.6x the floor, wave 1's

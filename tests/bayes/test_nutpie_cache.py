@@ -41,6 +41,17 @@ def _callback_logp(compiled, x: np.ndarray) -> tuple[float, np.ndarray]:
     return float(logp), grad
 
 
+def _callback_expand(compiled, x: np.ndarray) -> tuple[int, np.ndarray]:
+    """``(status, the stored variables at x)`` through the compiled expand callback."""
+    x = np.ascontiguousarray(x, dtype=float)
+    out = np.zeros(compiled.n_expanded)
+    pointer = ctypes.POINTER(ctypes.c_double)
+    status = compiled.compiled_expand_func.ctypes(
+        len(x), compiled.n_expanded, x.ctypes.data_as(pointer), out.ctypes.data_as(pointer),
+        ctypes.c_void_p(compiled.user_data.ctypes.data))
+    return status, out
+
+
 def _pytensor_logp(bm, x: np.ndarray) -> tuple[float, np.ndarray]:
     """The same from PyMC's own (C-compiled) log-density and gradient; ``x`` holds the
     transformed free variables in the model's order, as nutpie lays them out."""
@@ -173,10 +184,10 @@ def test_the_expand_callback_compiled_by_the_helper_is_loaded_and_right(two_mode
     gives the model's own lavaan parameter vector."""
     value = 1.0 + int.from_bytes(os.urandom(3), "little") / 2**24
     script = textwrap.dedent(f"""
-        import ctypes, sys
+        import sys
         import numpy as np
         sys.path.insert(0, {str(__import__("pathlib").Path(__file__).parent)!r})
-        from test_nutpie_cache import _frame
+        from test_nutpie_cache import _callback_expand, _frame
         from connective.bayes import build_model, compile_model, nutpie_cache
         from connective.bayes.sample import flat_point
         from connective.spec import parse_model
@@ -184,11 +195,7 @@ def test_the_expand_callback_compiled_by_the_helper_is_loaded_and_right(two_mode
         bm = build_model(parse_model("F =~ {value!r}*a + b + c"), _frame())
         compiled = compile_model(bm, "numba")
         x = compiled.initial_point_func(0) + 0.05
-        out = np.zeros(compiled.n_expanded)
-        pointer = ctypes.POINTER(ctypes.c_double)
-        status = compiled.compiled_expand_func.ctypes(
-            len(x), compiled.n_expanded, x.ctypes.data_as(pointer),
-            out.ctypes.data_as(pointer), ctypes.c_void_p(compiled.user_data.ctypes.data))
+        status, out = _callback_expand(compiled, x)
         names, where = compiled.shape_info[0], compiled.shape_info[1]
         values = {{v.name: v for v in bm.model.unobserved_value_vars}}
         parameters = bm.model.compile_fn(values["parameters"], inputs=bm.model.value_vars,

@@ -324,7 +324,7 @@ def _compile_expand(path: str) -> int:
     import pickle
 
     import pytensor
-    from pytensor.link.numba.cache import NUMBA_CACHE_PATH
+    from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS, NUMBA_CACHE_PATH
 
     # as compile_pymc_cached: PyTensor makes its numba functions as the graph is unpickled
     with pytensor.config.change_flags(numba__fastmath=False):
@@ -332,8 +332,6 @@ def _compile_expand(path: str) -> int:
             function, graph_key, common, key, folder = pickle.load(file)
         if str(NUMBA_CACHE_PATH) != folder:
             return 4
-        from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS
-
         here = CACHED_SRC_FUNCTIONS.get(function.vm.jit_fn.py_func)
         if here != graph_key or _entry(*_EXPAND, function, here, **common)[1] != key:
             return 3

@@ -25,7 +25,7 @@ from connective.bayes.fit_indices import add_independence_model
 from connective.bayes.likelihood import pointwise_loglik, ppp
 from connective.bayes.matrices import implied_moments, standardized_solution
 from connective.bayes.model import BayesModel, improper_share
-from connective.bayes.ordinal import SCORE_VARIABLES as SCORES
+from connective.bayes.ordinal import SCORE_VARIABLES
 from connective.bayes.tables import _diagnostics, effects_table, parameter_draws, parameter_table
 from connective.effects import compute_effects, with_conditional_effects
 from connective.io import atomic_path, atomic_write_csv, atomic_write_json
@@ -269,7 +269,7 @@ KEEP = ("parameters", "thresholds", "std_all", "std_lv", "sd_observed", "sd_stru
 #: the per-respondent variables of a model with sampled factor scores, dropped from the
 #: results: the scores and the conditional log-likelihood with the scores' metric, all read
 #: before the tidying
-SCORE_VARIABLES = (*SCORES, "loglik_respondent", "factor_scales")
+PER_RESPONDENT = (*SCORE_VARIABLES, "loglik_respondent", "factor_scales")
 
 
 def _moderator_moments(bm: BayesModel, mu: np.ndarray, post) -> dict:
@@ -294,7 +294,7 @@ def _moderator_moments(bm: BayesModel, mu: np.ndarray, post) -> dict:
 def _tidy_posterior(idata) -> None:
     post = idata.posterior
     internal = [v for v in post.data_vars if v not in KEEP]
-    moved = post[[v for v in internal if v not in SCORE_VARIABLES]]
+    moved = post[[v for v in internal if v not in PER_RESPONDENT]]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if "sampled" in idata.groups():

@@ -156,8 +156,9 @@ def compile_model(bm: BayesModel, compiler: str | None = None):
 
     ``compiler="tape"`` (the default) translates the model's log-density into a program for
     one interpreter compiled once per machine (:mod:`~connective.bayes.tape`): a new model
-    costs no compilation (0.2 s to translate, against 16.5 s of numba for a new model on a
-    machine that compiled another and 34-58 s on a new machine; 2026-12-07). A model whose
+    costs no compilation (0.2 s to translate, against 16.5-17.9 s of numba for a new model
+    on a machine that compiled another and 31-58 s on a new machine; 2026-12-07). A model
+    whose
     graph holds an operation the tape lacks (the ordinal and interaction likelihoods, among
     others) is compiled as with ``compiler="numba"``: PyTensor's numba backend, its machine
     code cached on disk (:mod:`~connective.bayes.nutpie_cache`). ``bm.compiled_by`` says
@@ -409,8 +410,6 @@ def _nutpie_options(bm: BayesModel, target_accept: float) -> dict:
 #: 140,000 scores a draw, stored twice with whitened scores (z and z_whitened): 9 GB for
 #: 4 chains x 1,000 draws
 STREAM_BYTES = 256 * 2**20
-#: the sampled variables a fit's results never read (the factor scores)
-UNREAD = SCORE_VARIABLES
 
 
 def trace_bytes(compiled, draws: int, chains: int) -> int:
@@ -456,7 +455,7 @@ def _sample_nutpie(bm, compiled, draws, tune, chains, cores, seed, progress, tar
 
 def _read_back(idata, bm: BayesModel, seed: int):
     """The draws of a trace written to disk, in memory, without the variables no result
-    reads (:data:`UNREAD`). An ordinal model's marginal log-likelihood, whose proposal
+    reads (the factor scores, :data:`~connective.bayes.ordinal.SCORE_VARIABLES`). An ordinal model's marginal log-likelihood, whose proposal
     needs the factor scores, is integrated from the store first (a block of draws at a
     time) and kept as the posterior's ``marginal_loglik`` and ``marginal_mcse``."""
     import time
@@ -476,7 +475,7 @@ def _read_back(idata, bm: BayesModel, seed: int):
         marginal = ordinal_marginal_draws(post, bm, seed=marginal_seed(seed))
         attrs = {"marginal_seconds": round(time.perf_counter() - started, 2),
                  "marginal_nodes": marginal.nodes}
-    posterior = post.drop_vars([v for v in UNREAD if v in post]).load()
+    posterior = post.drop_vars([v for v in SCORE_VARIABLES if v in post]).load()
     if marginal is not None:
         shape = (posterior.sizes["chain"], posterior.sizes["draw"], -1)
         for name, values in zip(STREAMED_MARGINAL, (marginal.loglik, marginal.mcse)):
