@@ -131,6 +131,42 @@ runs each, same cache state); --only standin --samplers nutpie --no-marginal --s
 (67.7 s compiling, 54.0 s sampling; stop 31: 149.1 s with 96.2 s), the same min bulk ESS
 (927) as the run before the change.
 
+Issue [6/12], the glue of models compiled by numba left unoptimised by LLVM and the
+likelihood kernel's helpers left for the kernel to optimise once (bayes/llvm_passes.py;
+--numba-glue keeps numba's own level for the ratio), hierarchical normal models at a target
+acceptance rate of 0.9 (2026-12-07, an idle machine but for the runs themselves):
+
+    --only standin --samplers nutpie --no-marginal --seeds 1, each on a copy of the same
+    PyTensor cache (other ordinal models compiled, not this one):
+        glue unoptimised   cold 85.8 s (77.9 s in another run: 22.8 s compiling, 51.8 s
+                           sampling), warm 52.4 s
+        --numba-glue       cold 96.5 s, warm 54.5 s
+        the same min bulk ESS (927, 1,217) and R-hat (1.0053, 1.0052): the same draws
+    --only twolevel --samplers nutpie --seeds 1, the same way: cold 60.8 s (52.6 s
+        compiling) against 73.7 s (65.7 s); warm 4.3 and 5.6 s; the same min ESS 756 / 840
+    a new 26-item ordinal model, its two callbacks one after the other: 50.8 s against 97.1
+        s of compiling, 833 against 861 us a gradient, the same draws' checksum
+    the likelihood kernel from an empty numba cache: 7.8-9.6 s against 11.7-12.5 s
+    --cold nutpie --cold-cases normal "new model" hierarchical ordinal (tape / numba code):
+        flagship normal, empty caches   17.9 s / 36.8 s (25.4 s compiling); old and new
+                                        code in turn: 18.4, 17.5, 19.9 s against 15.9,
+                                        16.7, 19.8 s
+        the same, its cache             9.1 / 7.6 s
+        a new model after it            9.0 / 24.5 s (17.2 s compiling)
+        demo's hierarchical, empty      58.2 s at 0.95 (old and new code in turn: 63.1,
+                                        60.9 against 62.7, 53.7 s) / 95.3 s;
+                                        at 0.9 (--seeds 3): 56.5, 56.8, 53.0 s, min ESS 999
+        flagship ordinal, empty caches  168.8 and 156.7 s (117.5-132.5 s compiling every
+                                        node of a new machine), min bulk ESS 2,279
+    --gradients (floor 21.1 us, a busier moment than the --all run's): complete 45.5 us
+        (tape), 39.5 (numba), 94.3 (nodes); 1% missing 78.6, 86.3, 214.5, wave 1 1,560.8
+    --only ordinal --samplers nutpie --no-marginal --no-wave1-ordinal: flagship ordinal cold
+        63.6 s (25.0 s compiling), 64.5 ESS/s; warm 33.4 s, 15.0 steps/draw, 83.0 ESS/s
+    scripts/benchmark_groups.py --target-accept 0.9 / 0.95, seed 1: 600 respondents in 6
+        groups 32.6 / 32.5 steps per draw, min bulk ESS 893 / 603; the demo's 8
+        organisations 28.6 / 31.6, 999 / 921; the diary study (100 persons) 56.2 / 68.9,
+        906 / 464; 0 divergences and R-hat <= 1.007 in all
+
 Issue [12/12], lavaan's Demo.twolevel (two-level SEM, 2,500 respondents in 200 clusters of
 5-20; --only twolevel --samplers nutpie --seeds 2), 4 x 1,000 draws, on a busy machine:
 
@@ -936,6 +972,11 @@ def main(argv=None) -> None:
                                                     / "shared" / "benchmarks"))
     parser.add_argument("--fresh-cache", action="store_true",
                         help="compile into an empty PyTensor cache (as on a new machine)")
+    parser.add_argument("--numba-glue", action="store_true",
+                        help="models compiled by numba in this process: the glue around the "
+                             "nodes' functions optimised at numba's own level, as before "
+                             "bayes/llvm_passes.py (for the ratio of compile times; another "
+                             "cache entry, the same draws)")
     parser.add_argument("--all", action="store_true",
                         help="every line of issue [6/12] in one run: the backends' "
                              "install sizes, first fits from empty caches per backend and "
@@ -970,6 +1011,10 @@ def main(argv=None) -> None:
         os.environ["PYTENSOR_FLAGS"] = ",".join(filter(None, [
             os.environ.get("PYTENSOR_FLAGS", ""),
             f"base_compiledir={tempfile.mkdtemp(prefix='connective-bench-')}"]))
+    if args.numba_glue:  # after the flag above: this imports PyTensor
+        from connective.bayes import nutpie_cache
+
+        nutpie_cache.GLUE_OPT_LEVEL = None
 
     from connective.data.readers import read_survey
     from connective.resources import flagship_data_path, model_path

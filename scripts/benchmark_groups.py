@@ -71,13 +71,15 @@ def run_case(name: str, args) -> dict:
     spec, frame, options = CASES[name](args.seed)
     t0 = time.perf_counter()
     result = fit(spec, frame, draws=args.draws, tune=args.tune, chains=args.chains,
-                 seed=args.seed, **options)
+                 seed=args.seed, target_accept=args.target_accept, **options)
     wall = time.perf_counter() - t0
     s = result.summary()
     t = result.timings
     return {"case": name, "N": len(frame), "groups": len(s["groups"]["groups"]),
             "build_s": round(t["build"], 1), "compile_s": round(t.get("compile", 0.0), 1),
             "sample_s": round(t["sample"], 1), "wall_s": round(wall, 1),
+            "target_accept": result.idata.attrs["target_accept"],
+            "steps_per_draw": round(float(result.idata.sample_stats["n_steps"].mean()), 1),
             "divergences": s["divergences"], "max_r_hat": round(s["max_r_hat"], 3),
             "min_ess_bulk": round(s["min_ess_bulk"]),
             "ess_per_s": round(s["min_ess_bulk"] / t["sample"], 1)}
@@ -90,6 +92,9 @@ def main() -> None:
     parser.add_argument("--tune", type=int, default=1000)
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--target-accept", type=float, default=None,
+                        help="NUTS's target acceptance rate (default: the model's own, 0.95 "
+                             "for hierarchical models)")
     args = parser.parse_args()
     rows = []
     for name in args.only:

@@ -22,7 +22,7 @@ MODULES = ["connective.errors", "connective.io", "connective.provenance", "conne
            "connective.pls.fit_quality", "connective.compare.bayes_vs_pls",
            "connective.bayes.marginal", "connective.compare.loo", "connective.compare.loo_refit",
            "connective.bayes.tape", "connective.bayes.tape_kernel", "connective.bayes.ordinal",
-           "connective.bayes.ordered_probit_op"]
+           "connective.bayes.ordered_probit_op", "connective.bayes.llvm_passes"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -240,7 +240,7 @@ def test_the_helper_compiles_only_the_callback_it_was_sent(two_models, tmp_path)
     for sent, code in (("0" * 64, 3), (key, 0)):
         payload = tmp_path / f"{code}.pickle"
         payload.write_bytes(pickle.dumps((expand, keys[1], common, sent,
-                                          str(NUMBA_CACHE_PATH))))
+                                          str(NUMBA_CACHE_PATH), 0)))
         assert _compile_expand(str(payload)) == code
     assert sorted(NUMBA_CACHE_PATH.glob("string.connective_*")) == before
 
@@ -312,3 +312,31 @@ def test_no_helper_where_every_core_is_busy(two_models, monkeypatch):
     assert nutpie_cache._idle_core() is False
     functions, _, common = _helper_inputs(two_models[0].compiled)
     assert nutpie_cache._expand_elsewhere(*functions, ["a" * 64, "b" * 64], common) is None
+
+
+def test_the_glue_gives_the_same_numbers_at_every_optimisation_level(two_models,
+                                                                     monkeypatch):
+    """The fixture compiled its callbacks with the glue unoptimised (GLUE_OPT_LEVEL 0); the
+    same model compiled at numba's own level (another cache entry) gives the same
+    log-density and gradient bit for bit: without fast-math LLVM may not reorder
+    floating-point work, so the draws do not depend on the level."""
+    from connective.bayes import build_model, compile_model, nutpie_cache
+    from connective.spec import parse_model
+
+    assert nutpie_cache.GLUE_OPT_LEVEL == 0
+    monkeypatch.setattr(nutpie_cache, "GLUE_OPT_LEVEL", None)
+    monkeypatch.setattr(nutpie_cache, "_idle_core", lambda: False)
+    bm = build_model(parse_model("F =~ 1*a + b + c"), _frame())
+    compiled = compile_model(bm, "numba")
+    # another cache entry than the fixture's (compiled here or by an earlier run, at level 3)
+    (logp, _), keys, common = _helper_inputs(compiled)
+    key_3 = nutpie_cache._entry(*nutpie_cache._LOGP, logp, keys[0], **common)[1]
+    monkeypatch.setattr(nutpie_cache, "GLUE_OPT_LEVEL", 0)
+    assert nutpie_cache._entry(*nutpie_cache._LOGP, logp, keys[0], **common)[1] != key_3
+    rng = np.random.default_rng(4)
+    for _ in range(3):
+        x = two_models[0].compiled.initial_point_func(0) + rng.normal(0, 0.3, compiled.n_dim)
+        logp_0, grad_0 = _callback_logp(two_models[0].compiled, x)
+        logp_3, grad_3 = _callback_logp(compiled, x)
+        assert logp_0 == logp_3
+        assert np.array_equal(grad_0, grad_3)

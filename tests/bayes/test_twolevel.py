@@ -115,3 +115,23 @@ def test_a_covariate_at_both_levels_with_fixed_x_is_refused():
                           "org": np.repeat([1, 2, 3, 4], 2)})
     with pytest.raises(ConnectiveError, match="'x' are in both levels.*fixed.x = FALSE"):
         build_twolevel_model(two, frame, "org")
+
+
+def test_a_two_level_model_is_compiled_as_any_other(benchmarks, monkeypatch):
+    """``sample`` hands a two-level model to ``compile_model`` as a one-level one, which
+    keeps its record of the compiler asked for and the one that compiled it (a field that
+    two-level models lacked made every two-level fit with nutpie fail). The compilation
+    itself (minutes for a new two-level model) is the slow recovery test's."""
+    import importlib
+
+    from connective.bayes.twolevel import build_twolevel_model
+
+    sampling = importlib.import_module("connective.bayes.sample")  # (the package's is a function)
+    two, frame, _ = _demo(benchmarks)
+    tm = build_twolevel_model(two, frame, "cluster")
+    asked = []
+    monkeypatch.setattr(sampling, "_compiled",
+                        lambda bm, compiler: asked.append(compiler) or ("made", "numba"))
+    assert sampling.compile_model(tm) == "made"
+    assert (tm.compiled_by, tm.compiler_asked, asked) == ("numba", "tape", ["tape"])
+    assert sampling.compile_model(tm) == "made" and asked == ["tape"]  # kept, not again

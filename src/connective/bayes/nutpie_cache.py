@@ -19,6 +19,12 @@ cache copied to another machine is not used there.
 When the function graph cannot be cached (an Op without a cache key), nutpie's own
 uncached compilation runs instead.
 
+The glue on top of the nodes' functions (PyTensor's function of the graph and the callback
+around it) is left unoptimised by LLVM (``GLUE_OPT_LEVEL``, :mod:`~connective.bayes.
+llvm_passes`): it only calls the nodes' functions, which numba optimised when it compiled
+them, and optimising the glue at numba's level re-optimised all of their code, twice, for
+every new model.
+
 numba compiles one function at a time in a process, and a new model's expand callback took
 about a third of its compiling (the flagship ordinal model, busy machine: 36.5 of 101 s).
 So while this process compiles the log-density, a helper process compiles the expand
@@ -57,6 +63,14 @@ EXPAND_SIGNATURE = types.int64(types.uint64, types.uint64, types.CPointer(types.
 
 #: bump when the generated source changes, so old cache entries are never loaded
 GENERATOR_VERSION = 2
+#: LLVM's optimisation level for the glue (None: numba's own, 3): the two callbacks and
+#: PyTensor's function of the whole graph, which only call the nodes' functions in turn. At
+#: 0 the nodes' code is not optimised again in every new model (see bayes/llvm_passes.py);
+#: a new 500 x 21 ordinal model's callbacks compiled in 51 s against 97 s, the same draws
+GLUE_OPT_LEVEL = 0
+#: the names of numba's libraries that are glue: PyTensor's function of a graph (and its
+#: cached wrapper) and the two callbacks
+_GLUE_NAMES = frozenset({"numba_funcified_fgraph", "connective_logp", "connective_expand"})
 #: the callbacks kept on disk, newest used first, up to this size: an ordinal model's
 #: callbacks hold its answers, so every new data set adds an entry of 2-5 MB
 CACHE_LIMIT_BYTES = 500 * 2**20
@@ -197,8 +211,8 @@ def _entry(template, name, function, graph_key, *, n_dim, n_expanded, record_dty
     src = template.format(name=name, n_dim=n_dim, n_expanded=n_expanded)
     layout = [(v, shared_data[v].dtype.str, shared_data[v].ndim) for v in names]
     key = hashlib.sha256(repr((
-        GENERATOR_VERSION, src, graph_key, layout, str(record_dtype), nutpie.__version__,
-        pytensor.__version__, numba.__version__)).encode()).hexdigest()
+        GENERATOR_VERSION, GLUE_OPT_LEVEL, src, graph_key, layout, str(record_dtype),
+        nutpie.__version__, pytensor.__version__, numba.__version__)).encode()).hexdigest()
     return src, key, names
 
 
@@ -210,6 +224,8 @@ def _cached_cfunc(template, name, function, graph_key, signature, *, n_dim, n_ex
     import nutpie.compile_pymc as npc
     from pytensor.link.numba.cache import NUMBA_CACHE_PATH, compile_numba_function_src
 
+    from connective.bayes.llvm_passes import optimised_at
+
     src, key, names = _entry(template, name, function, graph_key, n_dim=n_dim,
                              n_expanded=n_expanded, record_dtype=record_dtype,
                              shared_data=shared_data)
@@ -220,7 +236,7 @@ def _cached_cfunc(template, name, function, graph_key, signature, *, n_dim, n_ex
         src, name, global_env={"__name__": __name__, "numba": numba, "np": np,
                                "extract": extract},
         cache_key=key)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), optimised_at(GLUE_OPT_LEVEL, only=_GLUE_NAMES):
         warnings.simplefilter("ignore", numba.NumbaWarning)
         cfunc = numba.cfunc(signature, cache=True)(py_func)
     _keep_cache_small(NUMBA_CACHE_PATH, used=key)
@@ -278,7 +294,8 @@ def _expand_elsewhere(logp_function, function, graph_keys, common: dict):
         return None
     path = None
     try:
-        payload = pickle.dumps((function, graph_keys[1], common, key, str(NUMBA_CACHE_PATH)))
+        payload = pickle.dumps((function, graph_keys[1], common, key, str(NUMBA_CACHE_PATH),
+                                GLUE_OPT_LEVEL))
         handle, path = tempfile.mkstemp(prefix="connective-expand-", suffix=".pickle")
         with os.fdopen(handle, "wb") as file:
             file.write(payload)
@@ -320,7 +337,9 @@ def _compile_expand(path: str) -> int:
     """The helper's work: the expand callback pickled at ``path`` compiled into the disk
     cache. Nothing is written where this process would compile something else: exit code 3
     where the unpickled graph's callback has another cache key than the fitting process's,
-    4 where its cache folder is another."""
+    4 where its cache folder is another. The glue is optimised at the fitting process's
+    level (part of the key)."""
+    global GLUE_OPT_LEVEL
     import pickle
 
     import pytensor
@@ -329,7 +348,8 @@ def _compile_expand(path: str) -> int:
     # as compile_pymc_cached: PyTensor makes its numba functions as the graph is unpickled
     with pytensor.config.change_flags(numba__fastmath=False):
         with open(path, "rb") as file:
-            function, graph_key, common, key, folder = pickle.load(file)
+            function, graph_key, common, key, folder, level = pickle.load(file)
+        GLUE_OPT_LEVEL = level  # this process is the helper: its one compilation
         if str(NUMBA_CACHE_PATH) != folder:
             return 4
         here = CACHED_SRC_FUNCTIONS.get(function.vm.jit_fn.py_func)

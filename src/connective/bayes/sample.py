@@ -53,8 +53,8 @@ def sample(bm: BayesModel, *, draws: int = 1000, tune: int = 1000, chains: int =
     extras ``connective[jax]`` and ``connective[blackjax]``, see
     :mod:`connective.bayes.backends`) falls back to nutpie when its packages are missing.
     ``target_accept`` (between 0 and 1) replaces the model's target acceptance rate (0.8;
-    0.6 for an ordinal model with whitened scores, with nutpie; 0.95 for hierarchical
-    models): raise it towards 0.99 when the chains report
+    0.6 for an ordinal model with whitened scores, with nutpie; 0.9 for hierarchical
+    models, 0.95 with the ordinal likelihood): raise it towards 0.99 when the chains report
     divergences, for smaller steps.
 
     Example
@@ -156,9 +156,8 @@ def compile_model(bm: BayesModel, compiler: str | None = None):
 
     ``compiler="tape"`` (the default) translates the model's log-density into a program for
     one interpreter compiled once per machine (:mod:`~connective.bayes.tape`): a new model
-    costs no compilation (0.2 s to translate, against 16.5-17.9 s of numba for a new model
-    on a machine that compiled another and 31-58 s on a new machine; 2026-12-07). A model
-    whose
+    costs no compilation (0.2 s to translate, against 17.2 s of numba for a new model on a
+    machine that compiled another and 25.4 s on a new machine; 2026-12-07). A model whose
     graph holds an operation the tape lacks (the ordinal and interaction likelihoods, among
     others) is compiled as with ``compiler="numba"``: PyTensor's numba backend, its machine
     code cached on disk (:mod:`~connective.bayes.nutpie_cache`). ``bm.compiled_by`` says
@@ -366,7 +365,7 @@ def single_threaded_blas():
 
 
 #: NUTS's target acceptance rate for a model that asks for none (hierarchical models ask for
-#: 0.95) ...
+#: their own, model.GROUPS_TARGET_ACCEPT) ...
 TARGET_ACCEPT = 0.8
 #: ... and for an ordinal model with whitened factor scores (bayes/ordinal.whitened_scores).
 #: The flagship ordinal model, 4 x 1,000 draws, seeds 1 and 2, one process after another
@@ -379,7 +378,8 @@ ORDINAL_TARGET_ACCEPT = 0.6
 
 
 def _target_accept(bm: BayesModel, sampler: str = "nutpie") -> float:
-    """The model's target acceptance rate (hierarchical models ask for 0.95), else 0.6 for
+    """The model's target acceptance rate (hierarchical models ask for 0.9, or 0.95
+    with the ordinal likelihood), else 0.6 for
     an ordinal model with whitened scores sampled by nutpie and 0.8 for any other (see the
     constants)."""
     if "target_accept" in bm.options:

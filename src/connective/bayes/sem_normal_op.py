@@ -434,9 +434,12 @@ def ensure_kernel() -> None:
         from llvmlite import binding
 
         from connective.bayes import warm
+        from connective.bayes.llvm_passes import optimised_at
 
         warm.wait()
-        kernel = numba.cfunc(_C_SIGNATURE, cache=True)(_sem_c)
+        # the helpers left as lowered: the kernel on top optimises all of them, once
+        with optimised_at(0, but={"_sem_c"}):
+            kernel = numba.cfunc(_C_SIGNATURE, cache=True)(_sem_c)
         binding.add_symbol(_SYMBOL, kernel.address)
         _KERNEL.append(kernel)
 
@@ -676,9 +679,9 @@ def pattern_arrays(patterns, p: int, by_group: bool = False) -> dict[str, np.nda
 def sem_normal_loglik(layout: Layout, theta, group, n, mean, factor, rank, observed):
     """The log-likelihood (a PyTensor scalar) of data in missingness patterns (see
     :func:`pattern_arrays`: each pattern's ``group``, row count ``n``, ``mean``, covariance
-    ``factor`` and its ``rank``, and ``observed`` mask; tensors or arrays) under the parameter vector ``theta`` of
-    ``layout`` (G x parameters for G groups with parameters of their own): one Op, -inf
-    where a Sigma is not positive definite.
+    ``factor`` and its ``rank``, and ``observed`` mask; tensors or arrays) under the
+    parameter vector ``theta`` of ``layout`` (G x parameters for G groups with parameters of
+    their own): one Op, -inf where a Sigma is not positive definite.
 
     Example
     -------

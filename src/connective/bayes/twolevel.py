@@ -220,7 +220,7 @@ def cluster_loglik(stats: ClusterStatistics, E_w, E_b, mu_w, sigma_w, mu_b, sigm
 class TwoLevelModel:
     """A built two-level model: the PyMC model, each level's layout, the statistics, the
     priors used and the starting values (what :func:`connective.bayes.sample.sample`
-    needs: ``model``, ``initvals``, ``options``, ``compiled``)."""
+    needs: ``model``, ``initvals``, ``options``, ``compiled`` and the compilers' record)."""
 
     two: TwoLevelSpec
     model: object
@@ -232,6 +232,8 @@ class TwoLevelModel:
     cluster: str
     options: dict = field(default_factory=dict)
     compiled: object = None
+    compiled_by: str | None = None  # as BayesModel's (bayes/sample.compile_model)
+    compiler_asked: str | None = None
     likelihood: str = "normal"
     groups: object = None
 
