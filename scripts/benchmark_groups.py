@@ -93,8 +93,9 @@ def main() -> None:
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--target-accept", type=float, default=None,
-                        help="NUTS's target acceptance rate (default: the model's own, 0.95 "
-                             "for hierarchical models)")
+                        help="NUTS's target acceptance rate (default: the model's own, 0.9 "
+                             "for hierarchical normal models with 5 groups or more, else "
+                             "0.95)")
     args = parser.parse_args()
     rows = []
     for name in args.only:

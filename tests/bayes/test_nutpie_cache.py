@@ -224,23 +224,29 @@ def _helper_inputs(compiled):
     return functions, keys, common
 
 
-def test_the_helper_compiles_only_the_callback_it_was_sent(two_models, tmp_path):
+def test_the_helper_compiles_only_the_callback_it_was_sent(two_models, tmp_path,
+                                                           monkeypatch):
     """The helper writes the expand callback under the fitting process's cache key only when
-    the graph it unpickled gives that key: a payload naming another key exits with code 3
-    and leaves the cache as it was; the true one (cached by the fixture) is loaded."""
+    the graph it unpickled gives that key: a payload naming another key, or the true key
+    with another optimisation level of the glue, exits with code 3 and leaves the cache as
+    it was; the true one (cached by the fixture) is loaded."""
     import pickle
 
     from pytensor.link.numba.cache import NUMBA_CACHE_PATH
 
+    from connective.bayes import nutpie_cache
     from connective.bayes.nutpie_cache import _EXPAND, _compile_expand, _entry
 
+    level = nutpie_cache.GLUE_OPT_LEVEL
+    monkeypatch.setattr(nutpie_cache, "GLUE_OPT_LEVEL", level)  # the helper sets it: restored
     (_, expand), keys, common = _helper_inputs(two_models[0].compiled)
     key = _entry(*_EXPAND, expand, keys[1], **common)[1]
     before = sorted(NUMBA_CACHE_PATH.glob("string.connective_*"))
-    for sent, code in (("0" * 64, 3), (key, 0)):
-        payload = tmp_path / f"{code}.pickle"
+    for n, (sent, sent_level, code) in enumerate((("0" * 64, level, 3), (key, None, 3),
+                                                  (key, level, 0))):
+        payload = tmp_path / f"{n}.pickle"
         payload.write_bytes(pickle.dumps((expand, keys[1], common, sent,
-                                          str(NUMBA_CACHE_PATH), 0)))
+                                          str(NUMBA_CACHE_PATH), sent_level)))
         assert _compile_expand(str(payload)) == code
     assert sorted(NUMBA_CACHE_PATH.glob("string.connective_*")) == before
 
@@ -324,6 +330,12 @@ def test_the_glue_gives_the_same_numbers_at_every_optimisation_level(two_models,
     from connective.spec import parse_model
 
     assert nutpie_cache.GLUE_OPT_LEVEL == 0
+    # the glue is chosen by its libraries' names: PyTensor's function of the graph (and its
+    # cached wrapper) and the callbacks are named as _GLUE_NAMES says
+    logp_function = two_models[0].compiled.logp_func.vm.jit_fn.py_func
+    inner = logp_function.__globals__["jitable_func"].py_func
+    assert {logp_function.__name__, inner.__name__, nutpie_cache._LOGP[1],
+            nutpie_cache._EXPAND[1]} == nutpie_cache._GLUE_NAMES
     monkeypatch.setattr(nutpie_cache, "GLUE_OPT_LEVEL", None)
     monkeypatch.setattr(nutpie_cache, "_idle_core", lambda: False)
     bm = build_model(parse_model("F =~ 1*a + b + c"), _frame())

@@ -126,6 +126,8 @@ def test_a_two_level_model_is_compiled_as_any_other(benchmarks, monkeypatch):
 
     from connective.bayes.twolevel import build_twolevel_model
 
+    pytest.importorskip("nutpie")
+
     sampling = importlib.import_module("connective.bayes.sample")  # (the package's is a function)
     two, frame, _ = _demo(benchmarks)
     tm = build_twolevel_model(two, frame, "cluster")

@@ -48,9 +48,22 @@ ORDINAL_ITEM_SCALE = 2.0
 #: of scripts/benchmark_groups.py per rate (2026-12-07), 0.9 against 0.95: 0 divergences in
 #: either; smallest bulk ESS 893 / 603 (600 respondents in 6 groups), 999 / 921 (the demo's 8
 #: organisations; 28.6 / 31.6 leapfrog steps per draw) and 906 / 464 (Bolger & Laurenceau's
-#: 100 persons x 21 days; 56.2 / 68.9 steps), R-hat <= 1.007. The ordinal likelihood keeps
-#: 0.95 (not measured at 0.9).
+#: 100 persons x 21 days; 56.2 / 68.9 steps), R-hat <= 1.007. The ordinal likelihood and
+#: fewer than groups.FEW_GROUPS groups (divergences measured at 0.95, not at 0.9) keep 0.95.
 GROUPS_TARGET_ACCEPT = {"normal": 0.9, "ordinal": 0.95}
+
+
+def groups_target_accept(likelihood: str, n_groups: int) -> float:
+    """NUTS's target acceptance rate for a hierarchical model (see GROUPS_TARGET_ACCEPT).
+
+    Example
+    -------
+    >>> groups_target_accept("normal", 8), groups_target_accept("normal", 4)
+    (0.9, 0.95)
+    """
+    from connective.bayes.groups import FEW_GROUPS
+
+    return GROUPS_TARGET_ACCEPT[likelihood] if n_groups >= FEW_GROUPS else 0.95
 
 
 @dataclass
@@ -585,8 +598,8 @@ def build_model(spec: ModelSpec, frame: pd.DataFrame, *, likelihood: str = "norm
             theta_g = group_parameters(pm, pt, groups, group_layout, theta_ext, scales=scale,
                                        item_sd=sd, initvals=initvals)
             # smaller steps: between-group SDs near 0 curve the posterior
-            options.update(groups=groups.describe(), target_accept=GROUPS_TARGET_ACCEPT[
-                likelihood])
+            options.update(groups=groups.describe(), target_accept=groups_target_accept(
+                likelihood, groups.n_groups))
         built = dict(spec=spec, model=model, layout=layout, stats=stats, priors=used,
                      initvals=initvals, likelihood=likelihood, options=options, metric=metric,
                      groups=groups, group_layout=group_layout, fixed_x=exo_values)

@@ -22,8 +22,8 @@ uncached compilation runs instead.
 The glue on top of the nodes' functions (PyTensor's function of the graph and the callback
 around it) is left unoptimised by LLVM (``GLUE_OPT_LEVEL``, :mod:`~connective.bayes.
 llvm_passes`): it only calls the nodes' functions, which numba optimised when it compiled
-them, and optimising the glue at numba's level re-optimised all of their code, twice, for
-every new model.
+them, and optimising the glue at numba's level re-optimised all of their code at each of
+its levels, for every new model.
 
 numba compiles one function at a time in a process, and a new model's expand callback took
 about a third of its compiling (the flagship ordinal model, busy machine: 36.5 of 101 s).
@@ -65,8 +65,8 @@ EXPAND_SIGNATURE = types.int64(types.uint64, types.uint64, types.CPointer(types.
 GENERATOR_VERSION = 2
 #: LLVM's optimisation level for the glue (None: numba's own, 3): the two callbacks and
 #: PyTensor's function of the whole graph, which only call the nodes' functions in turn. At
-#: 0 the nodes' code is not optimised again in every new model (see bayes/llvm_passes.py);
-#: a new 500 x 21 ordinal model's callbacks compiled in 51 s against 97 s, the same draws
+#: 0 the nodes' code is not optimised again in every new model (see bayes/llvm_passes.py):
+#: a new 26-item ordinal model's two callbacks compiled in 51 s against 97 s, the same draws
 GLUE_OPT_LEVEL = 0
 #: the names of numba's libraries that are glue: PyTensor's function of a graph (and its
 #: cached wrapper) and the two callbacks

@@ -54,8 +54,8 @@ def sample(bm: BayesModel, *, draws: int = 1000, tune: int = 1000, chains: int =
     :mod:`connective.bayes.backends`) falls back to nutpie when its packages are missing.
     ``target_accept`` (between 0 and 1) replaces the model's target acceptance rate (0.8;
     0.6 for an ordinal model with whitened scores, with nutpie; 0.9 for hierarchical
-    models, 0.95 with the ordinal likelihood): raise it towards 0.99 when the chains report
-    divergences, for smaller steps.
+    models, 0.95 with the ordinal likelihood or fewer than 5 groups): raise it towards 0.99
+    when the chains report divergences, for smaller steps.
 
     Example
     -------
@@ -379,7 +379,7 @@ ORDINAL_TARGET_ACCEPT = 0.6
 
 def _target_accept(bm: BayesModel, sampler: str = "nutpie") -> float:
     """The model's target acceptance rate (hierarchical models ask for 0.9, or 0.95
-    with the ordinal likelihood), else 0.6 for
+    with the ordinal likelihood or fewer than 5 groups), else 0.6 for
     an ordinal model with whitened scores sampled by nutpie and 0.8 for any other (see the
     constants)."""
     if "target_accept" in bm.options:

@@ -236,6 +236,8 @@ class TwoLevelModel:
     compiler_asked: str | None = None
     likelihood: str = "normal"
     groups: object = None
+    ordinal: object = None  # (read by sample's streamed traces, as on BayesModel)
+    interactions: tuple = ()
 
     @property
     def names(self) -> list[str]:

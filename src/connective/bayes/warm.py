@@ -1,10 +1,11 @@
 """The machine's two kernels compiled in background processes while the model is built.
 
 On a machine that has not fitted a model yet, numba compiles the SEM likelihood kernel
-(:mod:`~connective.bayes.sem_normal_op`, about 11 s) and the tape interpreter
-(:mod:`~connective.bayes.tape_kernel`, about 7 s) once, into its disk cache. One after the
+(:mod:`~connective.bayes.sem_normal_op`, 7.8-9.6 s; 11.7-12.5 s before its helpers were
+left for it to optimise, bayes/llvm_passes.py) and the tape interpreter
+(:mod:`~connective.bayes.tape_kernel`, about 6 s) once, into its disk cache. One after the
 other, in the fitting process, after PyMC's import and the model's build (about 5 s),
-that is 23 s before the first draw. :func:`start` compiles both at once, each in a process
+that was 23 s before the first draw. :func:`start` compiles both at once, each in a process
 of its own, from the moment a fit begins; :func:`wait` (called before a kernel is first
 loaded) waits for them, and the fitting process then loads both from the cache. The
 interpreter calls the likelihood kernel by its C symbol, so its process links against a

@@ -44,7 +44,8 @@ def register(subparsers) -> None:
     p.add_argument("--target-accept", type=float, default=None, metavar="P",
                    help="target acceptance rate of NUTS (default 0.8; ordinal models "
                         "without latent interactions 0.6 with nutpie; hierarchical models "
-                        "0.9, ordinal ones 0.95); raise it towards 0.99 when the fit reports divergences")
+                        "0.9, ordinal ones or with fewer than 5 groups 0.95); raise it "
+                        "towards 0.99 when the fit reports divergences")
     p.add_argument("--cluster", metavar="COL", default=None,
                    help="two-level model (the model file's 'level: 1' / 'level: 2' blocks, as "
                         "lavaan): COL names each respondent's organisation; the items' "
