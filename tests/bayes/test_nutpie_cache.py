@@ -219,13 +219,15 @@ def _helper_inputs(compiled):
 
     functions = (compiled.logp_func, compiled.expand_func)
     keys = [CACHED_SRC_FUNCTIONS.get(f.vm.jit_fn.py_func) for f in functions]
+    from connective.bayes.nutpie_cache import GLUE_OPT_LEVEL
+
     common = dict(n_dim=compiled.n_dim, n_expanded=compiled.n_expanded,
-                  record_dtype=compiled.user_data.dtype, shared_data=compiled.shared_data)
+                  record_dtype=compiled.user_data.dtype, shared_data=compiled.shared_data,
+                  glue_level=GLUE_OPT_LEVEL)
     return functions, keys, common
 
 
-def test_the_helper_compiles_only_the_callback_it_was_sent(two_models, tmp_path,
-                                                           monkeypatch):
+def test_the_helper_compiles_only_the_callback_it_was_sent(two_models, tmp_path):
     """The helper writes the expand callback under the fitting process's cache key only when
     the graph it unpickled gives that key: a payload naming another key, or the true key
     with another optimisation level of the glue, exits with code 3 and leaves the cache as
@@ -238,15 +240,14 @@ def test_the_helper_compiles_only_the_callback_it_was_sent(two_models, tmp_path,
     from connective.bayes.nutpie_cache import _EXPAND, _compile_expand, _entry
 
     level = nutpie_cache.GLUE_OPT_LEVEL
-    monkeypatch.setattr(nutpie_cache, "GLUE_OPT_LEVEL", level)  # the helper sets it: restored
     (_, expand), keys, common = _helper_inputs(two_models[0].compiled)
     key = _entry(*_EXPAND, expand, keys[1], **common)[1]
     before = sorted(NUMBA_CACHE_PATH.glob("string.connective_*"))
     for n, (sent, sent_level, code) in enumerate((("0" * 64, level, 3), (key, None, 3),
                                                   (key, level, 0))):
         payload = tmp_path / f"{n}.pickle"
-        payload.write_bytes(pickle.dumps((expand, keys[1], common, sent,
-                                          str(NUMBA_CACHE_PATH), sent_level)))
+        payload.write_bytes(pickle.dumps((expand, keys[1], common | {"glue_level": sent_level},
+                                          sent, str(NUMBA_CACHE_PATH))))
         assert _compile_expand(str(payload)) == code
     assert sorted(NUMBA_CACHE_PATH.glob("string.connective_*")) == before
 
@@ -343,7 +344,7 @@ def test_the_glue_gives_the_same_numbers_at_every_optimisation_level(two_models,
     # another cache entry than the fixture's (compiled here or by an earlier run, at level 3)
     (logp, _), keys, common = _helper_inputs(compiled)
     key_3 = nutpie_cache._entry(*nutpie_cache._LOGP, logp, keys[0], **common)[1]
-    monkeypatch.setattr(nutpie_cache, "GLUE_OPT_LEVEL", 0)
+    common["glue_level"] = 0
     assert nutpie_cache._entry(*nutpie_cache._LOGP, logp, keys[0], **common)[1] != key_3
     rng = np.random.default_rng(4)
     for _ in range(3):

@@ -180,7 +180,7 @@ def _compile(model, initial_points: dict):
     user_data = npc.make_user_data(shared_vars, shared_data)
 
     common = dict(n_dim=n_dim, n_expanded=n_expanded, record_dtype=user_data.dtype,
-                  shared_data=shared_data)
+                  shared_data=shared_data, glue_level=GLUE_OPT_LEVEL)
     helper = _expand_elsewhere(logp_pt, expand_pt, keys, common)
     try:
         logp_c = _cached_cfunc(*_LOGP, logp_pt, keys[0], LOGP_SIGNATURE, **common)
@@ -200,9 +200,10 @@ def _compile(model, initial_points: dict):
 
 
 def _entry(template, name, function, graph_key, *, n_dim, n_expanded, record_dtype,
-           shared_data):
+           shared_data, glue_level):
     """``(source, cache key, shared names)`` of the callback ``template`` around the
-    PyTensor ``function``: the key hashes everything its machine code depends on."""
+    PyTensor ``function``: the key hashes everything its machine code depends on, the glue's
+    optimisation level (``GLUE_OPT_LEVEL`` when compiled) among it."""
     import numba
     import nutpie
     import pytensor
@@ -211,13 +212,13 @@ def _entry(template, name, function, graph_key, *, n_dim, n_expanded, record_dty
     src = template.format(name=name, n_dim=n_dim, n_expanded=n_expanded)
     layout = [(v, shared_data[v].dtype.str, shared_data[v].ndim) for v in names]
     key = hashlib.sha256(repr((
-        GENERATOR_VERSION, GLUE_OPT_LEVEL, src, graph_key, layout, str(record_dtype),
+        GENERATOR_VERSION, glue_level, src, graph_key, layout, str(record_dtype),
         nutpie.__version__, pytensor.__version__, numba.__version__)).encode()).hexdigest()
     return src, key, names
 
 
 def _cached_cfunc(template, name, function, graph_key, signature, *, n_dim, n_expanded,
-                  record_dtype, shared_data):
+                  record_dtype, shared_data, glue_level):
     """The C callback of ``template`` around the PyTensor ``function``, from the disk cache
     when an entry with the same key exists."""
     import numba
@@ -228,7 +229,7 @@ def _cached_cfunc(template, name, function, graph_key, signature, *, n_dim, n_ex
 
     src, key, names = _entry(template, name, function, graph_key, n_dim=n_dim,
                              n_expanded=n_expanded, record_dtype=record_dtype,
-                             shared_data=shared_data)
+                             shared_data=shared_data, glue_level=glue_level)
     # nutpie's own reader of the shared data in user_data (readonly arrays, as nutpie types
     # them: the PyTensor function is then compiled for the same types as nutpie's)
     extract = npc.make_extraction_fn(function.vm.jit_fn, shared_data, names, record_dtype)
@@ -236,7 +237,7 @@ def _cached_cfunc(template, name, function, graph_key, signature, *, n_dim, n_ex
         src, name, global_env={"__name__": __name__, "numba": numba, "np": np,
                                "extract": extract},
         cache_key=key)
-    with warnings.catch_warnings(), optimised_at(GLUE_OPT_LEVEL, only=_GLUE_NAMES):
+    with warnings.catch_warnings(), optimised_at(glue_level, only=_GLUE_NAMES):
         warnings.simplefilter("ignore", numba.NumbaWarning)
         cfunc = numba.cfunc(signature, cache=True)(py_func)
     _keep_cache_small(NUMBA_CACHE_PATH, used=key)
@@ -294,8 +295,7 @@ def _expand_elsewhere(logp_function, function, graph_keys, common: dict):
         return None
     path = None
     try:
-        payload = pickle.dumps((function, graph_keys[1], common, key, str(NUMBA_CACHE_PATH),
-                                GLUE_OPT_LEVEL))
+        payload = pickle.dumps((function, graph_keys[1], common, key, str(NUMBA_CACHE_PATH)))
         handle, path = tempfile.mkstemp(prefix="connective-expand-", suffix=".pickle")
         with os.fdopen(handle, "wb") as file:
             file.write(payload)
@@ -338,8 +338,7 @@ def _compile_expand(path: str) -> int:
     cache. Nothing is written where this process would compile something else: exit code 3
     where the unpickled graph's callback has another cache key than the fitting process's,
     4 where its cache folder is another. The glue is optimised at the fitting process's
-    level (part of the key)."""
-    global GLUE_OPT_LEVEL
+    level (in ``common``, and part of the key)."""
     import pickle
 
     import pytensor
@@ -348,8 +347,7 @@ def _compile_expand(path: str) -> int:
     # as compile_pymc_cached: PyTensor makes its numba functions as the graph is unpickled
     with pytensor.config.change_flags(numba__fastmath=False):
         with open(path, "rb") as file:
-            function, graph_key, common, key, folder, level = pickle.load(file)
-        GLUE_OPT_LEVEL = level  # this process is the helper: its one compilation
+            function, graph_key, common, key, folder = pickle.load(file)
         if str(NUMBA_CACHE_PATH) != folder:
             return 4
         here = CACHED_SRC_FUNCTIONS.get(function.vm.jit_fn.py_func)

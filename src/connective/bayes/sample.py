@@ -455,9 +455,10 @@ def _sample_nutpie(bm, compiled, draws, tune, chains, cores, seed, progress, tar
 
 def _read_back(idata, bm: BayesModel, seed: int):
     """The draws of a trace written to disk, in memory, without the variables no result
-    reads (the factor scores, :data:`~connective.bayes.ordinal.SCORE_VARIABLES`). An ordinal model's marginal log-likelihood, whose proposal
-    needs the factor scores, is integrated from the store first (a block of draws at a
-    time) and kept as the posterior's ``marginal_loglik`` and ``marginal_mcse``."""
+    reads (the factor scores, :data:`~connective.bayes.ordinal.SCORE_VARIABLES`). An ordinal
+    model's marginal log-likelihood, whose proposal needs the factor scores, is integrated
+    from the store first (a block of draws at a time) and kept as the posterior's
+    ``marginal_loglik`` and ``marginal_mcse``."""
     import time
 
     import arviz as az
